@@ -1,0 +1,1 @@
+"""The application shell: CLI, channels, web app and settings. Imports kb; kb never imports it."""

@@ -1,0 +1,218 @@
+"""`huiqi`: the command line face of the assistant. The library raises; this prints one line and exits non-zero."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+from kb import queries
+from kb.db import database_url, make_engine, make_sessionmaker
+from kb.errors import KBError, ValidationFailed
+from kb.exporter import export_data
+from kb.loader import SEED_DIR, load_seed, read_seed, seed_files
+from kb.schema import create_schema
+
+EXAMPLES = """examples:
+  huiqi kb load                     create or upgrade the knowledge base and load kb/seed/
+  huiqi kb export --format json     print the whole knowledge base as JSON
+  huiqi ask "双尖双领自筹比例是多少"   answer from the knowledge base without Rasa
+  huiqi run                         train if stale, start every server, print the URLs
+"""
+
+
+def _sessions():
+    engine = make_engine()
+    create_schema(engine)
+    return make_sessionmaker(engine)
+
+
+def cmd_kb_load(args: argparse.Namespace) -> int:
+    directory = Path(args.seed_dir)
+    files = seed_files(directory)
+    if not files:
+        raise KBError(f"no *.yaml files in {directory}")
+    data = read_seed(files)
+    sessions = _sessions()
+    with sessions.begin() as session:
+        result = load_seed(session, data, author=args.author, force=args.force)
+    if result.unchanged:
+        print(f"知识库已是最新（{len(data.documents)} 份文件，{len(data.measures)} 条措施）：{_safe_url()}")
+    else:
+        print(f"知识库已更新到修订 {result.revision_id}：新增 {len(result.added)}，"
+              f"修改 {len(result.changed)}，删除 {len(result.removed)}（{_safe_url()}）")
+    return 0
+
+
+def cmd_kb_export(args: argparse.Namespace) -> int:
+    sessions = _sessions()
+    with sessions() as session:
+        data = export_data(session)
+    text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_kb_stats(args: argparse.Namespace) -> int:
+    sessions = _sessions()
+    with sessions() as session:
+        data = export_data(session)
+        revision = queries.latest_revision_id(session=session)
+    print(f"修订 {revision}，{len(data['documents'])} 份文件，{len(data['measures'])} 条措施")
+    for family, counts in sorted(_by_family(data).items()):
+        print(f"  {family}: 文件 {counts['documents']}，措施 {counts['measures']}，仅知大纲 {counts['outline']}")
+    items = data["documents"] + data["measures"]
+    sourced = sum(1 for item in items if item["sources"])
+    print(f"  有来源的条目：{sourced}/{len(items)}")
+    return 0
+
+
+def _by_family(data: dict) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    for document in data["documents"]:
+        counts.setdefault(document["family"], {"documents": 0, "measures": 0, "outline": 0})["documents"] += 1
+    for measure in data["measures"]:
+        entry = counts.setdefault(measure["family"], {"documents": 0, "measures": 0, "outline": 0})
+        entry["measures"] += 1
+        entry["outline"] += int(measure["outline_only"])
+    return counts
+
+
+def cmd_kb_history(args: argparse.Namespace) -> int:
+    sessions = _sessions()
+    with sessions() as session:
+        for revision in queries.revisions(session=session, limit=args.limit):
+            print(f"{revision.id:>4}  {revision.created_at:%Y-%m-%d %H:%M}  {revision.author:<10} {revision.message}")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from kb.service import answer_measure
+
+    sessions = _sessions()
+    with sessions() as session:
+        answer = answer_measure(args.text, session=session)
+    if answer is None:
+        print("没有找到匹配的措施。")
+        return 1
+    print(json.dumps(answer.__dict__, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from bot.settings import load_settings
+    from bot.training import ensure_model
+
+    model = ensure_model(load_settings(), force=args.force)
+    print(f"模型：{model}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.services import ServiceGroup, ServiceError, action_service, rasa_service, web_service
+    from bot.settings import load_settings
+    from bot.training import ensure_model
+
+    settings = load_settings()
+    cmd_kb_load(argparse.Namespace(seed_dir=str(SEED_DIR), author="seed", force=False))
+    model = ensure_model(settings)
+    group = ServiceGroup([action_service(settings), rasa_service(settings, model), web_service(settings)],
+                         settings.var_dir / "log")
+    stopping = False
+
+    def request_stop(signum, _frame) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    print("正在启动动作服务器、Rasa 服务器和网页应用（约30秒）…", flush=True)
+    try:
+        group.start()
+    except ServiceError as exc:
+        print(f"启动失败：{exc}", file=sys.stderr)
+        return 1
+    print(
+        f"\n惠企政策助手已启动：\n"
+        f"  网页应用      {settings.web_url}/   （健康检查 {settings.web_url}/health）\n"
+        f"  Rasa REST     {settings.rasa_url}/webhooks/rest/webhook\n"
+        f"  Rasa socket.io {settings.rasa_url}/socket.io\n"
+        f"  动作服务器    {settings.actions_url}\n"
+        f"  日志          {settings.var_dir / 'log'}\n"
+        f"试一试：curl -s -X POST {settings.rasa_url}/webhooks/rest/webhook "
+        f"-d '{{\"sender\":\"u1\",\"message\":\"民营经济32条是什么\"}}'\n"
+        f"按 Ctrl-C 停止全部服务。",
+        flush=True,
+    )
+    exit_code = 0
+    while not stopping:
+        crashed = group.first_exited()
+        if crashed:
+            print(f"{crashed.name} 意外退出（{crashed.process.returncode}）：\n{crashed.log_tail()}", file=sys.stderr)
+            exit_code = 1
+            break
+        time.sleep(0.5)
+    print("正在停止全部服务…", flush=True)
+    group.stop()
+    return exit_code
+
+
+def _safe_url() -> str:
+    """The database URL without a password, for messages."""
+    url = database_url()
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="huiqi", description="惠企政策助手", epilog=EXAMPLES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    kb = commands.add_parser("kb", help="knowledge base").add_subparsers(dest="kb_command", required=True)
+    load = kb.add_parser("load", help="validate kb/seed/ and load it in one transaction")
+    load.add_argument("--seed-dir", default=str(SEED_DIR))
+    load.add_argument("--author", default="seed")
+    load.add_argument("--force", action="store_true", help="write a revision even if the seed is unchanged")
+    load.set_defaults(func=cmd_kb_load)
+    export = kb.add_parser("export", help="export the knowledge base")
+    export.add_argument("--format", choices=["json"], default="json")
+    export.add_argument("--output", "-o")
+    export.set_defaults(func=cmd_kb_export)
+    kb.add_parser("stats", help="counts by family and sourcing").set_defaults(func=cmd_kb_stats)
+    history = kb.add_parser("history", help="revisions, newest first")
+    history.add_argument("--limit", type=int, default=20)
+    history.set_defaults(func=cmd_kb_history)
+
+    ask = commands.add_parser("ask", help="answer a question from the knowledge base (no Rasa)")
+    ask.add_argument("text")
+    ask.set_defaults(func=cmd_ask)
+    train = commands.add_parser("train", help="train the NLU and dialogue model if its inputs changed")
+    train.add_argument("--force", action="store_true")
+    train.set_defaults(func=cmd_train)
+    commands.add_parser("run", help="start every server and print the URLs").set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ValidationFailed as exc:
+        print(f"知识库未改动。{exc}", file=sys.stderr)
+        return 2
+    except KBError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

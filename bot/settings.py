@@ -1,0 +1,58 @@
+"""Typed settings from the environment. Defaults are for one developer machine."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be a port number, not {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str
+    rasa_port: int
+    actions_port: int
+    web_port: int
+    model_dir: Path
+    cache_dir: Path
+    tracker_db: Path
+    var_dir: Path
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{self.host}:{self.rasa_port}"
+
+    @property
+    def actions_url(self) -> str:
+        return f"http://{self.host}:{self.actions_port}/webhook"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://{self.host}:{self.web_port}"
+
+
+def load_settings() -> Settings:
+    var_dir = Path(os.environ.get("HUIQI_VAR_DIR", PROJECT_ROOT / "var"))
+    cache_root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return Settings(
+        host=os.environ.get("HUIQI_HOST", "127.0.0.1"),
+        rasa_port=_int("HUIQI_RASA_PORT", 5005),
+        actions_port=_int("HUIQI_ACTIONS_PORT", 5055),
+        web_port=_int("HUIQI_WEB_PORT", 8000),
+        model_dir=Path(os.environ.get("HUIQI_MODEL_DIR", PROJECT_ROOT / "models")),
+        cache_dir=Path(os.environ.get("HUIQI_CACHE_DIR", cache_root / "huiqi")),
+        tracker_db=Path(os.environ.get("HUIQI_TRACKER_DB", var_dir / "tracker.sqlite3")),
+        var_dir=var_dir,
+    )

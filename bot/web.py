@@ -1,0 +1,72 @@
+"""The project's web app (127.0.0.1:8000 by default).
+
+Later issues add the chat page, the admin page and the JSON API here; for now
+it serves a health page that reports the knowledge base and the Rasa server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import urllib.error
+import urllib.request
+
+from sanic import Sanic, response
+from sanic.request import Request
+
+from kb import queries
+from kb.db import make_engine, make_sessionmaker
+from kb.schema import create_schema
+
+
+def create_app() -> Sanic:
+    app = Sanic("huiqi_web")
+
+    @app.before_server_start
+    async def open_database(app: Sanic, _loop) -> None:
+        engine = make_engine()
+        create_schema(engine)
+        app.ctx.sessions = make_sessionmaker(engine)
+
+    @app.get("/health")
+    async def health(request: Request) -> response.HTTPResponse:
+        rasa_url = os.environ.get("HUIQI_RASA_URL", "http://127.0.0.1:5005")
+        rasa_up = await asyncio.to_thread(_rasa_reachable, rasa_url)
+        with request.app.ctx.sessions() as session:
+            status = {
+                "status": "ok",
+                "kb_revision": queries.latest_revision_id(session=session),
+                "kb": queries.counts_by_family(session=session),
+                "rasa": rasa_up,
+            }
+        return response.json(status, ensure_ascii=False)
+
+    @app.get("/")
+    async def index(request: Request) -> response.HTTPResponse:
+        return response.html(
+            "<!doctype html><html lang=zh-CN><meta charset=utf-8><title>惠企政策助手</title>"
+            "<h1>惠企政策助手</h1><p>服务运行中。状态：<a href=/health>/health</a></p></html>"
+        )
+
+    return app
+
+
+def _rasa_reachable(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as reply:
+            return reply.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="惠企政策助手 web app")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args()
+    create_app().run(host=args.host, port=args.port, access_log=False, workers=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""Export of the whole knowledge base as plain data (the JSON layout is documented in README)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kb.models import Document, Measure
+
+
+def _iso(value: dt.date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def document_record(document: Document) -> dict[str, Any]:
+    return {
+        "id": document.id,
+        "family": document.family,
+        "edition": document.edition,
+        "title": document.title,
+        "short_name": document.short_name,
+        "aliases": list(document.aliases or []),
+        "issuer": document.issuer,
+        "doc_number": document.doc_number,
+        "published": _iso(document.published),
+        "valid_from": _iso(document.valid_from),
+        "valid_to": _iso(document.valid_to),
+        "summary": document.summary,
+        "structure": document.structure or {},
+        "confidence": document.confidence,
+        "origin": document.origin,
+        "sources": [s.url for s in document.sources],
+    }
+
+
+def measure_record(measure: Measure) -> dict[str, Any]:
+    return {
+        "id": measure.id,
+        "document_id": measure.document_id,
+        "family": measure.document.family,
+        "edition": measure.document.edition,
+        "number": measure.number,
+        "aspect_or_package": measure.aspect,
+        "title": measure.title,
+        "summary": measure.summary,
+        "outline_only": measure.outline_only,
+        "benefits": list(measure.benefits or []),
+        "department": measure.department,
+        "contact": measure.contact,
+        "how_to_apply": measure.how_to_apply,
+        "keywords": list(measure.keywords or []),
+        "rule": measure.rule,
+        "valid_from": _iso(measure.valid_from),
+        "valid_to": _iso(measure.valid_to),
+        "confidence": measure.confidence,
+        "note": measure.note,
+        "origin": measure.origin,
+        "sources": [s.url for s in measure.sources],
+    }
+
+
+def export_data(session: Session) -> dict[str, list[dict[str, Any]]]:
+    """Every document and measure, ordered by id so two exports of one state are byte-identical."""
+    documents = session.execute(select(Document).order_by(Document.id)).scalars().all()
+    measures = session.execute(select(Measure).order_by(Measure.id)).scalars().all()
+    return {
+        "documents": [document_record(d) for d in documents],
+        "measures": [measure_record(m) for m in measures],
+    }

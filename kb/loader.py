@@ -1,0 +1,356 @@
+"""Loading curated YAML into the knowledge base: validate everything, then write once.
+
+A load either applies every file or nothing: problems are collected across all
+files first (each names its file and key), and only a clean input is written,
+in one transaction that also records a revision.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kb.errors import SeedError, ValidationFailed
+from kb.models import CONFIDENCE_LEVELS, FAMILIES, Document, Measure, Revision, Source
+
+SEED_DIR = Path(__file__).resolve().parent / "seed"
+
+DOCUMENT_KEYS = {
+    "id", "family", "edition", "title", "short_name", "aliases", "issuer", "doc_number",
+    "published", "valid_from", "valid_to", "summary", "structure", "confidence", "sources",
+}
+DOCUMENT_REQUIRED = {"id", "family", "edition", "title", "summary", "sources"}
+MEASURE_KEYS = {
+    "id", "document", "number", "aspect", "title", "summary", "outline_only", "benefits",
+    "department", "contact", "how_to_apply", "keywords", "rule", "valid_from", "valid_to",
+    "confidence", "note", "sources",
+}
+MEASURE_REQUIRED = {"id", "document", "title", "summary", "sources"}
+BENEFIT_KEYS = {"what", "amount", "unit", "note"}
+SOURCE_KEYS = {"url", "title", "publisher"}
+TOP_KEYS = {"documents", "measures", "sources"}
+
+
+@dataclass
+class SeedData:
+    """Validated, normalised content of one or more seed files."""
+
+    documents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    measures: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    checksum: str = ""
+
+
+@dataclass
+class LoadResult:
+    revision_id: int | None
+    added: list[str]
+    changed: list[str]
+    removed: list[str]
+
+    @property
+    def unchanged(self) -> bool:
+        return self.revision_id is None
+
+
+def seed_files(directory: Path = SEED_DIR) -> list[Path]:
+    return sorted(directory.glob("*.yaml"))
+
+
+def read_seed(paths: Iterable[Path]) -> SeedData:
+    """Parse and validate files; raise ValidationFailed listing every problem."""
+    paths = list(paths)
+    errors: list[SeedError] = []
+    data = SeedData()
+    where: dict[str, str] = {}  # "kind:id" -> file that defined it, to name both sides of a duplicate
+    digest = hashlib.sha256()
+    document_refs: list[tuple[str, str, str]] = []
+
+    for path in paths:
+        raw = path.read_bytes()
+        digest.update(path.name.encode() + b"\0" + raw)
+        try:
+            content = yaml.safe_load(raw) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            key = f"line {mark.line + 1}" if mark else "YAML"
+            errors.append(SeedError(path.name, key, f"not valid YAML ({getattr(exc, 'problem', exc)})"))
+            continue
+        if not isinstance(content, dict):
+            errors.append(SeedError(path.name, "top level", "must be a mapping with documents/measures/sources"))
+            continue
+        for key in sorted(set(content) - TOP_KEYS):
+            errors.append(SeedError(path.name, key, f"unknown top-level key (allowed: {', '.join(sorted(TOP_KEYS))})"))
+
+        for index, item in enumerate(_as_list(content.get("sources"), path.name, "sources", errors)):
+            label = _label("sources", index, item, "url")
+            if _check_mapping(item, SOURCE_KEYS, {"url"}, path.name, label, errors):
+                if _valid_url(item["url"]):
+                    data.sources[item["url"]] = dict(item)
+                else:
+                    errors.append(SeedError(path.name, f"{label}.url", f"not an http(s) URL: {item['url']!r}"))
+
+        for index, item in enumerate(_as_list(content.get("documents"), path.name, "documents", errors)):
+            label = _label("documents", index, item)
+            if not _check_mapping(item, DOCUMENT_KEYS, DOCUMENT_REQUIRED, path.name, label, errors):
+                continue
+            if not _claim(where, "document", item["id"], path.name, label, errors):
+                continue
+            document = _normalise_document(item, path.name, label, errors)
+            data.documents[document["id"]] = document
+
+        for index, item in enumerate(_as_list(content.get("measures"), path.name, "measures", errors)):
+            label = _label("measures", index, item)
+            if not _check_mapping(item, MEASURE_KEYS, MEASURE_REQUIRED, path.name, label, errors):
+                continue
+            if not _claim(where, "measure", item["id"], path.name, label, errors):
+                continue
+            measure = _normalise_measure(item, path.name, label, errors)
+            data.measures[measure["id"]] = measure
+            document_refs.append((path.name, label, measure["document"]))
+
+    for file, label, document_id in document_refs:
+        if document_id not in data.documents:
+            errors.append(SeedError(file, f"{label}.document", f"no document with id {document_id!r}"))
+    if errors:
+        raise ValidationFailed(errors)
+    data.checksum = digest.hexdigest()
+    return data
+
+
+def load_seed(session: Session, data: SeedData, *, author: str = "seed", force: bool = False) -> LoadResult:
+    """Make the seed-origin rows equal `data`, in the caller's transaction.
+
+    Rows that admins added (origin other than "seed") are never touched. Skips
+    the write when the same seed was the last one loaded, unless `force`.
+    """
+    last_seed = session.execute(
+        select(Revision).where(Revision.action == "seed").order_by(Revision.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    if last_seed is not None and last_seed.checksum == data.checksum and not force:
+        return LoadResult(None, [], [], [])
+
+    sources = _upsert_sources(session, data)
+    added: list[str] = []
+    changed: list[str] = []
+    existing_documents = {d.id: d for d in session.execute(select(Document)).scalars()}
+    existing_measures = {m.id: m for m in session.execute(select(Measure)).scalars()}
+
+    for document_id, fields in data.documents.items():
+        row = existing_documents.get(document_id)
+        if row is None:
+            row = Document(id=document_id, origin="seed")
+            session.add(row)
+            added.append(document_id)
+        elif _row_differs(row, fields):
+            changed.append(document_id)
+        _assign(row, fields, sources)
+    for measure_id, fields in data.measures.items():
+        row = existing_measures.get(measure_id)
+        if row is None:
+            row = Measure(id=measure_id, origin="seed")
+            session.add(row)
+            added.append(measure_id)
+        elif _row_differs(row, fields):
+            changed.append(measure_id)
+        _assign(row, {**fields, "document_id": fields["document"]}, sources)
+
+    gone = [m for m in existing_measures.values() if m.origin == "seed" and m.id not in data.measures]
+    gone += [d for d in existing_documents.values() if d.origin == "seed" and d.id not in data.documents]
+    removed = [row.id for row in gone]
+    for row in gone:
+        session.delete(row)
+    session.flush()
+
+    from kb.exporter import export_data  # the exporter reads models; imported late to keep layers one-way
+
+    revision = Revision(
+        author=author,
+        action="seed",
+        message=f"seed: {len(added)} added, {len(changed)} changed, {len(removed)} removed",
+        checksum=data.checksum,
+        changes={"added": added, "changed": changed, "removed": removed},
+        snapshot=export_data(session),
+    )
+    session.add(revision)
+    session.flush()
+    return LoadResult(revision.id, added, changed, removed)
+
+
+# --- validation helpers -------------------------------------------------------------------------
+
+
+def _as_list(value: Any, file: str, key: str, errors: list[SeedError]) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        errors.append(SeedError(file, key, "must be a list"))
+        return []
+    return value
+
+
+def _label(kind: str, index: int, item: Any, id_key: str = "id") -> str:
+    if isinstance(item, dict) and item.get(id_key):
+        return f"{kind}[{index}] ({id_key}={item[id_key]})"
+    return f"{kind}[{index}]"
+
+
+def _check_mapping(item: Any, allowed: set, required: set, file: str, label: str, errors: list[SeedError]) -> bool:
+    if not isinstance(item, dict):
+        errors.append(SeedError(file, label, "must be a mapping"))
+        return False
+    ok = True
+    for key in sorted(set(item) - allowed):
+        errors.append(SeedError(file, f"{label}.{key}", "unknown key"))
+        ok = False
+    for key in sorted(required):
+        value = item.get(key)
+        if value is None or value == "" or value == []:
+            errors.append(SeedError(file, f"{label}.{key}", "missing" if key != "sources" else "missing: every entry needs at least one source URL"))
+            ok = False
+    return ok
+
+
+def _claim(where: dict[str, str], kind: str, item_id: Any, file: str, label: str, errors: list[SeedError]) -> bool:
+    key = f"{kind}:{item_id}"
+    if key in where:
+        errors.append(SeedError(file, f"{label}.id", f"duplicate {kind} id {item_id!r} (first defined in {where[key]})"))
+        return False
+    where[key] = file
+    return True
+
+
+def _valid_url(url: Any) -> bool:
+    return isinstance(url, str) and url.startswith(("http://", "https://")) and " " not in url
+
+
+def _date(value: Any, file: str, key: str, errors: list[SeedError]) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        errors.append(SeedError(file, key, f"not a date (YYYY-MM-DD): {value!r}"))
+        return None
+
+
+def _sources(item: dict, file: str, label: str, errors: list[SeedError]) -> list[str]:
+    urls = item["sources"] if isinstance(item["sources"], list) else [item["sources"]]
+    for url in urls:
+        if not _valid_url(url):
+            errors.append(SeedError(file, f"{label}.sources", f"not an http(s) URL: {url!r}"))
+    return list(dict.fromkeys(urls))
+
+
+def _confidence(item: dict, file: str, label: str, errors: list[SeedError]) -> str:
+    confidence = item.get("confidence", "high")
+    if confidence not in CONFIDENCE_LEVELS:
+        errors.append(SeedError(file, f"{label}.confidence", f"must be one of {', '.join(CONFIDENCE_LEVELS)}"))
+    return confidence
+
+
+def _normalise_document(item: dict, file: str, label: str, errors: list[SeedError]) -> dict[str, Any]:
+    if item["family"] not in FAMILIES:
+        errors.append(SeedError(file, f"{label}.family", f"unknown family {item['family']!r} (one of {', '.join(FAMILIES)})"))
+    return {
+        "id": str(item["id"]),
+        "family": item["family"],
+        "edition": str(item["edition"]),
+        "title": item["title"],
+        "short_name": item.get("short_name"),
+        "aliases": list(item.get("aliases") or []),
+        "issuer": item.get("issuer"),
+        "doc_number": item.get("doc_number"),
+        "published": _date(item.get("published"), file, f"{label}.published", errors),
+        "valid_from": _date(item.get("valid_from"), file, f"{label}.valid_from", errors),
+        "valid_to": _date(item.get("valid_to"), file, f"{label}.valid_to", errors),
+        "summary": item["summary"].strip(),
+        "structure": dict(item.get("structure") or {}),
+        "confidence": _confidence(item, file, label, errors),
+        "sources": _sources(item, file, label, errors),
+    }
+
+
+def _normalise_measure(item: dict, file: str, label: str, errors: list[SeedError]) -> dict[str, Any]:
+    benefits = []
+    for index, benefit in enumerate(_as_list(item.get("benefits"), file, f"{label}.benefits", errors)):
+        key = f"{label}.benefits[{index}]"
+        if not _check_mapping(benefit, BENEFIT_KEYS, {"what"}, file, key, errors):
+            continue
+        amount = benefit.get("amount")
+        if amount is not None and (isinstance(amount, bool) or not isinstance(amount, (int, float))):
+            errors.append(SeedError(file, f"{key}.amount", f"not a number: {amount!r}"))
+        elif amount is not None and not benefit.get("unit"):
+            errors.append(SeedError(file, f"{key}.unit", "missing: an amount needs its unit (万元, %, 亿元, …)"))
+        benefits.append({k: benefit.get(k) for k in ("what", "amount", "unit", "note")})
+    number = item.get("number")
+    if number is not None and (isinstance(number, bool) or not isinstance(number, int) or number < 1):
+        errors.append(SeedError(file, f"{label}.number", f"not an article number: {number!r}"))
+    rule = item.get("rule")
+    if rule is not None and not isinstance(rule, dict):
+        errors.append(SeedError(file, f"{label}.rule", "must be a mapping (all/any/not over conditions)"))
+    return {
+        "id": str(item["id"]),
+        "document": str(item["document"]),
+        "number": number,
+        "aspect": item.get("aspect"),
+        "title": item["title"],
+        "summary": item["summary"].strip(),
+        "outline_only": bool(item.get("outline_only", False)),
+        "benefits": benefits,
+        "department": item.get("department"),
+        "contact": item.get("contact"),
+        "how_to_apply": (item.get("how_to_apply") or "").strip() or None,
+        "keywords": [str(k) for k in item.get("keywords") or []],
+        "rule": rule,
+        "valid_from": _date(item.get("valid_from"), file, f"{label}.valid_from", errors),
+        "valid_to": _date(item.get("valid_to"), file, f"{label}.valid_to", errors),
+        "confidence": _confidence(item, file, label, errors),
+        "note": item.get("note"),
+        "sources": _sources(item, file, label, errors),
+    }
+
+
+# --- writing helpers ----------------------------------------------------------------------------
+
+
+def _upsert_sources(session: Session, data: SeedData) -> dict[str, Source]:
+    wanted = {url for fields in [*data.documents.values(), *data.measures.values()] for url in fields["sources"]}
+    existing = {s.url: s for s in session.execute(select(Source)).scalars()}
+    for url in sorted(wanted - set(existing)):
+        existing[url] = Source(url=url)
+        session.add(existing[url])
+    for url, meta in data.sources.items():
+        if url in existing:
+            existing[url].title = meta.get("title")
+            existing[url].publisher = meta.get("publisher")
+    return existing
+
+
+def _assign(row: Document | Measure, fields: dict[str, Any], sources: dict[str, Source]) -> None:
+    for key, value in fields.items():
+        if key in ("sources", "document"):
+            continue
+        setattr(row, key, value)
+    row.sources = [sources[url] for url in fields["sources"]]
+
+
+def _row_differs(row: Document | Measure, fields: dict[str, Any]) -> bool:
+    for key, value in fields.items():
+        if key == "document":
+            key, value = "document_id", value
+        if key == "sources":
+            current = [s.url for s in row.sources]
+        else:
+            current = getattr(row, key)
+        if json.dumps(current, default=str, sort_keys=True) != json.dumps(value, default=str, sort_keys=True):
+            return True
+    return False

@@ -1,0 +1,109 @@
+"""SQLAlchemy models (1.4, written in 2.0 style).
+
+Figures live in `Measure.benefits` as structured data ({what, amount, unit, note});
+they are formatted for readers by `kb.format`, never stored as prose.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, Boolean, Column, Date, DateTime, ForeignKey, Integer, String, Table, Text
+from sqlalchemy.orm import declarative_base, relationship
+
+Base = declarative_base()
+
+FAMILIES = ("private_economy_32", "eight_plus_four", "shuangjian_shuangling", "firm_category")
+CONFIDENCE_LEVELS = ("high", "medium", "low")
+
+document_sources = Table(
+    "document_sources",
+    Base.metadata,
+    Column("document_id", ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True),
+    Column("source_id", ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True),
+)
+
+measure_sources = Table(
+    "measure_sources",
+    Base.metadata,
+    Column("measure_id", ForeignKey("measures.id", ondelete="CASCADE"), primary_key=True),
+    Column("source_id", ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Source(Base):
+    __tablename__ = "sources"
+
+    id = Column(Integer, primary_key=True)
+    url = Column(String(1000), nullable=False, unique=True)
+    title = Column(String(500))
+    publisher = Column(String(200))
+
+    def __repr__(self) -> str:
+        return f"Source({self.url!r})"
+
+
+class Document(Base):
+    """One published policy text (政策文件); each "8+4" edition is its own document."""
+
+    __tablename__ = "documents"
+
+    id = Column(String(80), primary_key=True)
+    family = Column(String(40), nullable=False, index=True)
+    edition = Column(String(20), nullable=False)
+    title = Column(String(300), nullable=False)
+    short_name = Column(String(100))
+    aliases = Column(JSON, nullable=False, default=list)
+    issuer = Column(String(200))
+    doc_number = Column(String(100))
+    published = Column(Date)
+    valid_from = Column(Date)
+    valid_to = Column(Date)
+    summary = Column(Text, nullable=False)
+    structure = Column(JSON, nullable=False, default=dict)
+    confidence = Column(String(10), nullable=False, default="high")
+    origin = Column(String(20), nullable=False, default="seed")
+    sources = relationship(Source, secondary=document_sources, order_by=Source.id, lazy="selectin")
+    measures = relationship("Measure", back_populates="document", cascade="all, delete-orphan")
+
+
+class Measure(Base):
+    """One measure (政策点) of a document, with its figures, department and rule."""
+
+    __tablename__ = "measures"
+
+    id = Column(String(80), primary_key=True)
+    document_id = Column(ForeignKey("documents.id", ondelete="CASCADE"), nullable=False, index=True)
+    number = Column(Integer)
+    aspect = Column(String(100))
+    title = Column(String(300), nullable=False)
+    summary = Column(Text, nullable=False)
+    outline_only = Column(Boolean, nullable=False, default=False)
+    benefits = Column(JSON, nullable=False, default=list)
+    department = Column(String(300))
+    contact = Column(String(300))
+    how_to_apply = Column(Text)
+    keywords = Column(JSON, nullable=False, default=list)
+    rule = Column(JSON)
+    valid_from = Column(Date)
+    valid_to = Column(Date)
+    confidence = Column(String(10), nullable=False, default="high")
+    note = Column(Text)
+    origin = Column(String(20), nullable=False, default="seed")
+    document = relationship(Document, back_populates="measures", lazy="joined")
+    sources = relationship(Source, secondary=measure_sources, order_by=Source.id, lazy="selectin")
+
+
+class Revision(Base):
+    """Every change to the knowledge base, with what it changed and a snapshot to roll back to."""
+
+    __tablename__ = "revisions"
+
+    id = Column(Integer, primary_key=True)
+    created_at = Column(DateTime, nullable=False, default=lambda: dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
+    author = Column(String(100), nullable=False)
+    action = Column(String(20), nullable=False)
+    message = Column(String(500))
+    checksum = Column(String(64))
+    changes = Column(JSON, nullable=False, default=dict)
+    snapshot = Column(JSON)

@@ -1,0 +1,53 @@
+"""Read queries. Every function takes the caller's session and opens none itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kb.models import Document, Measure, Revision
+
+
+def get_measure(measure_id: str, *, session: Session) -> Measure | None:
+    return session.get(Measure, measure_id)
+
+
+def all_measures(*, session: Session) -> list[Measure]:
+    return list(session.execute(select(Measure).order_by(Measure.id)).scalars())
+
+
+def documents_of_family(family: str, *, session: Session) -> list[Document]:
+    return list(
+        session.execute(select(Document).where(Document.family == family).order_by(Document.edition)).scalars()
+    )
+
+
+def document_in_force(family: str, *, session: Session, today: dt.date, edition: str | None = None) -> Document | None:
+    """The family's document for `edition`, else the newest one already in force on `today`."""
+    documents = documents_of_family(family, session=session)
+    if edition:
+        matching = [d for d in documents if d.edition == edition]
+        return matching[-1] if matching else None
+    in_force = [d for d in documents if d.valid_from is None or d.valid_from <= today]
+    candidates = in_force or documents
+    return candidates[-1] if candidates else None
+
+
+def latest_revision_id(*, session: Session) -> int:
+    """0 for an empty knowledge base; grows with every change, so callers can cache by it."""
+    return session.execute(select(func.max(Revision.id))).scalar() or 0
+
+
+def revisions(*, session: Session, limit: int = 20) -> list[Revision]:
+    return list(session.execute(select(Revision).order_by(Revision.id.desc()).limit(limit)).scalars())
+
+
+def counts_by_family(*, session: Session) -> dict[str, dict[str, int]]:
+    rows = session.execute(
+        select(Document.family, func.count(func.distinct(Document.id)), func.count(Measure.id))
+        .join(Measure, Measure.document_id == Document.id, isouter=True)
+        .group_by(Document.family)
+    ).all()
+    return {family: {"documents": documents, "measures": measures} for family, documents, measures in rows}
