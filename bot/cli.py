@@ -13,7 +13,7 @@ from kb import queries
 from kb.db import database_url, make_engine, make_sessionmaker
 from kb.errors import KBError, ValidationFailed
 from kb.exporter import export_data
-from kb.loader import SEED_DIR, load_seed, read_seed, seed_files
+from kb.loader import default_seed_dir, load_seed, read_seed, seed_files
 from kb.schema import create_schema
 
 EXAMPLES = """examples:
@@ -31,7 +31,7 @@ def _sessions():
 
 
 def cmd_kb_load(args: argparse.Namespace) -> int:
-    directory = Path(args.seed_dir)
+    directory = Path(args.seed_dir) if args.seed_dir else default_seed_dir()
     files = seed_files(directory)
     if not files:
         raise KBError(f"no *.yaml files in {directory}")
@@ -120,7 +120,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bot.training import ensure_model
 
     settings = load_settings()
-    cmd_kb_load(argparse.Namespace(seed_dir=str(SEED_DIR), author="seed", force=False))
+    exit_code = cmd_kb_load(argparse.Namespace(seed_dir=None, author="seed", force=False))
+    if exit_code:
+        return exit_code
     model = ensure_model(settings)
     group = ServiceGroup([action_service(settings), rasa_service(settings, model), web_service(settings)],
                          settings.var_dir / "log")
@@ -179,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     kb = commands.add_parser("kb", help="knowledge base").add_subparsers(dest="kb_command", required=True)
     load = kb.add_parser("load", help="validate kb/seed/ and load it in one transaction")
-    load.add_argument("--seed-dir", default=str(SEED_DIR))
+    load.add_argument("--seed-dir", help="default: $HUIQI_SEED_DIR or kb/seed/")
     load.add_argument("--author", default="seed")
     load.add_argument("--force", action="store_true", help="write a revision even if the seed is unchanged")
     load.set_defaults(func=cmd_kb_load)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -22,6 +24,11 @@ from kb.errors import SeedError, ValidationFailed
 from kb.models import CONFIDENCE_LEVELS, FAMILIES, Document, Measure, Revision, Source
 
 SEED_DIR = Path(__file__).resolve().parent / "seed"
+
+
+def default_seed_dir() -> Path:
+    """`HUIQI_SEED_DIR`, else the curated seed shipped in kb/seed/."""
+    return Path(os.environ.get("HUIQI_SEED_DIR") or SEED_DIR)
 
 DOCUMENT_KEYS = {
     "id", "family", "edition", "title", "short_name", "aliases", "issuer", "doc_number",
@@ -61,8 +68,8 @@ class LoadResult:
         return self.revision_id is None
 
 
-def seed_files(directory: Path = SEED_DIR) -> list[Path]:
-    return sorted(directory.glob("*.yaml"))
+def seed_files(directory: Path | None = None) -> list[Path]:
+    return sorted((directory or default_seed_dir()).glob("*.yaml"))
 
 
 def read_seed(paths: Iterable[Path]) -> SeedData:
@@ -187,6 +194,17 @@ def load_seed(session: Session, data: SeedData, *, author: str = "seed", force: 
 
 # --- validation helpers -------------------------------------------------------------------------
 
+# YAML's folded blocks join lines with a space; Chinese text has none between characters.
+_SPACE_IN_CHINESE = re.compile(r"(?<=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])\s+(?=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])")
+
+
+def _clean_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = _SPACE_IN_CHINESE.sub("", str(value).strip())
+    return text or None
+
+
 
 def _as_list(value: Any, file: str, key: str, errors: list[SeedError]) -> list:
     if value is None:
@@ -242,6 +260,20 @@ def _date(value: Any, file: str, key: str, errors: list[SeedError]) -> dt.date |
         return None
 
 
+def _plain(value: Any, file: str, key: str, errors: list[SeedError]) -> Any:
+    """Free-form data as JSON can store it: dates become YYYY-MM-DD strings."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v, file, f"{key}.{k}", errors) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v, file, f"{key}[{i}]", errors) for i, v in enumerate(value)]
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    errors.append(SeedError(file, key, f"unsupported value {value!r}"))
+    return None
+
+
 def _sources(item: dict, file: str, label: str, errors: list[SeedError]) -> list[str]:
     urls = item["sources"] if isinstance(item["sources"], list) else [item["sources"]]
     for url in urls:
@@ -272,8 +304,8 @@ def _normalise_document(item: dict, file: str, label: str, errors: list[SeedErro
         "published": _date(item.get("published"), file, f"{label}.published", errors),
         "valid_from": _date(item.get("valid_from"), file, f"{label}.valid_from", errors),
         "valid_to": _date(item.get("valid_to"), file, f"{label}.valid_to", errors),
-        "summary": item["summary"].strip(),
-        "structure": dict(item.get("structure") or {}),
+        "summary": _clean_text(item["summary"]),
+        "structure": _plain(item.get("structure") or {}, file, f"{label}.structure", errors),
         "confidence": _confidence(item, file, label, errors),
         "sources": _sources(item, file, label, errors),
     }
@@ -303,18 +335,18 @@ def _normalise_measure(item: dict, file: str, label: str, errors: list[SeedError
         "number": number,
         "aspect": item.get("aspect"),
         "title": item["title"],
-        "summary": item["summary"].strip(),
+        "summary": _clean_text(item["summary"]),
         "outline_only": bool(item.get("outline_only", False)),
         "benefits": benefits,
         "department": item.get("department"),
         "contact": item.get("contact"),
-        "how_to_apply": (item.get("how_to_apply") or "").strip() or None,
+        "how_to_apply": _clean_text(item.get("how_to_apply")),
         "keywords": [str(k) for k in item.get("keywords") or []],
         "rule": rule,
         "valid_from": _date(item.get("valid_from"), file, f"{label}.valid_from", errors),
         "valid_to": _date(item.get("valid_to"), file, f"{label}.valid_to", errors),
         "confidence": _confidence(item, file, label, errors),
-        "note": item.get("note"),
+        "note": _clean_text(item.get("note")),
         "sources": _sources(item, file, label, errors),
     }
 

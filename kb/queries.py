@@ -18,6 +18,10 @@ def all_measures(*, session: Session) -> list[Measure]:
     return list(session.execute(select(Measure).order_by(Measure.id)).scalars())
 
 
+def all_documents(*, session: Session) -> list[Document]:
+    return list(session.execute(select(Document).order_by(Document.id)).scalars())
+
+
 def documents_of_family(family: str, *, session: Session) -> list[Document]:
     return list(
         session.execute(select(Document).where(Document.family == family).order_by(Document.edition)).scalars()

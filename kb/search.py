@@ -21,22 +21,33 @@ from kb.models import Measure
 
 jieba.setLogLevel(logging.WARNING)
 
-_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
-_WORD = re.compile(r"[\u4e00-\u9fff]+|[a-zA-Z]+|\d+(?:\.\d+)?")
+# A token worth indexing has a Chinese character, letter or digit; "8+4", "三个80%" and "415X" stay whole.
+_TOKEN = re.compile(r"[\u4e00-\u9fffA-Za-z0-9][\u4e00-\u9fffA-Za-z0-9+%.]*")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 # Question scaffolding that says nothing about which measure is meant.
 _STOPWORDS = frozenset(
     "的 了 吗 呢 啊 吧 么 是 有 在 和 与 及 或 我 我们 你 你们 企业 公司 请问 一下 什么 怎么 怎样 如何 哪些 多少 能 可以 "
-    "政策 措施 规定 关于 这个 那个 问 想 知道 享受 申请 申报 支持 条 里 中 对 给 要 会 吗？ 呀 哪里 几".split()
+    "政策 措施 规定 关于 这个 那个 问 想 知道 享受 申请 申报 支持 条 里 中 对 给 要 会 呀 哪里 几 方面 有没有 是不是 "
+    "具体 大概 一些 相关 情况 现在 今年 目前 怎么报 怎么办 咋报 咋办 办理 流程 哪儿".split()
 )
 _lock = threading.Lock()
 
 
 def tokenize(text: str) -> list[str]:
-    """Words from jieba's search mode plus bigrams of each Chinese run, stopwords dropped."""
-    text = text.lower()
-    tokens = [t for t in jieba.lcut_for_search(text) if _WORD.fullmatch(t) and t not in _STOPWORDS]
-    for run in _CJK_RUN.findall(text):
-        tokens.extend(run[i : i + 2] for i in range(len(run) - 1))
+    """jieba search-mode words plus the character bigrams inside longer words, stopwords dropped.
+
+    Bigrams let "首台（套）" meet "首台套" and a compound jieba does not know meet its parts;
+    they are taken inside words only, since bigrams across word boundaries are mostly noise.
+    """
+    tokens = []
+    for word in jieba.lcut_for_search(text.lower()):
+        if word in _STOPWORDS or not _TOKEN.fullmatch(word):
+            continue
+        if len(word) == 1 and _CJK.match(word):
+            continue
+        tokens.append(word)
+        if len(word) >= 3:
+            tokens.extend(word[i : i + 2] for i in range(len(word) - 1) if _CJK.match(word[i]) and _CJK.match(word[i + 1]))
     return tokens
 
 
@@ -66,6 +77,7 @@ class Hit:
     measure_id: str
     score: float
     matched: tuple[str, ...]
+    coverage: float  # share of the question's evidence (idf-weighted) that this measure matches
 
 
 class MeasureIndex:
@@ -100,6 +112,9 @@ class MeasureIndex:
 
     def search(self, query: str, *, family: str | None = None, edition: str | None = None, limit: int = 5) -> list[Hit]:
         query_tokens = set(tokenize(query))
+        # Words the index has never seen weigh as much as its rarest word: they are evidence we cannot match.
+        rarest = max(self.idf.values(), default=1.0)
+        query_weight = sum(self.idf.get(t, rarest) for t in query_tokens) or 1.0
         hits = []
         for position, measure_id in enumerate(self.ids):
             if family and self.families[measure_id] != family:
@@ -116,7 +131,8 @@ class MeasureIndex:
                     score += self.idf[token] * tf * (self.k1 + 1) / (tf + norm)
                     matched.append(token)
             if score > 0:
-                hits.append(Hit(measure_id, score, tuple(sorted(matched))))
+                coverage = sum(self.idf[t] for t in matched) / query_weight
+                hits.append(Hit(measure_id, score, tuple(sorted(matched)), coverage))
         hits.sort(key=lambda h: (-h.score, h.measure_id))
         return hits[:limit]
 

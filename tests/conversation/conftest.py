@@ -1,0 +1,82 @@
+"""Real servers for conversation tests: a trained model, the action server and Rasa on free loopback ports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import requests
+
+from bot.services import Service, ServiceGroup, action_service, free_port, rasa_service, web_service
+from bot.settings import Settings, load_settings
+from bot.training import ensure_model
+from kb.db import make_engine, make_sessionmaker
+from kb.loader import load_seed, read_seed, seed_files
+from kb.schema import create_schema
+
+pytestmark = pytest.mark.conversation
+
+
+@pytest.fixture(scope="session")
+def trained_model() -> Path:
+    """Trained once per change of config, domain or data; reused from models/ or ~/.cache/huiqi otherwise."""
+    return ensure_model(load_settings(), quiet=True)
+
+
+@pytest.fixture(scope="session")
+def conversation_kb(tmp_path_factory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('kb') / 'kb.sqlite3'}"
+    engine = make_engine(url)
+    create_schema(engine)
+    with make_sessionmaker(engine).begin() as session:
+        load_seed(session, read_seed(seed_files()))
+    engine.dispose()
+    return url
+
+
+def server_settings(var_dir: Path) -> Settings:
+    defaults = load_settings()
+    return Settings(
+        host="127.0.0.1", rasa_port=free_port(), actions_port=free_port(), web_port=free_port(),
+        model_dir=defaults.model_dir, cache_dir=defaults.cache_dir,
+        tracker_db=var_dir / "tracker.sqlite3", var_dir=var_dir,
+    )
+
+
+def with_kb(service: Service, kb_url: str) -> Service:
+    service.env["HUIQI_DB_URL"] = kb_url
+    return service
+
+
+class Chat:
+    """Talks to a Rasa server through its REST channel, as the curl in the README does."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def send(self, sender: str, text: str) -> list[dict]:
+        reply = requests.post(f"{self.settings.rasa_url}/webhooks/rest/webhook",
+                              json={"sender": sender, "message": text}, timeout=60)
+        reply.raise_for_status()
+        return reply.json()
+
+    def texts(self, sender: str, text: str) -> list[str]:
+        return [m.get("text", "") for m in self.send(sender, text)]
+
+    def tracker_events(self, sender: str) -> list[dict]:
+        reply = requests.get(f"{self.settings.rasa_url}/conversations/{sender}/tracker", timeout=30)
+        reply.raise_for_status()
+        return reply.json()["events"]
+
+
+@pytest.fixture(scope="module")
+def assistant(trained_model, conversation_kb, tmp_path_factory):
+    """The whole assistant as `make run` starts it: action server, Rasa server, web app."""
+    settings = server_settings(tmp_path_factory.mktemp("assistant"))
+    services = [
+        with_kb(action_service(settings), conversation_kb),
+        rasa_service(settings, trained_model),
+        with_kb(web_service(settings), conversation_kb),
+    ]
+    with ServiceGroup(services, settings.var_dir / "log"):
+        yield Chat(settings)
