@@ -1,0 +1,546 @@
+"""Firm facts: the field registry, and reading what real people type into values.
+
+Units of values (the same inside the eligibility engine):
+
+- money in 万元 as float ("两千万" → 2000.0, "1.2个亿" → 12000.0, "3500万元" → 3500.0);
+- ratios as fractions 0–1 ("3.5%" → 0.035);
+- counts as int (人), years as int;
+- region as the full county name "丽水市遂昌县" (see kb.regions);
+- industry as one name of `INDUSTRIES`; ownership one of `OWNERSHIPS`;
+- certifications as a frozenset of names from `CERTIFICATIONS` (an empty set is a fact: "none").
+
+Parsers never raise: `parse(field, text)` returns `Parsed` (a value, possibly marked
+approximate so the bot confirms it) or `Problem` (a Chinese sentence for the user).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+from kb.format import format_number
+from kb.regions import RegionMatch, find_region
+
+KINDS = ("money", "count", "ratio", "region", "industry", "certifications", "ownership", "year")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One firm fact the bot can ask for: how it is named, measured and asked."""
+
+    name: str
+    label: str
+    kind: str
+    unit: str
+    question: str
+    ease: int  # 1 = easiest to answer; breaks ties when choosing the next question
+
+
+FIELDS: dict[str, Field] = {f.name: f for f in (
+    Field("region", "所在县（市、区）", "region", "", "贵公司注册在浙江哪个县（市、区）？例如：丽水市遂昌县、杭州滨江", 1),
+    Field("industry", "所属行业", "industry", "", "主要做哪一行？例如：金属制品、软件和信息技术服务、批发零售", 2),
+    Field("ownership", "企业性质", "ownership", "", "企业是民营、国有还是外资？", 3),
+    Field("employees", "员工人数", "count", "人", "现在大约有多少员工（含劳务派遣）？例如：120人", 4),
+    Field("founded_year", "成立年份", "year", "年", "公司是哪一年成立的？", 5),
+    Field("certifications", "已获资质", "certifications", "",
+          "已经拿到哪些资质？例如：高新技术企业、专精特新、科技型中小企业；都没有就说“没有”", 6),
+    Field("revenue", "上年营业收入", "money", "万元", "上一年营业收入大约多少？例如：6800万、1.2亿", 7),
+    Field("total_assets", "资产总额", "money", "万元", "资产总额大约多少？例如：4000万", 8),
+    Field("rd_expense", "上年研发费用", "money", "万元", "上一年研发费用大约多少？例如：300万", 9),
+    Field("rd_ratio", "研发费用占营业收入比例", "ratio", "%",
+          "研发费用占营业收入的比例是多少？例如：3.5%；也可以直接说研发投入金额", 10),
+    Field("taxable_income", "年度应纳税所得额", "money", "万元", "上一年度应纳税所得额大约多少？例如：280万", 11),
+    Field("equity_financing_2yr", "近两年新增股权融资", "money", "万元",
+          "近两年新增股权融资（合格机构投资者实缴）有多少？没有就说0", 12),
+)}
+
+OWNERSHIPS = ("民营", "国有", "外资")
+
+CERTIFICATIONS = ("高新技术企业", "科技型中小企业", "创新型中小企业", "专精特新中小企业", "专精特新小巨人企业")
+
+# Standard industry names; the manufacturing subgroups are also the members of the group 制造业
+# in kb/rules/groups.yaml (GB/T 4754 divisions, shortened).
+INDUSTRIES = (
+    "制造业", "农副食品加工", "食品制造", "酒饮料和精制茶制造", "纺织", "纺织服装服饰", "皮革制鞋", "木材加工",
+    "家具制造", "造纸和纸制品", "印刷", "文教体育用品", "石油加工", "化学原料和化学制品", "医药制造", "化学纤维",
+    "橡胶和塑料制品", "非金属矿物制品", "黑色金属冶炼", "有色金属冶炼", "金属制品", "通用设备", "专用设备", "汽车制造",
+    "铁路船舶航空航天设备", "电气机械和器材", "计算机通信和其他电子设备", "仪器仪表", "其他制造业",
+    "农业", "采矿业", "电力热力燃气及水生产和供应", "建筑业", "批发零售", "交通运输仓储和邮政", "住宿餐饮",
+    "软件和信息技术服务", "金融业", "房地产业", "租赁和商务服务", "科学研究和技术服务", "文化体育娱乐", "其他服务业",
+)
+
+# What people say → standard name. Generic words ("厂", "服务") only count when nothing more specific matches.
+_INDUSTRY_WORDS: dict[str, tuple[str, ...]] = {
+    "金属制品": ("金属制品", "五金", "金属加工", "钣金", "紧固件", "标准件"),
+    "通用设备": ("通用设备", "机械", "阀门", "水泵", "轴承", "机床"),
+    "专用设备": ("专用设备",),
+    "汽车制造": ("汽车", "汽配", "汽车零部件"),
+    "电气机械和器材": ("电气机械", "电气", "电机", "电器", "光伏", "电池", "家电"),
+    "计算机通信和其他电子设备": ("电子", "通信设备", "芯片", "集成电路", "半导体"),
+    "仪器仪表": ("仪器", "仪表"),
+    "医药制造": ("医药", "制药", "药厂"),
+    "化学原料和化学制品": ("化工", "化学品"),
+    "化学纤维": ("化纤", "化学纤维"),
+    "橡胶和塑料制品": ("塑料", "橡胶"),
+    "纺织": ("纺织", "印染"),
+    "纺织服装服饰": ("服装", "服饰"),
+    "皮革制鞋": ("皮革", "制鞋", "鞋业", "鞋厂"),
+    "家具制造": ("家具",),
+    "食品制造": ("食品",),
+    "农副食品加工": ("农副食品",),
+    "酒饮料和精制茶制造": ("饮料", "酒厂"),
+    "造纸和纸制品": ("造纸", "纸制品", "纸箱"),
+    "印刷": ("印刷",),
+    "木材加工": ("木材",),
+    "文教体育用品": ("文具", "体育用品"),
+    "非金属矿物制品": ("建材", "水泥", "玻璃", "陶瓷"),
+    "黑色金属冶炼": ("钢铁", "炼钢"),
+    "有色金属冶炼": ("有色金属",),
+    "铁路船舶航空航天设备": ("船舶", "造船", "航空", "航天"),
+    "制造业": ("制造业", "制造", "工厂", "加工厂", "厂"),
+    "软件和信息技术服务": ("软件和信息技术服务", "软件", "信息技术", "互联网", "信息服务", "IT"),
+    "批发零售": ("批发", "零售", "贸易", "商贸", "外贸", "电商", "超市"),
+    "农业": ("农业", "种植", "养殖", "农场", "林业", "渔业", "畜牧", "农林牧渔"),
+    "采矿业": ("采矿", "矿山"),
+    "电力热力燃气及水生产和供应": ("电力", "供电", "燃气", "供水", "热力"),
+    "建筑业": ("建筑", "施工", "装修"),
+    "交通运输仓储和邮政": ("物流", "运输", "快递", "仓储"),
+    "住宿餐饮": ("餐饮", "饭店", "酒店", "民宿"),
+    "金融业": ("金融", "银行"),
+    "房地产业": ("房地产",),
+    "租赁和商务服务": ("租赁", "咨询", "广告", "商务服务", "人力资源"),
+    "科学研究和技术服务": ("研发服务", "检验检测", "技术服务", "工程设计"),
+    "文化体育娱乐": ("传媒", "影视", "娱乐", "文化"),
+    "其他服务业": ("服务",),
+}
+_GENERIC_INDUSTRY_WORDS = {"制造", "工厂", "加工厂", "厂", "服务"}
+
+_OWNERSHIP_WORDS = {
+    "民营": ("民营", "民企", "私营", "私企", "私人企业", "民间资本"),
+    "国有": ("国企", "国有", "央企", "国营"),
+    "外资": ("外资", "外企", "外商", "合资", "港资", "台资", "独资外企"),
+}
+
+_CERTIFICATION_WORDS = {
+    "高新技术企业": ("高新技术企业", "高新企业", "高企", "国高", "国家高新"),
+    "专精特新小巨人企业": ("小巨人",),
+    "专精特新中小企业": ("专精特新",),
+    "科技型中小企业": ("科技型中小企业", "科技型中小", "科技型企业", "科小"),
+    "创新型中小企业": ("创新型中小企业", "创新型中小"),
+}
+# A 小巨人 must already be a 专精特新中小企业 (firm_categories.yaml FC-XJR: prerequisite).
+_IMPLIED_CERTIFICATIONS = {"专精特新小巨人企业": ("专精特新中小企业",)}
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A value read from text. `approximate` asks the bot to confirm it ("一百多人" → 100)."""
+
+    field: str
+    value: Any
+    approximate: bool = False
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a text could not be read, as a sentence for the user."""
+
+    field: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """Facts found in one free sentence: values, which are approximate, and what could not be read."""
+
+    facts: dict[str, Any]
+    approximate: frozenset[str] = frozenset()
+    problems: dict[str, str] = field(default_factory=dict)
+
+
+# --- numbers --------------------------------------------------------------------------------------
+
+_CN_DIGITS = {"零": 0, "〇": 0, "○": 0, "一": 1, "壹": 1, "二": 2, "贰": 2, "两": 2, "俩": 2, "三": 3, "叁": 3,
+              "四": 4, "肆": 4, "五": 5, "伍": 5, "六": 6, "陆": 6, "七": 7, "柒": 7, "八": 8, "捌": 8, "九": 9,
+              "玖": 9}
+_CN_SMALL = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
+_CN_BIG = {"万": 10_000, "亿": 100_000_000}
+_CN = "".join(_CN_DIGITS) + "".join(_CN_SMALL)
+NUMBER = rf"(?:\d+(?:\.\d+)?|[{_CN}])[\d.{_CN}万亿点]*"
+_NUMBER_RE = re.compile(NUMBER)
+_APPROX_WORDS = ("左右", "大约", "大概", "约", "差不多", "上下", "将近", "接近", "近", "估计", "不到", "出头")
+
+
+def _normalise(text: str) -> str:
+    text = unicodedata.normalize("NFKC", str(text)).strip()
+    text = re.sub(r"(?<=\d),(?=\d{3})", "", text)                     # 1,200万
+    text = re.sub(rf"(?<=[\d{_CN}])\s*个\s*(?=[亿万])", "", text)      # 1.2个亿
+    text = re.sub(r"(?<=\d)\s*[wW](?![a-zA-Z])", "万", text)           # 300w
+    return text
+
+
+def _digit_runs(text: str) -> str:
+    """Digit-by-digit numerals ("二〇一五", "零五") become Arabic digits."""
+    plain = "零〇○一二三四五六七八九"
+    return re.sub(f"[{plain}]{{2,}}", lambda m: "".join(str(_CN_DIGITS[c]) for c in m.group()), text)
+
+
+def _decimal_points(text: str) -> str:
+    """"三点五" → "3.5"; "1点2" → "1.2"."""
+    def replace(match: re.Match[str]) -> str:
+        whole = cn_number(match.group(1))
+        if whole is None:
+            return match.group()
+        decimals = "".join(str(_CN_DIGITS.get(c, c)) for c in match.group(2))
+        return f"{format_number(whole)}.{decimals}"
+    return re.sub(rf"([\d{_CN}]+)点([\d零〇一二三四五六七八九]+)", replace, text)
+
+
+def cn_number(text: str) -> float | None:
+    """Read a number written in Chinese, Arabic or mixed: "两千万", "1.2亿", "一百二", "3千万"; None if not one."""
+    text = _decimal_points(_digit_runs(text))
+    tokens = re.findall(r"\d+(?:\.\d+)?|.", text)
+    total = section = 0.0
+    number: float | None = None
+    last_unit: int | None = None
+    colloquial = False  # "一亿二" = 1.2亿, "两千五" = 2500: a lone digit after a unit counts in the next unit down
+    seen_digit = False
+    for token in tokens:
+        if re.fullmatch(r"\d+(?:\.\d+)?", token) or token in _CN_DIGITS:
+            if number is not None:
+                return None
+            arabic = token not in _CN_DIGITS
+            number = float(token) if arabic else float(_CN_DIGITS[token])
+            colloquial = not arabic and last_unit is not None and last_unit != 10
+            seen_digit = True
+        elif token in _CN_SMALL:
+            section += (1 if number is None else number) * _CN_SMALL[token]
+            number, last_unit, seen_digit = None, _CN_SMALL[token], True
+        elif token in _CN_BIG:
+            if not seen_digit:
+                return None
+            amount = section + (number or 0)
+            if token == "亿":
+                total = (total + amount) * _CN_BIG[token]
+            else:
+                total += amount * _CN_BIG[token]
+            section, number, last_unit = 0.0, None, _CN_BIG[token]
+        else:
+            return None
+    if not seen_digit:
+        return None
+    if number is not None:
+        section += number * (last_unit / 10 if colloquial and last_unit else 1)
+    return total + section
+
+
+@dataclass(frozen=True)
+class _Number:
+    value: float
+    text: str
+    approximate: bool
+    has_big_unit: bool  # 万 or 亿 written: the figure is in 元 (or 人) units, not bare
+
+
+def _read_number(text: str, what: str, field_name: str, example: str) -> _Number | Problem:
+    """Find the single number in a short answer, or say why there is none."""
+    if re.search(r"\d\s*[eE]\s*[+-]?\d", text):
+        return Problem(field_name, f"“{text}”是科学计数法，请直接写出{what}，例如“{example}”")
+    if re.search(r"(?:^|[^\d\w])-\s*\d", text) or re.search(rf"负\s*[\d{_CN}]", text):
+        return Problem(field_name, f"{what}不能是负数，请核对后再告诉我")
+    if re.search(r"[几若干数]\s*[十百千万亿]|好多|很多|不少|许多|一些", text):
+        return Problem(field_name, f"“{text}”不是具体的{what}，请说一个大概的数，例如“{example}”")
+    approximate = any(word in text for word in _APPROX_WORDS)
+    cleaned, count = re.subn(rf"(?<=[\d{_CN}])\s*[多余来](?=[十百千万亿个人元块名位]|$)", "", text)
+    approximate = approximate or count > 0
+    matches = [m for m in _NUMBER_RE.finditer(cleaned) if cn_number(m.group()) is not None]
+    if not matches:
+        return Problem(field_name, f"没有从“{text}”里看到{what}，请写成数字，例如“{example}”")
+    if len(matches) > 1:
+        return Problem(field_name, f"“{text}”里有不止一个数，请只告诉我一个{what}")
+    written = matches[0].group()
+    value = cn_number(written)
+    assert value is not None
+    return _Number(value, written, approximate, "万" in written or "亿" in written)
+
+
+def _note_for(approximate: bool) -> str:
+    return "这是估计值，请确认" if approximate else ""
+
+
+def parse_money(text: str, field_name: str = "revenue") -> Parsed | Problem:
+    """Read an amount of money in 万元: "两千万" → 2000, "1.2个亿" → 12000, "5000000元" → 500."""
+    text = _normalise(text)
+    label = FIELDS[field_name].label if field_name in FIELDS else "金额"
+    number = _read_number(text, "金额", field_name, "2000万")
+    if isinstance(number, Problem):
+        return number
+    rest = text[text.find(number.text) + len(number.text):]
+    note = _note_for(number.approximate)
+    if number.has_big_unit:
+        value = number.value / 10_000
+    elif re.match(r"\s*(?:元|块)", rest):
+        value = number.value / 10_000
+    else:
+        value = number.value
+        note = f"没写单位，按{format_number(value)}万元理解，请确认"
+        number = _Number(number.value, number.text, True, False)
+    if value > 100_000_000:
+        return Problem(field_name, f"{label}“{text}”大得不合常理，请核对")
+    return Parsed(field_name, round(value, 6), number.approximate, note)
+
+
+def parse_count(text: str, field_name: str = "employees") -> Parsed | Problem:
+    """Read a head count: "120人", "一百二十人", "85个人"; "一百多人" → 100, marked approximate."""
+    text = _normalise(text)
+    number = _read_number(text, "人数", field_name, "120人")
+    if isinstance(number, Problem):
+        return number
+    if not float(number.value).is_integer():
+        return Problem(field_name, f"人数应是整数，“{text}”不是")
+    if number.value > 2_000_000:
+        return Problem(field_name, f"“{text}”人数大得不合常理，请核对")
+    return Parsed(field_name, int(number.value), number.approximate, _note_for(number.approximate))
+
+
+def parse_ratio(text: str, field_name: str = "rd_ratio") -> Parsed | Problem:
+    """Read a ratio as a fraction: "3.5%" / "百分之三点五" → 0.035.
+
+    An amount instead ("研发投入300万") is returned as the研发费用 (field rd_expense):
+    it becomes a ratio once the revenue is known (see `derive`).
+    """
+    text = _normalise(text)
+    scale = None
+    if "%" in text:
+        scale, text_number = 100, text.replace("%", "")
+    elif "百分之" in text:
+        scale, text_number = 100, text.replace("百分之", "")
+    elif "千分之" in text:
+        scale, text_number = 1000, text.replace("千分之", "")
+    else:
+        text_number = text
+    if scale is None and re.search(rf"[\d{_CN}]\s*(?:多|余)?\s*(?:万|亿|元|块)", text):
+        amount = parse_money(text, "rd_expense")
+        if isinstance(amount, Problem):
+            return Problem(field_name, amount.message)
+        return Parsed("rd_expense", amount.value, amount.approximate,
+                      "这是研发费用金额，知道营业收入后换算成比例")
+    number = _read_number(text_number, "比例", field_name, "3.5%")
+    if isinstance(number, Problem):
+        return number
+    approximate, note = number.approximate, _note_for(number.approximate)
+    if scale is None:
+        scale, approximate = 100, True
+        note = f"按{format_number(number.value)}%理解，请确认"
+    value = number.value / scale
+    if value > 1:
+        return Problem(field_name, f"比例不能超过100%，“{text}”请核对")
+    return Parsed(field_name, round(value, 8), approximate, note)
+
+
+def parse_year(text: str, field_name: str = "founded_year", *, today: dt.date | None = None) -> Parsed | Problem:
+    """Read a year: "2015年", "二〇一五年"; "成立5年" counts back from today."""
+    today = today or dt.date.today()
+    text = _normalise(text)
+    ago = re.search(rf"(?:成立|办了|开了|有)?\s*([\d{_CN}]+)\s*(多)?\s*年(?:了|多)?$", text)
+    digits = _digit_runs(text)
+    full = re.search(r"(?<!\d)(\d{4})(?!\d)", digits)
+    if re.search(r"\d\s*[eE]\s*[+-]?\d", text) or text.startswith("-"):
+        return Problem(field_name, f"“{text}”不是年份，请写成如“2015年”")
+    if full:
+        year = int(full.group(1))
+    elif ago and cn_number(ago.group(1)) is not None and (cn_number(ago.group(1)) or 0) < 200 and (
+            "成立" in text or "了" in text or ago.group(2)):
+        years = int(cn_number(ago.group(1)) or 0)
+        return Parsed(field_name, today.year - years, True, f"按成立{years}年推算为{today.year - years}年，请确认")
+    elif re.search(r"\d", digits):
+        return Problem(field_name, f"请写出完整的年份，例如“2015年”，“{text}”看不出是哪一年")
+    else:
+        return Problem(field_name, f"没有从“{text}”里看到年份，请写成如“2015年”")
+    if year > today.year:
+        return Problem(field_name, f"成立年份不能晚于今年（{today.year}年），“{text}”请核对")
+    if year < 1900:
+        return Problem(field_name, f"“{text}”作为成立年份太早了，请核对")
+    return Parsed(field_name, year)
+
+
+def parse_region(text: str, field_name: str = "region") -> Parsed | Problem:
+    found = find_region(_normalise(text))
+    if isinstance(found, RegionMatch):
+        return Parsed(field_name, found.full_name)
+    if isinstance(found, str):
+        return Problem(field_name, found)
+    return Problem(field_name, f"没认出“{text}”是浙江哪个县（市、区），请写成如“丽水市遂昌县”或“遂昌”")
+
+
+def _best_word(text: str, table: dict[str, tuple[str, ...]], generic: set[str] = frozenset()) -> str | None:
+    best: tuple[bool, int] | None = None
+    chosen = None
+    for standard, words in table.items():
+        for word in words:
+            if word in text:
+                rank = (word not in generic, len(word))
+                if best is None or rank > best:
+                    best, chosen = rank, standard
+    return chosen
+
+
+def parse_industry(text: str, field_name: str = "industry") -> Parsed | Problem:
+    text = _normalise(text)
+    if text in INDUSTRIES:
+        return Parsed(field_name, text)
+    found = _best_word(text, _INDUSTRY_WORDS, _GENERIC_INDUSTRY_WORDS)
+    if found is None:
+        return Problem(field_name, f"没认出“{text}”属于哪个行业，请换个说法，例如“金属制品”“软件”“批发零售”")
+    return Parsed(field_name, found)
+
+
+def parse_ownership(text: str, field_name: str = "ownership") -> Parsed | Problem:
+    found = _best_word(_normalise(text), _OWNERSHIP_WORDS)
+    if found is None:
+        return Problem(field_name, f"没认出“{text}”是哪种企业性质，请说“民营”“国有”或“外资”")
+    return Parsed(field_name, found)
+
+
+def _certifications_in(text: str) -> set[str]:
+    found: set[str] = set()
+    for clause in re.split(r"[，,；;。、和与及还]", text):
+        if re.match(r"\s*(?:没有|没|无|不是|未)", clause):
+            continue
+        for standard, words in _CERTIFICATION_WORDS.items():
+            if any(word in clause for word in words):
+                found.add(standard)
+    return found
+
+
+def parse_certifications(text: str, field_name: str = "certifications") -> Parsed | Problem:
+    text = _normalise(text)
+    found = _certifications_in(text)
+    if found:
+        return Parsed(field_name, close_certifications(found))
+    if re.search(r"没有|没|无|都不是|还没", text):
+        return Parsed(field_name, frozenset())
+    return Problem(field_name, f"没认出“{text}”里的资质，请说“高新技术企业”“专精特新”“科技型中小企业”，或者“没有”")
+
+
+def close_certifications(names: set[str] | frozenset[str]) -> frozenset[str]:
+    """Add what a certification implies: a 小巨人 is also a 专精特新中小企业."""
+    closed = set(names)
+    for name in names:
+        closed.update(_IMPLIED_CERTIFICATIONS.get(name, ()))
+    return frozenset(closed)
+
+
+_PARSERS = {
+    "money": parse_money,
+    "count": parse_count,
+    "ratio": parse_ratio,
+    "region": parse_region,
+    "industry": parse_industry,
+    "ownership": parse_ownership,
+    "certifications": parse_certifications,
+}
+
+
+def parse(field_name: str, text: str, *, today: dt.date | None = None) -> Parsed | Problem:
+    """Read the answer to one field's question. Never raises."""
+    spec = FIELDS.get(field_name)
+    if spec is None:
+        return Problem(field_name, f"没有“{field_name}”这一项企业信息")
+    if text is None or not str(text).strip():
+        return Problem(field_name, f"没有收到{spec.label}，请再说一次")
+    try:
+        if spec.kind == "year":
+            return parse_year(text, field_name, today=today)
+        return _PARSERS[spec.kind](text, field_name)
+    except Exception:  # noqa: BLE001 - a parser bug must not reach the user as a traceback
+        return Problem(field_name, f"没能读懂“{text}”，请换个说法告诉我{spec.label}")
+
+
+def derive(facts: dict[str, Any]) -> dict[str, Any]:
+    """Facts plus what follows from them: the R&D ratio from R&D expense and revenue; implied certifications."""
+    derived = dict(facts)
+    if derived.get("rd_ratio") is None and derived.get("rd_expense") is not None and derived.get("revenue"):
+        derived["rd_ratio"] = round(float(derived["rd_expense"]) / float(derived["revenue"]), 6)
+    if derived.get("certifications") is not None:
+        derived["certifications"] = close_certifications(frozenset(derived["certifications"]))
+    return derived
+
+
+# --- facts from a free sentence ---------------------------------------------------------------------
+
+_MONEY_LABELS = {
+    "revenue": r"营收|营业收入|营业额|销售收入|销售额|主营业务收入|年收入",
+    "total_assets": r"总资产|资产总额|资产",
+    "taxable_income": r"应纳税所得额|应税所得",
+    "rd_expense": r"研发投入|研发费用|研发经费|研发支出",
+    "equity_financing_2yr": r"股权融资",
+}
+_FILLER = r"(?:一年|每年|去年|上年|今年|年|大概|大约|约|差不多|有|是|为|达到|达|在|:|：|\s)*"
+_AMOUNT = rf"{NUMBER}\s*(?:多|余)?\s*(?:个)?\s*[万亿]?\s*(?:元|块)?"
+
+
+def extract(text: str, *, today: dt.date | None = None) -> Extraction:
+    """Every fact a firm's own sentence gives, e.g. "我们是丽水遂昌的民营金属制品厂，85个人，营收6800万"."""
+    facts: dict[str, Any] = {}
+    approximate: set[str] = set()
+    problems: dict[str, str] = {}
+
+    def keep(result: Parsed | Problem) -> None:
+        if isinstance(result, Problem):
+            problems[result.field] = result.message
+            return
+        facts[result.field] = result.value
+        if result.approximate:
+            approximate.add(result.field)
+
+    try:
+        text = _normalise(text)
+        region = find_region(text)
+        if isinstance(region, RegionMatch):
+            facts["region"] = region.full_name
+        elif isinstance(region, str):
+            problems["region"] = region
+        ownership = _best_word(text, _OWNERSHIP_WORDS)
+        if ownership:
+            facts["ownership"] = ownership
+        rest = text
+        if isinstance(region, RegionMatch):  # "江山" must not also be read as an industry word
+            rest = text[:region.start] + "　" + text[region.end:]
+        industry = _best_word(re.sub(r"研发\S*", "", rest), _INDUSTRY_WORDS, _GENERIC_INDUSTRY_WORDS)
+        if industry:
+            facts["industry"] = industry
+        certifications = _certifications_in(text)
+        if certifications:
+            facts["certifications"] = close_certifications(certifications)
+        people = re.search(rf"(?:员工|职工|人员)?{_FILLER}(-?\s*{NUMBER}\s*(?:多|余|来)?\s*(?:个|名|位)?\s*(?:人|员工|职工))",
+                           text)
+        if people:
+            keep(parse_count(people.group(1)))
+        ratio = re.search(rf"研发(?:投入|费用)?(?:占比|占营收比例|占营业收入比例|占营收|占营业收入|强度)(?:的)?(?:比例|比重)?"
+                          rf"{_FILLER}((?:百分之|千分之)?\s*{NUMBER}\s*%?)", text)
+        if ratio:
+            keep(parse_ratio(ratio.group(1)))
+        for name, labels in _MONEY_LABELS.items():
+            if name == "rd_expense" and ratio:
+                continue
+            match = re.search(rf"(?:{labels}){_FILLER}(-?\s*{_AMOUNT})", text)
+            if match:
+                keep(parse_money(match.group(1), name))
+        founded = re.search(r"((?:\d{4}|[〇零一二三四五六七八九]{4})\s*年)\s*(?:成立|注册|创办|创立|开办)"
+                            r"|成立(?:于|在|是)?\s*((?:\d{4}|[〇零一二三四五六七八九]{4})\s*年?)"
+                            rf"|成立(?:了)?\s*({NUMBER}\s*(?:多)?\s*年)", text)
+        if founded:
+            keep(parse_year(next(g for g in founded.groups() if g), today=today))
+    except Exception:  # noqa: BLE001 - extraction is best effort; whatever was read is kept
+        problems.setdefault("text", "这句话没能完全读懂，可以分开告诉我各项信息")
+    return Extraction(facts, frozenset(approximate), problems)
+
+
+def extract_facts(text: str, *, today: dt.date | None = None) -> dict[str, Any]:
+    """Return the facts `extract` finds, as a plain dict of field → value."""
+    return extract(text, today=today).facts

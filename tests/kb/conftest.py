@@ -1,0 +1,132 @@
+"""Eligibility cases written as YAML (tests/kb/eligibility_cases/*.yaml), collected as pytest items.
+
+Each file is a list of cases, in the manner of OpenFisca's YAML tests:
+
+    - name: 应纳税所得额正好300万元的企业仍是小型微利企业     # a sentence
+      date: 2025-01-01                                      # evaluation date (picks group versions)
+      facts: {taxable_income: 300, employees: 120, total_assets: 4000}   # engine units: 万元, fractions
+      category: 小型微利企业            # or  rule: {all: [...]}
+      status: eligible                  # eligible | not_eligible | unknown
+      met: [taxable_income, employees, total_assets]      # optional: fields of the conditions met
+      failed: []                                          # optional
+      unknown: []                                         # optional: fields still undecided
+      explanations: [员工人数不超过300人]                  # optional: sentences that must appear
+      note: 说明（可选）
+
+A case with an unknown key, or without a required one, fails collection naming the file and case;
+a case that fails says file → case → what differed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+CASES_DIR = Path(__file__).parent / "eligibility_cases"
+CASE_KEYS = {"name", "date", "facts", "rule", "category", "status", "met", "failed", "unknown", "explanations", "note"}
+REQUIRED = {"name", "date", "facts", "status"}
+STATUSES = ("eligible", "not_eligible", "unknown")
+
+
+class CaseFileError(Exception):
+    """A malformed case file, located by file and case."""
+
+
+def read_cases(path: Path) -> list[dict[str, Any]]:
+    """Read and check the cases of one file; raise CaseFileError naming the file, case and key."""
+    where = path.name
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise CaseFileError(f"{where}: not valid YAML: {error}") from error
+    if not isinstance(data, list):
+        raise CaseFileError(f"{where}: should be a list of cases")
+    names: set[str] = set()
+    for index, case in enumerate(data):
+        label = f"{where} → case {index + 1}"
+        if not isinstance(case, dict):
+            raise CaseFileError(f"{label}: should be a mapping")
+        label = f"{where} → {case.get('name', f'case {index + 1}')}"
+        unknown = sorted(set(case) - CASE_KEYS)
+        if unknown:
+            raise CaseFileError(f"{label}: unknown key(s) {unknown}; allowed: {sorted(CASE_KEYS)}")
+        missing = sorted(REQUIRED - set(case))
+        if missing:
+            raise CaseFileError(f"{label}: missing key(s) {missing}")
+        if ("rule" in case) == ("category" in case):
+            raise CaseFileError(f"{label}: give exactly one of rule, category")
+        if case["status"] not in STATUSES:
+            raise CaseFileError(f"{label}.status: {case['status']!r} is not one of {STATUSES}")
+        if not isinstance(case["date"], dt.date):
+            raise CaseFileError(f"{label}.date: {case['date']!r} is not a date (YYYY-MM-DD)")
+        if not isinstance(case["facts"], dict):
+            raise CaseFileError(f"{label}.facts: should be a mapping of field → value")
+        if case["name"] in names:
+            raise CaseFileError(f"{label}: the name is used twice in this file")
+        names.add(case["name"])
+    return data
+
+
+@pytest.fixture
+def case_reader():
+    return read_cases
+
+
+def pytest_collect_file(parent: pytest.Collector, file_path: Path):
+    if file_path.suffix == ".yaml" and file_path.parent == CASES_DIR:
+        return CaseFile.from_parent(parent, path=file_path)
+    return None
+
+
+class CaseFile(pytest.File):
+    def collect(self):
+        try:
+            cases = read_cases(self.path)
+        except CaseFileError as error:
+            raise self.CollectError(str(error)) from error
+        for case in cases:
+            yield CaseItem.from_parent(self, name=case["name"], case=case)
+
+
+class CaseMismatch(Exception):
+    pass
+
+
+class CaseItem(pytest.Item):
+    def __init__(self, *, case: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.case = case
+
+    def runtest(self) -> None:
+        from kb.eligibility import evaluate
+
+        case = self.case
+        rule = case["rule"] if "rule" in case else {"category": case["category"]}
+        facts = {name: set(value) if name == "certifications" else value for name, value in case["facts"].items()}
+        verdict = evaluate(rule, facts, on=case["date"])
+        differences = []
+        if verdict.status.value != case["status"]:
+            differences.append(f"status: expected {case['status']}, got {verdict.status.value}")
+        for key, findings in (("met", verdict.met), ("failed", verdict.failed), ("unknown", verdict.undecided)):
+            if key in case:
+                got = sorted({f.field for f in findings})
+                if got != sorted(set(case[key] or [])):
+                    differences.append(f"{key} fields: expected {sorted(set(case[key] or []))}, got {got}")
+        sentences = [f.explanation for f in (*verdict.met, *verdict.failed, *verdict.undecided)]
+        for sentence in case.get("explanations") or []:
+            if sentence not in sentences:
+                differences.append(f"explanation “{sentence}” missing; got {sentences}")
+        if differences:
+            raise CaseMismatch("\n".join(differences))
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, CaseMismatch):
+            return f"{self.path.name} → {self.name}\n  " + str(excinfo.value).replace("\n", "\n  ")
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self):
+        return self.path, None, f"{self.path.name} → {self.name}"
