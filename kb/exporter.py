@@ -57,6 +57,8 @@ def measure_record(measure: Measure) -> dict[str, Any]:
         "valid_to": _iso(measure.valid_to),
         "confidence": measure.confidence,
         "note": measure.note,
+        "internal_note": measure.internal_note,
+        "internal_contact": measure.internal_contact,
         "origin": measure.origin,
         "sources": [s.url for s in measure.sources],
     }

@@ -38,7 +38,7 @@ DOCUMENT_REQUIRED = {"id", "family", "edition", "title", "summary", "sources"}
 MEASURE_KEYS = {
     "id", "document", "number", "aspect", "title", "summary", "outline_only", "benefits",
     "department", "contact", "how_to_apply", "keywords", "rule", "valid_from", "valid_to",
-    "confidence", "note", "sources",
+    "confidence", "note", "internal_note", "internal_contact", "sources",
 }
 MEASURE_REQUIRED = {"id", "document", "title", "summary", "sources"}
 BENEFIT_KEYS = {"what", "amount", "unit", "note"}
@@ -347,6 +347,8 @@ def _normalise_measure(item: dict, file: str, label: str, errors: list[SeedError
         "valid_to": _date(item.get("valid_to"), file, f"{label}.valid_to", errors),
         "confidence": _confidence(item, file, label, errors),
         "note": _clean_text(item.get("note")),
+        "internal_note": _clean_text(item.get("internal_note")),
+        "internal_contact": item.get("internal_contact"),
         "sources": _sources(item, file, label, errors),
     }
 

@@ -31,6 +31,10 @@ measure_sources = Table(
 )
 
 
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
 class Source(Base):
     __tablename__ = "sources"
 
@@ -89,6 +93,9 @@ class Measure(Base):
     valid_to = Column(Date)
     confidence = Column(String(10), nullable=False, default="high")
     note = Column(Text)
+    # Staff-only: shown to service-team members (DingTalk), never to the public.
+    internal_note = Column(Text)
+    internal_contact = Column(String(300))
     origin = Column(String(20), nullable=False, default="seed")
     document = relationship(Document, back_populates="measures", lazy="joined")
     sources = relationship(Source, secondary=measure_sources, order_by=Source.id, lazy="selectin")
@@ -100,10 +107,57 @@ class Revision(Base):
     __tablename__ = "revisions"
 
     id = Column(Integer, primary_key=True)
-    created_at = Column(DateTime, nullable=False, default=lambda: dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
+    created_at = Column(DateTime, nullable=False, default=_utcnow)
     author = Column(String(100), nullable=False)
     action = Column(String(20), nullable=False)
     message = Column(String(500))
     checksum = Column(String(64))
     changes = Column(JSON, nullable=False, default=dict)
     snapshot = Column(JSON)
+
+
+class Firm(Base):
+    """A firm in the registry admins import, looked up by staff by name or unified social credit code."""
+
+    __tablename__ = "firms"
+
+    credit_code = Column(String(18), primary_key=True)
+    name = Column(String(200), nullable=False, index=True)
+    facts = Column(JSON, nullable=False, default=dict)
+    origin = Column(String(20), nullable=False, default="admin")
+
+
+class StaffMember(Base):
+    """A DingTalk sender known to the service team; unknown senders get public answers only."""
+
+    __tablename__ = "staff_members"
+
+    staff_id = Column(String(100), primary_key=True)
+    name = Column(String(100))
+    role = Column(String(20), nullable=False, default="staff")  # staff | admin
+
+
+class AdminToken(Base):
+    """A bearer token for the admin API, stored only as a hash."""
+
+    __tablename__ = "admin_tokens"
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(100), nullable=False)
+    token_hash = Column(String(128), nullable=False, unique=True)
+    role = Column(String(20), nullable=False)  # viewer | editor
+    created_at = Column(DateTime, nullable=False, default=_utcnow)
+    revoked = Column(Boolean, nullable=False, default=False)
+
+
+class AskedQuestion(Base):
+    """A question the assistant could not answer, or a hand-off request, for the staff digest."""
+
+    __tablename__ = "asked_questions"
+
+    id = Column(Integer, primary_key=True)
+    created_at = Column(DateTime, nullable=False, default=_utcnow, index=True)
+    kind = Column(String(20), nullable=False)  # unanswered | handoff
+    channel = Column(String(40), nullable=False)
+    sender = Column(String(200))
+    text = Column(Text, nullable=False)
