@@ -21,7 +21,10 @@ facts, their units and parsing in kb.profile.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import pickle
+import threading
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -209,40 +212,235 @@ def _test(op: str, fact: Any, value: Any, members: frozenset[str] | None) -> boo
     raise AssertionError(op)
 
 
-class _Evaluator:
-    def __init__(self, facts: dict[str, Any], on: dt.date, book: Rulebook) -> None:
-        self.facts, self.on, self.book = facts, on, book
+# --- compiled rules --------------------------------------------------------------------------------
+#
+# Checking a rule's grammar costs far more than judging it, and a catalogue's rules rarely change, so
+# each rule is checked once and kept compiled, per rulebook. Two lookups find it again: by the rule
+# object (confirmed by comparing it with a snapshot, so a rule edited in place is checked anew) and by
+# its content (a type-exact frozen copy, so equal rules read afresh from the database share one
+# compiled form). Equal sub-rules are one object, so within one call each is judged once.
 
-    def node(self, node: Rule, negated: bool, category: str | None) -> _Result:
+
+class _Uncacheable(Exception):
+    """A rule holding a value that cannot be pickled; it is checked and compiled on every call."""
+
+
+def _content_key(value: Any) -> bytes:
+    """Return bytes equal only for rules that read back identically.
+
+    Unlike `==`, this tells 1, 1.0 and True apart, and a list from a tuple, as the grammar does;
+    and it is cheaper than any walk in Python.
+    """
+    try:
+        return pickle.dumps(value, protocol=5)
+    except (pickle.PicklingError, TypeError, AttributeError, RecursionError) as error:
+        raise _Uncacheable from error
+
+
+class _Cond:
+    __slots__ = ("field", "op", "value", "explain", "ref", "as_of", "texts")
+
+    def __init__(self, node: Rule) -> None:
+        self.field, self.op, self.value = node["field"], node["op"], copy.deepcopy(node["value"])
+        self.explain, self.ref, self.as_of = node.get("explain", _NO_TEXT), node.get("ref"), node.get("as_of", _NO_TEXT)
+        self.texts: dict[tuple[bool, dt.date], str] = {}  # explanations by (negated, date), made once
+
+
+class _Branch:
+    __slots__ = ("conjunction", "children")
+
+    def __init__(self, conjunction: bool, children: tuple[Any, ...]) -> None:
+        self.conjunction, self.children = conjunction, children
+
+
+class _Not:
+    __slots__ = ("child",)
+
+    def __init__(self, child: Any) -> None:
+        self.child = child
+
+
+class _Category:
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+_NO_TEXT = object()
+_Node = Any  # _Cond | _Branch | _Not | _Category
+
+
+class _Compiled:
+    """A checked rule (or its problems), with a snapshot to confirm an in-place edit did not change it."""
+
+    __slots__ = ("root", "problems", "snapshot")
+
+    def __init__(self, root: _Node | None, problems: list[str], snapshot: Any) -> None:
+        self.root, self.problems, self.snapshot = root, problems, snapshot
+
+
+class _BookCache:
+    """Compiled rules for one rulebook."""
+
+    MAX_ENTRIES = 200_000  # rule objects remembered by identity; cleared beyond this (old revisions)
+
+    def __init__(self, book: Rulebook) -> None:
+        self.book = book
+        self.by_object: dict[int, tuple[Any, _Compiled]] = {}
+        self.by_content: dict[Any, _Compiled] = {}
+        self.nodes: dict[Any, _Node] = {}
+        self.categories: dict[str, _Node] = {}
+
+    def compiled(self, rule: Any) -> _Compiled:
+        seen = self.by_object.get(id(rule))
+        if seen is not None and seen[0] is rule and rule == seen[1].snapshot:
+            return seen[1]
+        try:
+            key = _content_key(rule)
+        except _Uncacheable:
+            problems = check_rule(rule, book=self.book)
+            return _Compiled(None if problems else self.build(rule, cache=False), problems, None)
+        found = self.by_content.get(key)
+        if found is None:
+            problems = check_rule(rule, book=self.book)
+            found = _Compiled(None if problems else self.build(rule), problems, copy.deepcopy(rule))
+            self.by_content[key] = found
+        if len(self.by_object) >= self.MAX_ENTRIES:
+            self.by_object.clear()
+        self.by_object[id(rule)] = (rule, found)  # holding the rule keeps its id from being reused
+        return found
+
+    def build(self, node: Rule, cache: bool = True) -> _Node:
+        """Compile a node; equal nodes give one object (dispatching on keys as the grammar does)."""
+        if cache:
+            try:
+                key = _content_key(node)
+            except _Uncacheable:
+                cache = False
+            else:
+                found = self.nodes.get(key)
+                if found is not None:
+                    return found
         if "all" in node or "any" in node:
-            conjunction = ("all" in node) != negated  # not(all) = any(not …), not(any) = all(not …)
-            children = [self.node(child, negated, category) for child in node.get("all") or node.get("any")]
-            return _combine(children, conjunction)
-        if "not" in node:
-            return self.node(node["not"], not negated, category)
-        if "category" in node:
-            name = node["category"]
-            found = self.node(self.book.categories[name].rule, negated, name)
-            ref = self.book.categories[name].ref
-            return _Result(found.state, tuple(
-                f if f.ref else replace(f, ref=ref) for f in found.findings))
-        return self.condition(node, negated, category)
+            built: _Node = _Branch("all" in node, tuple(
+                self.build(child, cache) for child in node.get("all") or node.get("any")))
+        elif "not" in node:
+            built = _Not(self.build(node["not"], cache))
+        elif "category" in node:
+            built = _Category(node["category"])
+        else:
+            built = _Cond(node)
+        if cache:
+            self.nodes[key] = built
+        return built
 
-    def condition(self, node: Rule, negated: bool, category: str | None) -> _Result:
-        field_name, op, value = node["field"], node["op"], node["value"]
-        fact = self.facts.get(field_name)
-        on = node.get("as_of", self.on)
+    def category(self, name: str) -> _Node:
+        # Category rules were checked when the rulebook was loaded; like before, they are not re-checked.
+        found = self.categories.get(name)
+        if found is None:
+            found = self.categories[name] = self.build(self.book.categories[name].rule)
+        return found
+
+
+_book_caches: dict[int, _BookCache] = {}
+_book_caches_lock = threading.Lock()
+
+
+def _cache_for(book: Rulebook) -> _BookCache:
+    cache = _book_caches.get(id(book))
+    if cache is None or cache.book is not book:
+        with _book_caches_lock:
+            if len(_book_caches) >= 16:  # rulebooks made in tests; the shipped one is reloaded rarely
+                _book_caches.clear()
+            cache = _book_caches[id(book)] = _BookCache(book)
+    return cache
+
+
+class _Run:
+    """One call's evaluation: the facts read once, every node's outcome judged once."""
+
+    def __init__(self, facts: Facts, on: dt.date, cache: _BookCache) -> None:
+        self.raw, self.on, self.cache, self.book = facts, on, cache, cache.book
+        self.values: dict[str, Any] | None = None
+        self.outcomes: dict[tuple[_Node, bool, str | None], _Result] = {}
+        self.members: dict[tuple[str, dt.date], frozenset[str]] = {}
+        self.verdicts: dict[_Node, tuple[Status, tuple[Finding, ...], tuple[Finding, ...], tuple[Finding, ...]]] = {}
+        self.fields: dict[_Node, dict[str, Any]] = {}  # a verdict's fields but its measure_id
+        self.by_object = cache.by_object
+
+    def compiled(self, rule: Any, measure_id: str | None) -> _Node:
+        seen = self.by_object.get(id(rule))
+        if seen is not None and seen[0] is rule and rule == seen[1].snapshot:  # the cache's fast path, inline
+            compiled = seen[1]
+        else:
+            compiled = self.cache.compiled(rule)
+        if compiled.problems:
+            raise RuleError(compiled.problems, measure_id or "rule")
+        return compiled.root
+
+    def verdict_parts(self, root: _Node):
+        parts = self.verdicts.get(root)
+        if parts is None:
+            if self.values is None:
+                self.values = _coerce(self.raw)  # raises FactsError at the first rule judged, as before
+            result = self.node(root, False, None)
+            by_state: dict[str, list[Finding]] = {MET: [], FAILED: [], UNKNOWN: []}
+            for finding in result.findings:
+                by_state[finding.status].append(finding)
+            parts = self.verdicts[root] = (_STATUS[result.state], tuple(by_state[MET]), tuple(by_state[FAILED]),
+                                           tuple(by_state[UNKNOWN]))
+        return parts
+
+    def verdict(self, rule: Rule | None, measure_id: str | None) -> Verdict:
+        if not rule:
+            return Verdict(Status.ELIGIBLE, measure_id=measure_id)
+        status, met, failed, undecided = self.verdict_parts(self.compiled(rule, measure_id))
+        return Verdict(status, met, failed, undecided, measure_id)
+
+    def node(self, node: _Node, negated: bool, category: str | None) -> _Result:
+        key = (node, negated, category)
+        found = self.outcomes.get(key)
+        if found is None:
+            found = self.outcomes[key] = self.judge(node, negated, category)
+        return found
+
+    def judge(self, node: _Node, negated: bool, category: str | None) -> _Result:
+        kind = type(node)
+        if kind is _Cond:
+            return self.condition(node, negated, category)
+        if kind is _Branch:
+            # not(all) = any(not …), not(any) = all(not …)
+            return _combine([self.node(child, negated, category) for child in node.children],
+                            node.conjunction != negated)
+        if kind is _Not:
+            return self.node(node.child, not negated, category)
+        name = node.name
+        found = self.node(self.cache.category(name), negated, name)
+        ref = self.book.categories[name].ref
+        return _Result(found.state, tuple(f if f.ref else replace(f, ref=ref) for f in found.findings))
+
+    def condition(self, node: _Cond, negated: bool, category: str | None) -> _Result:
+        field_name, op, value = node.field, node.op, node.value
+        fact = self.values.get(field_name)
+        on = self.on if node.as_of is _NO_TEXT else node.as_of
         if fact is None:
             state = UNKNOWN
         else:
-            members = self.book.members(value, on) if op == "in_group" else None
+            members = None
+            if op == "in_group":
+                members = self.members.get((value, on))
+                if members is None:
+                    members = self.members[(value, on)] = self.book.members(value, on)
             state = MET if _test(op, fact, value, members) != negated else FAILED
-        if "explain" in node:
-            text = f"不符合“{node['explain']}”" if negated else node["explain"]
-        else:
-            text = explain(field_name, _NEGATED_OP[op] if negated else op, value, on=on, book=self.book)
-        finding = Finding(field_name, op, value, state, text, node.get("ref"), category, negated)
-        return _Result(state, (finding,))
+        text = node.texts.get((negated, on))
+        if text is None:
+            if node.explain is not _NO_TEXT:
+                text = f"不符合“{node.explain}”" if negated else node.explain
+            else:
+                text = explain(field_name, _NEGATED_OP[op] if negated else op, value, on=on, book=self.book)
+            node.texts[(negated, on)] = text
+        return _Result(state, (Finding(field_name, op, value, state, text, node.ref, category, negated),))
 
 
 def _combine(children: list[_Result], conjunction: bool) -> _Result:
@@ -268,18 +466,7 @@ def evaluate(rule: Rule | None, facts: Facts, *, on: dt.date, measure_id: str | 
     callers decide how to present measures without a rule. Raises RuleError for a rule that does
     not follow the grammar and FactsError for facts of the wrong type.
     """
-    book = book or default_rulebook()
-    if not rule:
-        return Verdict(Status.ELIGIBLE, measure_id=measure_id)
-    problems = check_rule(rule, book=book)
-    if problems:
-        raise RuleError(problems, measure_id or "rule")
-    result = _Evaluator(_coerce(facts), on, book).node(rule, False, None)
-    by_state: dict[str, list[Finding]] = {MET: [], FAILED: [], UNKNOWN: []}
-    for finding in result.findings:
-        by_state[finding.status].append(finding)
-    return Verdict(_STATUS[result.state], tuple(by_state[MET]), tuple(by_state[FAILED]),
-                   tuple(by_state[UNKNOWN]), measure_id)
+    return _Run(facts, on, _cache_for(book or default_rulebook())).verdict(rule, measure_id)
 
 
 def evaluate_category(name: str, facts: Facts, *, on: dt.date, book: Rulebook | None = None) -> Verdict:
@@ -289,8 +476,37 @@ def evaluate_category(name: str, facts: Facts, *, on: dt.date, book: Rulebook | 
 
 def evaluate_all(measures: Iterable[tuple[str, Rule | None]], facts: Facts, *, on: dt.date,
                  book: Rulebook | None = None) -> list[Verdict]:
-    """Verdicts for (measure id, rule) pairs, in the given order."""
-    return [evaluate(rule, facts, on=on, measure_id=measure_id, book=book) for measure_id, rule in measures]
+    """Verdicts for (measure id, rule) pairs, in the given order.
+
+    The facts are read once and each distinct rule is judged once per call; measures sharing a rule
+    get verdicts differing only in measure_id.
+    """
+    run = _Run(facts, on, _cache_for(book or default_rulebook()))
+    by_object = run.by_object
+    verdicts = []
+    for measure_id, rule in measures:
+        if not rule:
+            verdicts.append(Verdict(Status.ELIGIBLE, measure_id=measure_id))
+            continue
+        seen = by_object.get(id(rule))
+        if seen is not None and seen[0] is rule and rule == seen[1].snapshot and seen[1].root is not None:
+            root = seen[1].root  # run.compiled's fast path, inline: this loop runs per measure
+        else:
+            root = run.compiled(rule, measure_id)
+        fields = run.fields.get(root)
+        if fields is None:
+            status, met, failed, undecided = run.verdict_parts(root)
+            fields = run.fields[root] = {"status": status, "met": met, "failed": failed, "undecided": undecided}
+        # Same object as Verdict(**fields, measure_id=…) builds, at half the cost: this runs per measure.
+        verdict = _new(Verdict)
+        state = verdict.__dict__
+        state.update(fields)
+        state["measure_id"] = measure_id
+        verdicts.append(verdict)
+    return verdicts
+
+
+_new = object.__new__
 
 
 def next_question(measures: Iterable[tuple[str, Rule | None]], facts: Facts, *, on: dt.date,
@@ -301,10 +517,29 @@ def next_question(measures: Iterable[tuple[str, Rule | None]], facts: Facts, *, 
     undecided conditions; ties go to the easier field (Field.ease). `exclude` holds fields the firm
     could not or would not answer. None means no answer to any remaining field can change a verdict.
     """
+    run = _Run(facts, on, _cache_for(book or default_rulebook()))
+    # Measures sharing a rule count alike: count the rules, then weigh each by how many measures have it.
+    by_object = run.by_object
+    rules: dict[_Node, int] = {}
+    for measure_id, rule in measures:
+        if rule:
+            seen = by_object.get(id(rule))
+            if seen is not None and seen[0] is rule and rule == seen[1].snapshot and seen[1].root is not None:
+                root = seen[1].root  # run.compiled's fast path, inline: this loop runs per measure
+            else:
+                root = run.compiled(rule, measure_id)
+            if root not in rules:
+                run.verdict_parts(root)  # judged in catalogue order, so errors surface as evaluate_all's would
+                rules[root] = 1
+            else:
+                rules[root] += 1
     counts: Counter[str] = Counter()
-    for verdict in evaluate_all(measures, facts, on=on, book=book):
-        if verdict.status is Status.UNKNOWN:
-            counts.update(name for name in verdict.undecided_fields if name not in exclude)
+    for root, times in rules.items():
+        status, _, _, undecided = run.verdicts[root]
+        if status is Status.UNKNOWN:
+            for name in dict.fromkeys(f.field for f in undecided):
+                if name not in exclude:
+                    counts[name] += times
     if not counts:
         return None
     best = min(counts, key=lambda name: (-counts[name], FIELDS[name].ease, name))

@@ -46,7 +46,7 @@ FIELDS: dict[str, Field] = {f.name: f for f in (
     Field("employees", "员工人数", "count", "人", "现在大约有多少员工（含劳务派遣）？例如：120人", 4),
     Field("founded_year", "成立年份", "year", "年", "公司是哪一年成立的？", 5),
     Field("certifications", "已获资质", "certifications", "",
-          "已经拿到哪些资质？例如：高新技术企业、专精特新、科技型中小企业；都没有就说“没有”", 6),
+          "已经拿到哪些资质？例如：高新技术企业、专精特新、科技型中小企业、省首台（套）产品；都没有就说“没有”", 6),
     Field("revenue", "上年营业收入", "money", "万元", "上一年营业收入大约多少？例如：6800万、1.2亿", 7),
     Field("total_assets", "资产总额", "money", "万元", "资产总额大约多少？例如：4000万", 8),
     Field("rd_expense", "上年研发费用", "money", "万元", "上一年研发费用大约多少？例如：300万", 9),
@@ -55,11 +55,16 @@ FIELDS: dict[str, Field] = {f.name: f for f in (
     Field("taxable_income", "年度应纳税所得额", "money", "万元", "上一年度应纳税所得额大约多少？例如：280万", 11),
     Field("equity_financing_2yr", "近两年新增股权融资", "money", "万元",
           "近两年新增股权融资（合格机构投资者实缴）有多少？没有就说0", 12),
+    # 省级数字化车间/智能工厂的投资门槛（浙经信产数〔2025〕174号）：设备、软件、技术咨询，不含土建厂房。
+    Field("digital_investment", "近五年数字化软硬件投资", "money", "万元",
+          "近五年在数字化改造上的软硬件投资（设备、软件、技术咨询，不含厂房）大约多少？没有就说0", 13),
 )}
 
 OWNERSHIPS = ("民营", "国有", "外资")
 
-CERTIFICATIONS = ("高新技术企业", "科技型中小企业", "创新型中小企业", "专精特新中小企业", "专精特新小巨人企业")
+# 省首台（套）产品: the firm has equipment recognised as a provincial 首台（套） (listed in the promotion catalogue).
+CERTIFICATIONS = ("高新技术企业", "科技型中小企业", "创新型中小企业", "专精特新中小企业", "专精特新小巨人企业",
+                  "省首台（套）产品")
 
 # Standard industry names; the manufacturing subgroups are also the members of the group 制造业
 # in kb/rules/groups.yaml (GB/T 4754 divisions, shortened).
@@ -130,6 +135,7 @@ _CERTIFICATION_WORDS = {
     "专精特新中小企业": ("专精特新",),
     "科技型中小企业": ("科技型中小企业", "科技型中小", "科技型企业", "科小"),
     "创新型中小企业": ("创新型中小企业", "创新型中小"),
+    "省首台（套）产品": ("首台套", "首台(套)"),  # text is NFKC-normalised: （套） arrives as (套)
 }
 # A 小巨人 must already be a 专精特新中小企业 (firm_categories.yaml FC-XJR: prerequisite).
 _IMPLIED_CERTIFICATIONS = {"专精特新小巨人企业": ("专精特新中小企业",)}
@@ -479,6 +485,7 @@ _MONEY_LABELS = {
     "taxable_income": r"应纳税所得额|应税所得",
     "rd_expense": r"研发投入|研发费用|研发经费|研发支出",
     "equity_financing_2yr": r"股权融资",
+    "digital_investment": r"数字化(?:改造)?(?:软硬件)?投资|软硬件投资",
 }
 _FILLER = r"(?:一年|每年|去年|上年|今年|年|大概|大约|约|差不多|有|是|为|达到|达|在|:|：|\s)*"
 _AMOUNT = rf"{NUMBER}\s*(?:多|余)?\s*(?:个)?\s*[万亿]?\s*(?:元|块)?"

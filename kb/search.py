@@ -12,10 +12,11 @@ import math
 import re
 import threading
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import jieba
+import numpy as np
 
 from kb.models import Measure
 
@@ -34,7 +35,7 @@ _lock = threading.Lock()
 
 
 def tokenize(text: str) -> list[str]:
-    """jieba search-mode words plus the character bigrams inside longer words, stopwords dropped.
+    """Cut text into jieba search-mode words plus the character bigrams inside longer words, stopwords dropped.
 
     Bigrams let "首台（套）" meet "首台套" and a compound jieba does not know meet its parts;
     they are taken inside words only, since bigrams across word boundaries are mostly noise.
@@ -51,15 +52,25 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
+_taught: set[str] = set()  # terms already given to jieba in this process
+_taught_lock = threading.Lock()
+
+
 def add_terms(terms: Iterable[str]) -> None:
-    """Teach jieba the knowledge base's own terms so they stay whole words."""
-    for term in terms:
-        if term and len(term) >= 2:
-            jieba.add_word(term, freq=20000)
+    """Teach jieba the knowledge base's own terms so they stay whole words.
+
+    Each term is added once per process: jieba.add_word costs a dictionary update per call (and
+    re-adding grows jieba's total frequency), so a rebuild only adds the terms it has not seen.
+    """
+    with _taught_lock:
+        for term in terms:
+            if term and len(term) >= 2 and term not in _taught:
+                jieba.add_word(term, freq=20000)
+                _taught.add(term)
 
 
 def measure_text(measure: Measure) -> list[tuple[str, int]]:
-    """The fields retrieval reads, each with its weight (titles and aliases count more)."""
+    """Return the fields retrieval reads, each with its weight (titles and aliases count more)."""
     document = measure.document
     names = " ".join(filter(None, [document.short_name, *(document.aliases or [])]))
     return [
@@ -81,7 +92,12 @@ class Hit:
 
 
 class MeasureIndex:
-    """An immutable BM25 index; build a new one when the knowledge base changes."""
+    """An immutable BM25 index; build a new one when the knowledge base changes.
+
+    Postings list, per token, the measures that have it with their BM25 term weight worked out at
+    build time, so a question touches only the measures sharing one of its tokens. Scores are summed
+    in the same order as a scan of every measure would, so they are the same floats.
+    """
 
     k1 = 1.5
     b = 0.75
@@ -90,17 +106,21 @@ class MeasureIndex:
         measures = list(measures)
         add_terms(term for m in measures for term in [m.title, *(m.keywords or [])])
         self.ids: list[str] = []
-        self.families: dict[str, str] = {}
-        self.editions: dict[str, str] = {}
+        self.families: list[str] = []
+        self.editions: list[str] = []
         self.term_counts: list[Counter] = []
+        tokens_of: dict[str, list[str]] = {}  # a text repeated across measures (a document's names) is cut once
         for measure in measures:
             counts: Counter = Counter()
             for text, weight in measure_text(measure):
-                for token in tokenize(text):
+                tokens = tokens_of.get(text)
+                if tokens is None:
+                    tokens = tokens_of[text] = tokenize(text)
+                for token in tokens:
                     counts[token] += weight
             self.ids.append(measure.id)
-            self.families[measure.id] = measure.document.family
-            self.editions[measure.id] = measure.document.edition
+            self.families.append(measure.document.family)
+            self.editions.append(measure.document.edition)
             self.term_counts.append(counts)
         self.lengths = [sum(c.values()) for c in self.term_counts]
         self.average_length = (sum(self.lengths) / len(self.lengths)) if self.lengths else 1.0
@@ -109,39 +129,61 @@ class MeasureIndex:
             frequency.update(counts.keys())
         total = len(self.ids)
         self.idf = {t: math.log(1 + (total - n + 0.5) / (n + 0.5)) for t, n in frequency.items()}
+        # Words the index has never seen weigh as much as its rarest word: they are evidence we cannot match.
+        self.rarest = max(self.idf.values(), default=1.0)
+        postings: dict[str, tuple[list[int], list[float]]] = {}
+        k1, b, average = self.k1, self.b, self.average_length
+        for position, counts in enumerate(self.term_counts):
+            norm = k1 * (1 - b + b * self.lengths[position] / average)
+            for token, tf in counts.items():
+                posting = postings.get(token)
+                if posting is None:
+                    posting = postings[token] = ([], [])
+                posting[0].append(position)
+                posting[1].append(self.idf[token] * tf * (k1 + 1) / (tf + norm))
+        # As arrays, a question's scores are summed in C: a common word can be in every measure.
+        self.postings = {token: (np.array(positions, dtype=np.intp), np.array(weights, dtype=np.float64))
+                         for token, (positions, weights) in postings.items()}
+        self.family_codes, self.edition_codes = _codes(self.families), _codes(self.editions)
 
     def search(self, query: str, *, family: str | None = None, edition: str | None = None, limit: int = 5) -> list[Hit]:
         query_tokens = set(tokenize(query))
-        # Words the index has never seen weigh as much as its rarest word: they are evidence we cannot match.
-        rarest = max(self.idf.values(), default=1.0)
-        query_weight = sum(self.idf.get(t, rarest) for t in query_tokens) or 1.0
+        query_weight = sum(self.idf.get(t, self.rarest) for t in query_tokens) or 1.0
+        scores = np.zeros(len(self.ids))
+        for token in query_tokens:  # a set's order, as the scan summed it: float64 adds, the same floats
+            posting = self.postings.get(token)
+            if posting is not None:
+                scores[posting[0]] += posting[1]  # positions within one posting are distinct
+        candidates = np.flatnonzero(scores)  # every term weight is positive, so matched means non-zero
+        for wanted, (codes, column) in ((family, self.family_codes), (edition, self.edition_codes)):
+            if wanted:
+                candidates = candidates[column[candidates] == codes.get(wanted, -1)]
+        if 0 <= limit < len(candidates):
+            # Keep every measure scoring at least the limit-th best, so ties at the edge go by id below.
+            chosen = scores[candidates]
+            candidates = candidates[chosen >= np.partition(chosen, len(chosen) - limit)[len(chosen) - limit]] \
+                if limit else candidates[:0]
+        best = sorted((-float(scores[p]), self.ids[p], p) for p in candidates.tolist())[:limit]
         hits = []
-        for position, measure_id in enumerate(self.ids):
-            if family and self.families[measure_id] != family:
-                continue
-            if edition and self.editions[measure_id] != edition:
-                continue
+        for negative, measure_id, position in best:
             counts = self.term_counts[position]
-            norm = self.k1 * (1 - self.b + self.b * self.lengths[position] / self.average_length)
-            score = 0.0
-            matched = []
-            for token in query_tokens:
-                tf = counts.get(token)
-                if tf:
-                    score += self.idf[token] * tf * (self.k1 + 1) / (tf + norm)
-                    matched.append(token)
-            if score > 0:
-                coverage = sum(self.idf[t] for t in matched) / query_weight
-                hits.append(Hit(measure_id, score, tuple(sorted(matched)), coverage))
-        hits.sort(key=lambda h: (-h.score, h.measure_id))
-        return hits[:limit]
+            matched = [t for t in query_tokens if t in counts]
+            coverage = sum(self.idf[t] for t in matched) / query_weight
+            hits.append(Hit(measure_id, -negative, tuple(sorted(matched)), coverage))
+        return hits
+
+
+def _codes(values: list[str]) -> tuple[dict[str, int], np.ndarray]:
+    """Each distinct value as a small integer, and the column of codes by position."""
+    codes: dict[str, int] = {}
+    return codes, np.array([codes.setdefault(value, len(codes)) for value in values], dtype=np.intp)
 
 
 _cache: dict[str, tuple[int, MeasureIndex]] = {}
 
 
 def index_for_revision(revision_id: int, load_measures) -> MeasureIndex:
-    """The index for this revision, built once per process and per revision."""
+    """Return the index for this revision, built once per process and per revision."""
     with _lock:
         cached = _cache.get("measures")
         if cached and cached[0] == revision_id:

@@ -5,7 +5,7 @@ Each file is a list of cases, in the manner of OpenFisca's YAML tests:
     - name: 应纳税所得额正好300万元的企业仍是小型微利企业     # a sentence
       date: 2025-01-01                                      # evaluation date (picks group versions)
       facts: {taxable_income: 300, employees: 120, total_assets: 4000}   # engine units: 万元, fractions
-      category: 小型微利企业            # or  rule: {all: [...]}
+      category: 小型微利企业            # or  rule: {all: [...]}  or  measure: pe32-01 (a seed measure's rule)
       status: eligible                  # eligible | not_eligible | unknown
       met: [taxable_income, employees, total_assets]      # optional: fields of the conditions met
       failed: []                                          # optional
@@ -20,6 +20,7 @@ a case that fails says file → case → what differed.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,9 @@ import pytest
 import yaml
 
 CASES_DIR = Path(__file__).parent / "eligibility_cases"
-CASE_KEYS = {"name", "date", "facts", "rule", "category", "status", "met", "failed", "unknown", "explanations", "note"}
+CASE_KEYS = {"name", "date", "facts", "rule", "category", "measure", "status", "met", "failed", "unknown",
+             "explanations", "note"}
+SUBJECTS = ("rule", "category", "measure")  # what a case judges: exactly one of these
 REQUIRED = {"name", "date", "facts", "status"}
 STATUSES = ("eligible", "not_eligible", "unknown")
 
@@ -57,8 +60,11 @@ def read_cases(path: Path) -> list[dict[str, Any]]:
         missing = sorted(REQUIRED - set(case))
         if missing:
             raise CaseFileError(f"{label}: missing key(s) {missing}")
-        if ("rule" in case) == ("category" in case):
-            raise CaseFileError(f"{label}: give exactly one of rule, category")
+        if sum(key in case for key in SUBJECTS) != 1:
+            raise CaseFileError(f"{label}: give exactly one of {', '.join(SUBJECTS)}")
+        if "measure" in case and not seed_rules().get(case["measure"]):
+            problem = "has no rule" if case["measure"] in seed_rules() else "is not a measure"
+            raise CaseFileError(f"{label}.measure: {case['measure']!r} {problem} in kb/seed")
         if case["status"] not in STATUSES:
             raise CaseFileError(f"{label}.status: {case['status']!r} is not one of {STATUSES}")
         if not isinstance(case["date"], dt.date):
@@ -69,6 +75,14 @@ def read_cases(path: Path) -> list[dict[str, Any]]:
             raise CaseFileError(f"{label}: the name is used twice in this file")
         names.add(case["name"])
     return data
+
+
+@functools.lru_cache(maxsize=1)
+def seed_rules() -> dict[str, Any]:
+    """Return the rule of every measure in the shipped seed (kb/seed/*.yaml) by id; None where it has none."""
+    from kb.loader import SEED_DIR, read_seed, seed_files
+
+    return {measure_id: item["rule"] for measure_id, item in read_seed(seed_files(SEED_DIR)).measures.items()}
 
 
 @pytest.fixture
@@ -105,9 +119,12 @@ class CaseItem(pytest.Item):
         from kb.eligibility import evaluate
 
         case = self.case
-        rule = case["rule"] if "rule" in case else {"category": case["category"]}
+        if "measure" in case:
+            rule = seed_rules()[case["measure"]]
+        else:
+            rule = case["rule"] if "rule" in case else {"category": case["category"]}
         facts = {name: set(value) if name == "certifications" else value for name, value in case["facts"].items()}
-        verdict = evaluate(rule, facts, on=case["date"])
+        verdict = evaluate(rule, facts, on=case["date"], measure_id=case.get("measure"))
         differences = []
         if verdict.status.value != case["status"]:
             differences.append(f"status: expected {case['status']}, got {verdict.status.value}")
