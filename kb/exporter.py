@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kb.models import Document, Measure
+from kb.models import Document, Firm, Measure
 
 
 def _iso(value: dt.date | None) -> str | None:
@@ -64,11 +64,17 @@ def measure_record(measure: Measure) -> dict[str, Any]:
     }
 
 
+def firm_record(firm: Firm) -> dict[str, Any]:
+    return {"credit_code": firm.credit_code, "name": firm.name, "facts": dict(firm.facts or {}), "origin": firm.origin}
+
+
 def export_data(session: Session) -> dict[str, list[dict[str, Any]]]:
-    """Every document and measure, ordered by id so two exports of one state are byte-identical."""
+    """Every document, measure and firm, ordered by id so two exports of one state are byte-identical."""
     documents = session.execute(select(Document).order_by(Document.id)).scalars().all()
     measures = session.execute(select(Measure).order_by(Measure.id)).scalars().all()
+    firms = session.execute(select(Firm).order_by(Firm.credit_code)).scalars().all()
     return {
         "documents": [document_record(d) for d in documents],
         "measures": [measure_record(m) for m in measures],
+        "firms": [firm_record(f) for f in firms],
     }

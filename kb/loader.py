@@ -12,9 +12,10 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 from sqlalchemy import select
@@ -74,63 +75,89 @@ def seed_files(directory: Path | None = None) -> list[Path]:
 
 def read_seed(paths: Iterable[Path]) -> SeedData:
     """Parse and validate files; raise ValidationFailed listing every problem."""
-    paths = list(paths)
-    errors: list[SeedError] = []
-    data = SeedData()
-    where: dict[str, str] = {}  # "kind:id" -> file that defined it, to name both sides of a duplicate
-    digest = hashlib.sha256()
-    document_refs: list[tuple[str, str, str]] = []
-
+    state = Validation()
     for path in paths:
         raw = path.read_bytes()
-        digest.update(path.name.encode() + b"\0" + raw)
-        try:
-            content = yaml.safe_load(raw) or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            key = f"line {mark.line + 1}" if mark else "YAML"
-            errors.append(SeedError(path.name, key, f"not valid YAML ({getattr(exc, 'problem', exc)})"))
+        state.digest.update(path.name.encode() + b"\0" + raw)
+        content = parse_yaml(raw, path.name, state.errors)
+        if content is not None:
+            validate_content(content, path.name, state)
+    return state.finish()
+
+
+@dataclass
+class Validation:
+    """Problems and validated records gathered over one input (seed files, an admin YAML or an Excel import).
+
+    Seed files, admin imports and Excel imports share this validator; an importer passes the
+    ids already in the database as `known_documents`, so a measure may refer to one of them.
+    """
+
+    data: SeedData = field(default_factory=SeedData)
+    errors: list[SeedError] = field(default_factory=list)
+    where: dict[str, str] = field(default_factory=dict)  # "kind:id" -> file, to name both sides of a duplicate
+    document_refs: list[tuple[str, str, str]] = field(default_factory=list)
+    digest: Any = field(default_factory=hashlib.sha256)
+
+    def finish(self, known_documents: Iterable[str] = ()) -> SeedData:
+        known = set(known_documents)
+        for file, label, document_id in self.document_refs:
+            if document_id not in self.data.documents and document_id not in known:
+                self.errors.append(SeedError(file, f"{label}.document", f"no document with id {document_id!r}"))
+        if self.errors:
+            raise ValidationFailed(self.errors)
+        self.data.checksum = self.digest.hexdigest()
+        return self.data
+
+
+def parse_yaml(raw: bytes, name: str, errors: list[SeedError]) -> dict | None:
+    """Return the top-level mapping of a YAML file, or None with the problem recorded."""
+    try:
+        content = yaml.safe_load(raw) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        key = f"line {mark.line + 1}" if mark else "YAML"
+        errors.append(SeedError(name, key, f"not valid YAML ({getattr(exc, 'problem', exc)})"))
+        return None
+    if not isinstance(content, dict):
+        errors.append(SeedError(name, "top level", "must be a mapping with documents/measures/sources"))
+        return None
+    return content
+
+
+def validate_content(content: dict, file: str, state: Validation, *, extra_top_keys: Iterable[str] = ()) -> None:
+    """Validate one file's documents, measures and sources into `state`; importers add their own top keys."""
+    errors, data, where = state.errors, state.data, state.where
+    allowed_top = TOP_KEYS | set(extra_top_keys)
+    for key in sorted(set(content) - allowed_top, key=str):
+        errors.append(SeedError(file, str(key), f"unknown top-level key (allowed: {', '.join(sorted(allowed_top))})"))
+
+    for index, item in enumerate(_as_list(content.get("sources"), file, "sources", errors)):
+        label = _label("sources", index, item, "url")
+        if _check_mapping(item, SOURCE_KEYS, {"url"}, file, label, errors):
+            if _valid_url(item["url"]):
+                data.sources[item["url"]] = dict(item)
+            else:
+                errors.append(SeedError(file, f"{label}.url", f"not an http(s) URL: {item['url']!r}"))
+
+    for index, item in enumerate(_as_list(content.get("documents"), file, "documents", errors)):
+        label = _label("documents", index, item)
+        if not _check_mapping(item, DOCUMENT_KEYS, DOCUMENT_REQUIRED, file, label, errors):
             continue
-        if not isinstance(content, dict):
-            errors.append(SeedError(path.name, "top level", "must be a mapping with documents/measures/sources"))
+        if not _claim(where, "document", item["id"], file, label, errors):
             continue
-        for key in sorted(set(content) - TOP_KEYS):
-            errors.append(SeedError(path.name, key, f"unknown top-level key (allowed: {', '.join(sorted(TOP_KEYS))})"))
+        document = _normalise_document(item, file, label, errors)
+        data.documents[document["id"]] = document
 
-        for index, item in enumerate(_as_list(content.get("sources"), path.name, "sources", errors)):
-            label = _label("sources", index, item, "url")
-            if _check_mapping(item, SOURCE_KEYS, {"url"}, path.name, label, errors):
-                if _valid_url(item["url"]):
-                    data.sources[item["url"]] = dict(item)
-                else:
-                    errors.append(SeedError(path.name, f"{label}.url", f"not an http(s) URL: {item['url']!r}"))
-
-        for index, item in enumerate(_as_list(content.get("documents"), path.name, "documents", errors)):
-            label = _label("documents", index, item)
-            if not _check_mapping(item, DOCUMENT_KEYS, DOCUMENT_REQUIRED, path.name, label, errors):
-                continue
-            if not _claim(where, "document", item["id"], path.name, label, errors):
-                continue
-            document = _normalise_document(item, path.name, label, errors)
-            data.documents[document["id"]] = document
-
-        for index, item in enumerate(_as_list(content.get("measures"), path.name, "measures", errors)):
-            label = _label("measures", index, item)
-            if not _check_mapping(item, MEASURE_KEYS, MEASURE_REQUIRED, path.name, label, errors):
-                continue
-            if not _claim(where, "measure", item["id"], path.name, label, errors):
-                continue
-            measure = _normalise_measure(item, path.name, label, errors)
-            data.measures[measure["id"]] = measure
-            document_refs.append((path.name, label, measure["document"]))
-
-    for file, label, document_id in document_refs:
-        if document_id not in data.documents:
-            errors.append(SeedError(file, f"{label}.document", f"no document with id {document_id!r}"))
-    if errors:
-        raise ValidationFailed(errors)
-    data.checksum = digest.hexdigest()
-    return data
+    for index, item in enumerate(_as_list(content.get("measures"), file, "measures", errors)):
+        label = _label("measures", index, item)
+        if not _check_mapping(item, MEASURE_KEYS, MEASURE_REQUIRED, file, label, errors):
+            continue
+        if not _claim(where, "measure", item["id"], file, label, errors):
+            continue
+        measure = _normalise_measure(item, file, label, errors)
+        data.measures[measure["id"]] = measure
+        state.document_refs.append((file, label, measure["document"]))
 
 
 def load_seed(session: Session, data: SeedData, *, author: str = "seed", force: bool = False) -> LoadResult:
@@ -139,6 +166,9 @@ def load_seed(session: Session, data: SeedData, *, author: str = "seed", force: 
     Rows that admins added (origin other than "seed") are never touched. Skips
     the write when the same seed was the last one loaded, unless `force`.
     """
+    from kb.revisions import lock_for_change  # imported late, like the exporter below
+
+    lock_for_change(session)  # an admin import running now finishes first
     last_seed = session.execute(
         select(Revision).where(Revision.action == "seed").order_by(Revision.id.desc()).limit(1)
     ).scalar_one_or_none()
@@ -263,6 +293,10 @@ def _date(value: Any, file: str, key: str, errors: list[SeedError]) -> dt.date |
 def _plain(value: Any, file: str, key: str, errors: list[SeedError]) -> Any:
     """Free-form data as JSON can store it: dates become YYYY-MM-DD strings."""
     if isinstance(value, dict):
+        for k in value:
+            if not isinstance(k, str):
+                errors.append(SeedError(file, f"{key}.{k}", "a key must be text (YAML reads no/yes/on/off as "
+                                                           "true/false: quote it or rename it)"))
         return {str(k): _plain(v, file, f"{key}.{k}", errors) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v, file, f"{key}[{i}]", errors) for i, v in enumerate(value)]
@@ -329,6 +363,12 @@ def _normalise_measure(item: dict, file: str, label: str, errors: list[SeedError
     rule = item.get("rule")
     if rule is not None and not isinstance(rule, dict):
         errors.append(SeedError(file, f"{label}.rule", "must be a mapping (all/any/not over conditions)"))
+    elif rule is not None:
+        from kb.rulebook import check_rule  # the rule grammar and field registry; late import keeps loading light
+
+        for problem in check_rule(rule, path=f"{label}.rule"):
+            key, _, text = problem.partition(": ")
+            errors.append(SeedError(file, key, text))
     return {
         "id": str(item["id"]),
         "document": str(item["document"]),

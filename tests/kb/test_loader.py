@@ -184,3 +184,9 @@ def test_dates_inside_free_form_structure_are_stored_as_text(sessions, tmp_path)
         load_seed(session, read_seed([write(tmp_path, "a.yaml", text)]))
     with sessions() as session:
         assert export_data(session)["documents"][0]["structure"] == {"press_conference": "2023-08-28"}
+
+
+def test_a_yaml_key_read_as_a_boolean_is_rejected(tmp_path):
+    text = GOOD.replace("    published: 2023-08-25\n", "    published: 2023-08-25\n    structure: {aspects: [{no: 1, name: 提信心增预期}]}\n")
+    found = problems([write(tmp_path, "bad.yaml", text)])
+    assert any("structure.aspects[0].False: a key must be text" in p for p in found), found

@@ -1,0 +1,222 @@
+"""`huiqi kb validate|import|export|template|rollback`, `huiqi admin token create`, `huiqi train --reload`.
+
+Thin faces on kb.importer, kb.revisions, kb.xlsx and kb.tokens: the library validates and
+raises; these print the diff or a one-line error (bot/cli.py's main turns errors into exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kb.errors import KBError
+from kb.exporter import export_data
+
+RETRAIN_HINT = "建议重新训练"
+_FIELD_VALUE_WIDTH = 60
+
+
+def _sessions():
+    from bot.cli import _sessions as sessions  # one place that opens the database for the CLI
+
+    return sessions()
+
+
+def export_text(data: dict[str, Any], fmt: str) -> str:
+    """Render the export as JSON or YAML, sorted, so two exports of one state are byte-identical."""
+    if fmt == "yaml":
+        return yaml.safe_dump(data, allow_unicode=True, sort_keys=True, width=1000)
+    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+def cmd_kb_export(args: argparse.Namespace) -> int:
+    with _sessions()() as session:
+        data = export_data(session)
+    if args.format == "xlsx":
+        from kb.xlsx import write_workbook
+
+        if not args.output:
+            raise KBError("an Excel export needs a file: huiqi kb export --format xlsx -o kb.xlsx")
+        Path(args.output).write_bytes(write_workbook(data))
+        print(f"已导出到 {args.output}")
+        return 0
+    text = export_text(data, args.format)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_kb_template(args: argparse.Namespace) -> int:
+    from kb.xlsx import SHEETS, template
+
+    Path(args.file).write_bytes(template())
+    print(f"模板已写入 {args.file}：工作表 {'、'.join(SHEETS)}、说明")
+    return 0
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str) if not isinstance(value, str) else value
+    return text if len(text) <= _FIELD_VALUE_WIDTH else text[: _FIELD_VALUE_WIDTH - 1] + "…"
+
+
+KIND_NAMES = {"documents": "文件", "measures": "措施", "firms": "企业"}
+
+
+def diff_lines(diff: dict[str, dict[str, Any]]) -> list[str]:
+    """Render a change as lines an admin reads: added, changed (field: old → new) and removed."""
+    lines = []
+    for kind, part in diff.items():
+        name = KIND_NAMES.get(kind, kind)
+        for item_id in part["added"]:
+            lines.append(f"  + {name} {item_id}")
+        for item_id, fields in part["changed"].items():
+            lines.append(f"  ~ {name} {item_id}")
+            for field, (old, new) in fields.items():
+                lines.append(f"      {field}: {_short(old)} → {_short(new)}")
+        for item_id in part["removed"]:
+            lines.append(f"  - {name} {item_id}")
+    return lines
+
+
+def _apply(path: Path, *, author: str, dry_run: bool):
+    from kb.importer import apply_import, read_import
+
+    plan = read_import(path)
+    with _sessions().begin() as session:
+        return plan, apply_import(session, plan, author=author, dry_run=dry_run)
+
+
+def cmd_kb_validate(args: argparse.Namespace) -> int:
+    plan, result = _apply(Path(args.file), author="validate", dry_run=True)
+    print(f"{plan.name} 校验通过：{len(plan.data.documents)} 份文件，{len(plan.data.measures)} 条措施，"
+          f"{len(plan.firms)} 家企业；导入将{result.as_dict()['summary']}（未写入）")
+    return 0
+
+
+def cmd_kb_import(args: argparse.Namespace) -> int:
+    plan, result = _apply(Path(args.file), author=args.author, dry_run=args.dry_run)
+    summary = result.as_dict()["summary"]
+    if result.unchanged:
+        print(f"{plan.name}：与知识库现状相同，无需改动。")
+        return 0
+    if result.dry_run:
+        print(f"{plan.name} 试运行（未写入）：{summary}")
+    else:
+        print(f"{plan.name} 已导入，修订 {result.revision_id}：{summary}")
+    print("\n".join(diff_lines(result.diff)))
+    if result.retrain_terms:
+        print(f"{RETRAIN_HINT}：新词 {'、'.join(result.retrain_terms)} 不在 jieba 词典或同义词里（运行 huiqi train）")
+    return 0
+
+
+def cmd_kb_rollback(args: argparse.Namespace) -> int:
+    from kb.revisions import rollback
+
+    with _sessions().begin() as session:
+        result = rollback(session, args.revision, author=args.author)
+    if result.unchanged:
+        print(f"知识库已与修订 {args.revision} 相同，无需回滚。")
+        return 0
+    print(f"已回滚到修订 {args.revision} 的内容，新修订 {result.revision_id}：{result.as_dict()['summary']}")
+    print("\n".join(diff_lines(result.diff)))
+    return 0
+
+
+def cmd_admin_token_create(args: argparse.Namespace) -> int:
+    from kb.tokens import create_token
+
+    with _sessions().begin() as session:
+        token = create_token(args.name, args.role, session=session)
+    print(f"{args.name}（{args.role}）的令牌，只显示这一次，请妥善保存：\n{token}")
+    return 0
+
+
+def write_admin_terms(export: dict[str, Any], jieba_dir: Path | None = None) -> list[str]:
+    """Write the knowledge base's terms the NLU lacks to jieba_dict/admin_terms.txt; return them."""
+    from kb.importer import ADMIN_TERMS_FILE, JIEBA_DIR, missing_terms, nlu_vocabulary
+
+    jieba_dir = jieba_dir or JIEBA_DIR
+    target = jieba_dir / ADMIN_TERMS_FILE
+    vocabulary = nlu_vocabulary(jieba_dir) - (_dictionary_words(target) if target.exists() else set())
+    terms = list(missing_terms(export, vocabulary))
+    text = "".join(f"{term} 20000 nz\n" for term in terms)
+    if terms and (not target.exists() or target.read_text(encoding="utf-8") != text):
+        target.write_text(text, encoding="utf-8")
+    elif not terms and target.exists():
+        target.unlink()
+    return terms
+
+
+def _dictionary_words(path: Path) -> set[str]:
+    return {line.split()[0] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+
+
+def reload_model(rasa_url: str, model: Path, timeout: float = 300) -> None:
+    """Ask a running Rasa server (started with --enable-api) to swap in a model: no restart, no downtime."""
+    request = urllib.request.Request(
+        f"{rasa_url.rstrip('/')}/model", method="PUT",
+        data=json.dumps({"model_file": str(model.resolve())}).encode(), headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as reply:
+            if reply.status != 204:
+                raise KBError(f"Rasa 服务器 {rasa_url} 没有加载新模型（HTTP {reply.status}）")
+    except (urllib.error.URLError, OSError) as exc:
+        raise KBError(f"无法让 Rasa 服务器 {rasa_url} 加载新模型：{exc}") from exc
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from bot.settings import load_settings
+    from bot.training import ensure_model
+
+    with _sessions()() as session:
+        terms = write_admin_terms(export_data(session))
+    if terms:
+        print(f"jieba 词典加入知识库新词 {len(terms)} 个：{'、'.join(terms[:10])}{'…' if len(terms) > 10 else ''}")
+    # A new model file is trained beside the one in use; the running server keeps answering until it swaps.
+    model = ensure_model(load_settings(), force=args.force)
+    print(f"模型：{model}")
+    if args.reload:
+        reload_model(args.reload, model)
+        print(f"Rasa 服务器 {args.reload} 已加载新模型，未中断服务。")
+    return 0
+
+
+def add_commands(kb: argparse._SubParsersAction, commands: argparse._SubParsersAction) -> None:
+    """Add the admin subcommands to `huiqi kb …` and `huiqi admin …`."""
+    validate = kb.add_parser("validate", help="check an import file (.yaml/.json/.xlsx) without writing",
+                             description="example: huiqi kb validate policies.xlsx")
+    validate.add_argument("file")
+    validate.set_defaults(func=cmd_kb_validate)
+    imp = kb.add_parser("import", help="validate, then import a file in one transaction with a revision",
+                        description="example: huiqi kb import policies.xlsx --dry-run   (shows the diff, writes nothing)")
+    imp.add_argument("file")
+    imp.add_argument("--dry-run", action="store_true", help="show the diff and write nothing")
+    imp.add_argument("--author", default="cli", help="who makes the change (recorded in the revision)")
+    imp.set_defaults(func=cmd_kb_import)
+    tpl = kb.add_parser("template", help="write an empty Excel template with a 说明 sheet",
+                        description="example: huiqi kb template policies.xlsx")
+    tpl.add_argument("file")
+    tpl.set_defaults(func=cmd_kb_template)
+    back = kb.add_parser("rollback", help="a new revision restoring an earlier revision's content",
+                         description="example: huiqi kb history; huiqi kb rollback 3")
+    back.add_argument("revision", type=int)
+    back.add_argument("--author", default="cli")
+    back.set_defaults(func=cmd_kb_rollback)
+
+    admin = commands.add_parser("admin", help="admin API tokens").add_subparsers(dest="admin_command", required=True)
+    token = admin.add_parser("token", help="admin API tokens").add_subparsers(dest="token_command", required=True)
+    create = token.add_parser("create", help="create a bearer token (printed once, stored hashed)",
+                              description="example: huiqi admin token create 王芳 --role editor")
+    create.add_argument("name")
+    create.add_argument("--role", choices=["viewer", "editor"], required=True)
+    create.set_defaults(func=cmd_admin_token_create)
