@@ -1,0 +1,547 @@
+r"""DingTalk (钉钉 / 专有钉钉 / 浙政钉) enterprise robot channel for service-team staff.
+
+HTTP callback mode: DingTalk POSTs each message a staff member sends the robot to
+`/webhooks/dingtalk/webhook`. Before anything else the request must carry a `timestamp` header
+(milliseconds, within one hour of now) and a `sign` header equal to
+base64(HMAC-SHA256(key=app secret, msg=timestamp + "\n" + app secret)), compared in constant
+time; anything else is rejected without reading the body. Stream mode (bridge/dingtalk_stream/)
+forwards messages here signed the same way, so both transports share this one handler.
+
+Replies go to the message's `sessionWebhook` as markdown, only if that URL's host is on the
+allowlist (`reply_hosts`, default oapi.dingtalk.com and api.dingtalk.com): the URL comes from the
+request body, so without the allowlist a caller holding the secret could make the server POST
+anywhere (request forgery). A webhook past `sessionWebhookExpiredTime` is not used; long replies
+are split.
+
+Staff: `senderStaffId` maps to a role from the knowledge base (`StaffMember`) and from
+`HUIQI_STAFF_IDS` ("id1,id2:admin"); the role goes to Rasa in the message metadata
+(`{"channel": "dingtalk", "role": "staff" | "admin" | "public"}`) so actions can add staff-only
+content. Staff commands "今日未解答" and "帮企业查 …" are answered here from the knowledge base.
+
+An empty app secret (the development default that `huiqi run` fills in when
+`DINGTALK_APP_SECRET` is unset) disables the channel: every callback gets 503, since an HMAC
+keyed by a known or empty secret authenticates nobody. There is deliberately no switch to accept
+unsigned callbacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import collections
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import os
+import re
+import time
+import urllib.parse
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from http import HTTPStatus
+from typing import Any
+
+import aiohttp
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.channels.guarded import guard
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_REPLY_HOSTS = ("oapi.dingtalk.com", "api.dingtalk.com")
+MAX_CLOCK_SKEW_MS = 60 * 60 * 1000  # DingTalk: a timestamp more than one hour away is not theirs
+# DingTalk caps a robot message at about 20 KB; 3000 characters of Chinese (≤ 9 KB UTF-8) stays well under.
+DEFAULT_MAX_REPLY_CHARS = 3000
+REPLY_TITLE = "惠企政策助手"
+SEEN_MESSAGES = 10_000
+SEEN_TTL_SECONDS = 2 * 60 * 60  # a sessionWebhook lives about 1.5 hours; a replay after that is refused anyway
+OUTBOUND_TIMEOUT_SECONDS = 10
+
+ROLES = ("public", "staff", "admin")
+STAFF_ROLES = ("staff", "admin")
+
+# Replies of the connector's own staff commands (not Rasa responses: they never pass through the model).
+COMMAND_DIGEST = "今日未解答"
+COMMAND_FIRM = "帮企业查"
+STAFF_ONLY_REPLY = "“{command}”只对助企服务专员开放。政策问题可以直接问我，比如“首台套奖励多少”。"
+DIGEST_EMPTY = "今天（{day}）还没有未解答的问题或转人工请求。"
+DIGEST_HEADER = "**今日未解答**（{day}）：未答出 {unanswered} 条，转人工 {handoff} 条"
+DIGEST_KINDS = {"unanswered": "未答出", "handoff": "转人工"}
+DIGEST_MORE = "……另有 {more} 条未列出"
+FIRM_HEADER_REGISTERED = "**帮企业查：{name}**（{code}）"
+FIRM_HEADER_DESCRIBED = "**帮企业查**：按描述的企业情况（{facts}）"
+FIRM_ELIGIBLE = "可以申报（{count}项）："
+FIRM_UNKNOWN = "还需确认（{count}项）："
+FIRM_NOT_ELIGIBLE = "不符合（{count}项）：{titles}"
+FIRM_NO_RULES = "知识库里还没有带申报条件的措施，暂时无法判断。"
+FIRM_CANDIDATES = "可能是：{names}"
+COMMAND_FAILED = "抱歉，查询暂时失败，请稍后再试。"
+NON_TEXT_REPLY = "目前只能读文字消息，请直接打字提问。"
+
+
+# --- authenticity -----------------------------------------------------------------------------------
+
+
+def sign(timestamp: str, secret: str) -> str:
+    r"""DingTalk's callback signature: base64(HMAC-SHA256(secret, timestamp + "\n" + secret))."""
+    digest = hmac.new(secret.encode("utf-8"), f"{timestamp}\n{secret}".encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def authenticity_problem(headers: Mapping[str, str], secret: str, now_ms: int | None = None) -> str | None:
+    """None if the request is DingTalk's; otherwise why not (for the log, never the secret or the sign)."""
+    timestamp = (headers.get("timestamp") or "").strip()
+    signature = (headers.get("sign") or "").strip()
+    if not timestamp or not signature:
+        return "missing timestamp or sign header"
+    if not timestamp.isdigit():
+        return "timestamp is not milliseconds"
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    if abs(now_ms - int(timestamp)) > MAX_CLOCK_SKEW_MS:
+        return "timestamp more than one hour from now"
+    if "%" in signature:  # some proxies pass the value URL-encoded
+        signature = urllib.parse.unquote(signature)
+    if not hmac.compare_digest(sign(timestamp, secret).encode("ascii"), signature.encode("utf-8", "replace")):
+        return "signature does not match"
+    return None
+
+
+# --- where replies may go ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Origin:
+    scheme: str
+    host: str
+    port: int
+
+    @classmethod
+    def parse(cls, entry: str) -> Origin:
+        """`host` (https on 443), `host:port` (https) or `scheme://host[:port]`."""
+        entry = entry.strip().rstrip("/")
+        parts = urllib.parse.urlsplit(entry if "://" in entry else f"https://{entry}")
+        if parts.scheme not in ("https", "http") or not parts.hostname or parts.path or parts.username:
+            raise ValueError(f"reply_hosts: {entry!r} is not a host, host:port or scheme://host[:port]")
+        return cls(parts.scheme, parts.hostname.lower(), parts.port or (443 if parts.scheme == "https" else 80))
+
+
+def parse_reply_hosts(value: Any) -> tuple[Origin, ...]:
+    """The allowlist from credentials.yml: a list or a comma-separated string; empty means the defaults."""
+    if isinstance(value, str):
+        entries = [e for e in re.split(r"[,\s]+", value) if e]
+    else:
+        entries = [str(e) for e in value or [] if str(e).strip()]
+    return tuple(Origin.parse(e) for e in entries or DEFAULT_REPLY_HOSTS)
+
+
+def webhook_problem(url: Any, allowed: Iterable[Origin]) -> str | None:
+    """None if replies may be POSTed to `url`; otherwise why not (naming the host only)."""
+    if not isinstance(url, str) or not url:
+        return "no sessionWebhook"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return "sessionWebhook is not a URL"
+    # user:pass@ in a URL is a classic way to disguise the real host; DingTalk never sends it.
+    if parts.username or parts.password or not parts.hostname:
+        return "sessionWebhook has no plain host"
+    if Origin(parts.scheme, parts.hostname.lower(), port) not in set(allowed):
+        return f"sessionWebhook host {parts.scheme}://{parts.hostname}:{port} is not in reply_hosts"
+    return None
+
+
+# --- reading a message ------------------------------------------------------------------------------
+
+
+class SeenMessages:
+    """msgIds already handled: bounded, forgetting the oldest and anything older than the TTL."""
+
+    def __init__(self, size: int = SEEN_MESSAGES, ttl: float = SEEN_TTL_SECONDS) -> None:
+        self.size = size
+        self.ttl = ttl
+        self._seen: collections.OrderedDict[str, float] = collections.OrderedDict()
+
+    def check_and_add(self, msg_id: str, now: float | None = None) -> bool:
+        """True if `msg_id` was seen (and not yet forgotten); remembers it otherwise."""
+        now = time.monotonic() if now is None else now
+        while self._seen and (len(self._seen) >= self.size or next(iter(self._seen.values())) < now - self.ttl):
+            self._seen.popitem(last=False)
+        if msg_id in self._seen:
+            return True
+        self._seen[msg_id] = now
+        return False
+
+
+_LEADING_MENTIONS = re.compile(r"^(?:\s*@\S+)+\s*")
+
+
+def message_text(payload: Mapping[str, Any]) -> str:
+    """The text a person typed: a group message loses the leading @mention(s) of the robot."""
+    text = ((payload.get("text") or {}).get("content") or "").strip()
+    if payload.get("conversationType") == "2":
+        text = _LEADING_MENTIONS.sub("", text)
+    return text.strip()
+
+
+def sender_key(payload: Mapping[str, Any]) -> str:
+    """The Rasa conversation id: one per person, and one per person per group chat."""
+    person = payload.get("senderStaffId") or payload.get("senderId") or "unknown"
+    if payload.get("conversationType") == "2" and payload.get("conversationId"):
+        return f"{payload['conversationId']}#{person}"
+    return str(person)
+
+
+def staff_ids_from_env(value: str | None = None) -> dict[str, str]:
+    """`HUIQI_STAFF_IDS`: "id1,id2:admin" → {"id1": "staff", "id2": "admin"}; unknown roles are refused."""
+    value = os.environ.get("HUIQI_STAFF_IDS", "") if value is None else value
+    roles: dict[str, str] = {}
+    for entry in re.split(r"[,\s]+", value.strip()):
+        if not entry:
+            continue
+        staff_id, _, role = entry.partition(":")
+        role = role or "staff"
+        if role not in STAFF_ROLES:
+            raise ValueError(f"HUIQI_STAFF_IDS: {entry!r} has role {role!r}; use staff or admin")
+        roles[staff_id] = role
+    return roles
+
+
+def higher_role(*roles: str | None) -> str:
+    return max((r for r in roles if r in ROLES), key=ROLES.index, default="public")
+
+
+# --- writing a reply --------------------------------------------------------------------------------
+
+
+def to_markdown(text: str) -> str:
+    """DingTalk's markdown needs two spaces before a newline to break the line there."""
+    return re.sub(r" *\n", "  \n", text.strip())
+
+
+def split_reply(text: str, limit: int = DEFAULT_MAX_REPLY_CHARS) -> list[str]:
+    """Pieces of at most `limit` characters, cut at paragraph, then line, then character boundaries."""
+    pieces: list[str] = []
+    current = ""
+    for block in re.split(r"(\n\n|\n)", text.strip()):
+        if len(current) + len(block) <= limit:
+            current += block
+            continue
+        if current.strip():
+            pieces.append(current.strip())
+        current = ""
+        while len(block) > limit:
+            pieces.append(block[:limit])
+            block = block[limit:]
+        current = block
+    if current.strip():
+        pieces.append(current.strip())
+    return pieces
+
+
+# Text that firms typed must not become markdown in a staff member's chat (links, images that load a URL).
+_MARKDOWN_CHARS = str.maketrans({"[": "［", "]": "］", "(": "（", ")": "）", "!": "！", "*": "＊", "_": "＿",
+                                 "#": "＃", ">": "＞", "<": "＜", "`": "｀", "\n": " ", "\r": " "})
+
+
+def plain(text: str) -> str:
+    """Someone else's text, shown as typed: markdown characters become their full-width look-alikes."""
+    return text.translate(_MARKDOWN_CHARS)
+
+
+def markdown_payload(text: str, title: str = REPLY_TITLE) -> dict[str, Any]:
+    return {"msgtype": "markdown", "markdown": {"title": title, "text": to_markdown(text)}}
+
+
+class DingTalkOutput(OutputChannel):
+    """Collects one turn's messages and POSTs them to the sessionWebhook as markdown when flushed.
+
+    One reply per turn rather than one per bot message: DingTalk limits a robot to about 20
+    messages a minute, and a reply that arrives in one piece reads better.
+    """
+
+    @classmethod
+    def name(cls) -> str:
+        return "dingtalk"
+
+    def __init__(self, session_webhook: str, expires_at_ms: int | None, allowed: Iterable[Origin],
+                 max_reply_chars: int = DEFAULT_MAX_REPLY_CHARS) -> None:
+        self.session_webhook = session_webhook
+        self.expires_at_ms = expires_at_ms
+        self.allowed = tuple(allowed)
+        self.max_reply_chars = max_reply_chars
+        self.parts: list[str] = []
+        self.sent: list[dict[str, Any]] = []
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        self.parts.append(text)
+
+    async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list[dict[str, Any]],
+                                     **kwargs: Any) -> None:
+        # A robot's markdown has no buttons; the suggestions become a list the person can retype.
+        lines = [text] + [f"- {b.get('title') or b.get('payload')}" for b in buttons]
+        self.parts.append("\n".join(lines))
+
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        self.parts.append(f"![]({image})")
+
+    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
+        logger.debug("DingTalk: custom JSON message not supported; dropped")
+
+    def expired(self, now_ms: int | None = None) -> bool:
+        now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+        return self.expires_at_ms is not None and now_ms >= self.expires_at_ms
+
+    async def flush(self) -> int:
+        """POST what was collected; returns the number of messages DingTalk accepted."""
+        text = "\n\n".join(p.strip() for p in self.parts if p and p.strip())
+        self.parts = []
+        if not text:
+            return 0
+        problem = webhook_problem(self.session_webhook, self.allowed)
+        if problem:  # checked at receipt too; checked again here because this is where the request goes out
+            logger.warning("DingTalk reply refused: %s", problem)
+            return 0
+        if self.expired():
+            logger.warning("DingTalk reply dropped: the sessionWebhook expired before the answer was ready")
+            return 0
+        delivered = 0
+        timeout = aiohttp.ClientTimeout(total=OUTBOUND_TIMEOUT_SECONDS)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            for piece in split_reply(text, self.max_reply_chars):
+                payload = markdown_payload(piece)
+                try:
+                    # No redirects: a 30x to another host would bypass the allowlist.
+                    async with session.post(self.session_webhook, json=payload, allow_redirects=False) as reply:
+                        body = await reply.json(content_type=None) if reply.status == 200 else None
+                except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+                    logger.warning("DingTalk reply failed (%s): %s", urllib.parse.urlsplit(self.session_webhook).hostname,
+                                   type(exc).__name__)
+                    break
+                if not isinstance(body, dict) or body.get("errcode", 0) != 0:
+                    logger.warning("DingTalk rejected a reply: HTTP %s, errcode %s, errmsg %s", reply.status,
+                                   (body or {}).get("errcode"), (body or {}).get("errmsg"))
+                    break
+                self.sent.append(payload)
+                delivered += 1
+        return delivered
+
+
+# --- the knowledge base, for roles and staff commands -----------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _sessions():
+    """One engine per Rasa process, made on first use (never at import)."""
+    from kb.db import make_engine, make_sessionmaker
+
+    return make_sessionmaker(make_engine())
+
+
+def role_in_kb(staff_id: str) -> str | None:
+    from kb.models import StaffMember
+
+    with _sessions()() as session:
+        member = session.get(StaffMember, staff_id)
+        return member.role if member else None
+
+
+def digest_reply(now: dt.datetime | None = None) -> str:
+    from kb.digest import today_in_china, unanswered_digest
+    from kb.format import format_date
+
+    day = today_in_china(now)
+    with _sessions()() as session:
+        digest = unanswered_digest(session=session, day=day)
+    if digest.total == 0:
+        return DIGEST_EMPTY.format(day=format_date(day))
+    lines = [DIGEST_HEADER.format(day=format_date(day), unanswered=digest.unanswered, handoff=digest.handoff)]
+    lines += [f"{n}. {item.time} {DIGEST_KINDS.get(item.kind, item.kind)}：{plain(item.text)}"
+              for n, item in enumerate(digest.items, 1)]
+    if digest.total > len(digest.items):
+        lines.append(DIGEST_MORE.format(more=digest.total - len(digest.items)))
+    return "\n".join(lines)
+
+
+def firm_reply(query: str, today: dt.date | None = None) -> str:
+    from kb.eligibility import Status, format_value
+    from kb.firms import check_firm
+    from kb.profile import FIELDS
+
+    with _sessions()() as session:
+        check = check_firm(query, session=session, today=today)
+    if check.problem:
+        lines = [check.problem]
+        if check.candidates:
+            lines.append(FIRM_CANDIDATES.format(names="、".join(check.candidates)))
+        return "\n".join(lines)
+    if check.firm_name:
+        lines = [FIRM_HEADER_REGISTERED.format(name=check.firm_name, code=check.credit_code)]
+    else:
+        facts = "，".join(f"{FIELDS[k].label}{format_value(k, v)}" for k, v in check.facts.items() if k in FIELDS)
+        lines = [FIRM_HEADER_DESCRIBED.format(facts=facts)]
+    if not check.verdicts:
+        return "\n".join(lines + [FIRM_NO_RULES])
+    eligible = check.with_status(Status.ELIGIBLE)
+    unknown = check.with_status(Status.UNKNOWN)
+    failed = check.with_status(Status.NOT_ELIGIBLE)
+    if eligible:
+        lines.append(FIRM_ELIGIBLE.format(count=len(eligible)))
+        lines += [f"- {v.title}（{v.document}）" for v in eligible]
+    if unknown:
+        lines.append(FIRM_UNKNOWN.format(count=len(unknown)))
+        lines += [f"- {v.title}：还需{'、'.join(v.missing)}" for v in unknown]
+    if failed:
+        lines.append(FIRM_NOT_ELIGIBLE.format(count=len(failed), titles="、".join(v.title for v in failed)))
+    return "\n".join(lines)
+
+
+# --- the channel --------------------------------------------------------------------------------------
+
+
+class DingTalkInput(InputChannel):
+    """DingTalk's enterprise robot, HTTP callback mode (Stream mode arrives through the bridge)."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "dingtalk"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        if not credentials:
+            cls.raise_missing_credentials_exception()
+        return cls(
+            app_key=credentials.get("app_key") or "",
+            app_secret=credentials.get("app_secret") or "",
+            reply_hosts=credentials.get("reply_hosts"),
+            max_reply_chars=int(credentials.get("max_reply_chars") or DEFAULT_MAX_REPLY_CHARS),
+        )
+
+    def __init__(self, app_key: str, app_secret: str, reply_hosts: Any = None,
+                 max_reply_chars: int = DEFAULT_MAX_REPLY_CHARS,
+                 staff_ids: Mapping[str, str] | None = None) -> None:
+        self.app_key = app_key
+        self.app_secret = app_secret
+        self.allowed = parse_reply_hosts(reply_hosts)
+        self.max_reply_chars = max_reply_chars
+        self.staff_ids = dict(staff_ids_from_env() if staff_ids is None else staff_ids)
+        self.seen = SeenMessages()
+        self._tasks: set = set()
+        if not app_secret:
+            logger.warning("DingTalk channel disabled: DINGTALK_APP_SECRET is not set, every callback gets 503")
+
+    # The role lookup and staff commands are methods so a test can replace the knowledge base.
+    async def role_of(self, payload: Mapping[str, Any]) -> str:
+        staff_id = payload.get("senderStaffId")
+        if not staff_id:
+            return "public"
+        try:
+            stored = await asyncio.to_thread(role_in_kb, str(staff_id))
+        except Exception:  # noqa: BLE001 - an unreadable staff table must not open staff content; fail closed
+            logger.exception("DingTalk: could not read the staff table; treating the sender as public")
+            stored = None
+        return higher_role(self.staff_ids.get(str(staff_id)), stored)
+
+    async def staff_command(self, text: str, role: str) -> str | None:
+        """The reply to a staff command, or None if `text` is not one (it then goes to Rasa)."""
+        bare = text.strip().rstrip("。.!！?？")
+        if bare == COMMAND_DIGEST:
+            command, argument = COMMAND_DIGEST, None
+        elif bare.startswith(COMMAND_FIRM):
+            command, argument = COMMAND_FIRM, bare[len(COMMAND_FIRM):].lstrip(" ：:，,")
+        else:
+            return None
+        if role not in STAFF_ROLES:
+            return STAFF_ONLY_REPLY.format(command=command)
+        try:
+            if command == COMMAND_DIGEST:
+                return await asyncio.to_thread(digest_reply)
+            return await asyncio.to_thread(firm_reply, argument or "")
+        except Exception:  # noqa: BLE001 - the staff member gets an apology, the log the traceback
+            logger.exception("DingTalk: staff command %s failed", command)
+            return COMMAND_FAILED
+
+    async def handle_callback(self, headers: Mapping[str, str], body: bytes,
+                              on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> tuple[int, dict[str, Any]]:
+        """Check, parse and accept one callback; the turn runs in the background. Returns (HTTP status, body)."""
+        if not self.app_secret:
+            return HTTPStatus.SERVICE_UNAVAILABLE, {"error": "DingTalk channel is not configured"}
+        problem = authenticity_problem(headers, self.app_secret)
+        if problem:
+            logger.warning("DingTalk callback rejected: %s", problem)
+            return HTTPStatus.UNAUTHORIZED, {"error": "invalid signature or timestamp"}
+        try:
+            payload = json.loads(body or b"")
+            if not isinstance(payload, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            return HTTPStatus.BAD_REQUEST, {"error": "body is not a JSON object"}
+        problem = webhook_problem(payload.get("sessionWebhook"), self.allowed)
+        if problem:
+            logger.warning("DingTalk callback refused: %s", problem)
+            return HTTPStatus.FORBIDDEN, {"error": "sessionWebhook not allowed"}
+        expires = payload.get("sessionWebhookExpiredTime")
+        output = DingTalkOutput(payload["sessionWebhook"], int(expires) if str(expires or "").isdigit() else None,
+                                self.allowed, self.max_reply_chars)
+        if output.expired():
+            logger.info("DingTalk callback ignored: its sessionWebhook has expired")
+            return HTTPStatus.OK, {"status": "expired"}
+        msg_id = payload.get("msgId")
+        if msg_id and self.seen.check_and_add(str(msg_id)):
+            logger.info("DingTalk callback ignored: msgId already handled")
+            return HTTPStatus.OK, {"status": "duplicate"}
+        if payload.get("conversationType") == "2" and payload.get("isInAtList") is False:
+            return HTTPStatus.OK, {"status": "ignored"}
+        task = asyncio.create_task(self._answer(payload, output, on_new_message))
+        self._tasks.add(task)  # keep a reference so the turn is not garbage-collected mid-way
+        task.add_done_callback(self._tasks.discard)
+        return HTTPStatus.OK, {"status": "accepted"}
+
+    async def wait_idle(self) -> None:
+        """Wait until every accepted message has been answered (tests; a clean shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _answer(self, payload: dict[str, Any], output: DingTalkOutput,
+                      on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        try:
+            if payload.get("msgtype") != "text":
+                await output.send_text_message("", NON_TEXT_REPLY)
+                return
+            text = message_text(payload)
+            if not text:
+                return
+            role = await self.role_of(payload)
+            reply = await self.staff_command(text, role)
+            if reply is not None:
+                await output.send_text_message("", reply)
+                return
+            message = UserMessage(
+                text, output, sender_key(payload), input_channel=self.name(),
+                metadata={"channel": "dingtalk", "role": role}, message_id=payload.get("msgId"),
+            )
+            await guard(on_new_message)(message)
+        except Exception:  # noqa: BLE001 - a background task has nobody to raise to; the guard already apologised
+            logger.exception("DingTalk: answering a message failed")
+        finally:
+            await output.flush()
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        dingtalk_webhook = Blueprint("dingtalk_webhook", __name__)
+
+        @dingtalk_webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok" if self.app_secret else "not configured"})
+
+        @dingtalk_webhook.route("/webhook", methods=["POST"])
+        async def webhook(request: Request) -> HTTPResponse:
+            status, body = await self.handle_callback(request.headers, request.body, on_new_message)
+            return response.json(body, status=int(status))
+
+        return dingtalk_webhook
