@@ -37,3 +37,15 @@ def seeded(sessions: sessionmaker, seed_data) -> sessionmaker:
     with sessions.begin() as session:
         load_seed(session, seed_data)
     return sessions
+
+
+@pytest.fixture(scope="session")
+def conversation_kb(tmp_path_factory) -> str:
+    """A knowledge base loaded from the seed, shared by the tests that start real servers."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('kb') / 'kb.sqlite3'}"
+    engine = make_engine(url)
+    create_schema(engine)
+    with make_sessionmaker(engine).begin() as session:
+        load_seed(session, read_seed(seed_files()))
+    engine.dispose()
+    return url

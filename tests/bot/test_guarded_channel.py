@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
-from bot.channels.guarded import LAST_RESORT_APOLOGY, guard
+from bot.channels.guarded import LAST_RESORT_APOLOGY, LAST_RESORT_PROMPT, guard
 
 
 def handle(on_new_message, text: str = "首台套奖励多少") -> list[dict]:
@@ -38,3 +38,10 @@ def test_a_turn_that_answered_gets_no_extra_message():
         await message.output_channel.send_response(message.sender_id, {"text": "国际首台（套）奖励200万元"})
 
     assert [m["text"] for m in handle(answering)] == ["国际首台（套）奖励200万元"]
+
+
+def test_an_empty_message_gets_a_prompt_without_running_the_bot():
+    async def must_not_run(message: UserMessage) -> None:
+        raise AssertionError("the bot ran on an empty message")
+
+    assert [m["text"] for m in handle(must_not_run, "   ")] == [LAST_RESORT_PROMPT]

@@ -10,9 +10,6 @@ import requests
 from bot.services import Service, ServiceGroup, action_service, free_port, rasa_service, web_service
 from bot.settings import Settings, load_settings
 from bot.training import ensure_model
-from kb.db import make_engine, make_sessionmaker
-from kb.loader import load_seed, read_seed, seed_files
-from kb.schema import create_schema
 
 pytestmark = pytest.mark.conversation
 
@@ -21,17 +18,6 @@ pytestmark = pytest.mark.conversation
 def trained_model() -> Path:
     """Trained once per change of config, domain or data; reused from models/ or ~/.cache/huiqi otherwise."""
     return ensure_model(load_settings(), quiet=True)
-
-
-@pytest.fixture(scope="session")
-def conversation_kb(tmp_path_factory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('kb') / 'kb.sqlite3'}"
-    engine = make_engine(url)
-    create_schema(engine)
-    with make_sessionmaker(engine).begin() as session:
-        load_seed(session, read_seed(seed_files()))
-    engine.dispose()
-    return url
 
 
 def server_settings(var_dir: Path) -> Settings:

@@ -1,0 +1,155 @@
+""""What can we get?": firm facts against every measure with a rule, plus the next question to ask.
+
+One service for the chat dialogue, the staff tools and the JSON API, so all three give the same
+verdicts. Facts are in engine units (see kb.eligibility); `jsonable_facts` turns them into
+plain JSON for a Rasa slot or an HTTP reply.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kb.eligibility import Status, Verdict, evaluate, evaluate_category, next_question
+from kb.format import format_benefit
+from kb.models import Measure
+from kb.profile import FIELDS, Field
+from kb.rulebook import default_rulebook
+from kb.service import detect_family, ranked_measures
+
+# What firms call the derived categories a single check can be about.
+CATEGORY_NAMES: dict[str, tuple[str, ...]] = {
+    "小型微利企业": ("小型微利",),
+    "规上工业企业": ("规上", "规模以上工业"),
+    "高企研发费用比例": ("高企", "高新技术企业", "高新企业"),
+    "科技型中小企业规模条件": ("科小", "科技型中小企业"),
+    "专精特新研发投入条件": ("专精特新",),
+    "山区海岛县企业": ("山区26县", "山区海岛县", "山区县", "海岛县"),
+}
+
+
+@dataclass(frozen=True)
+class Reason:
+    explanation: str
+    ref: str | None
+
+
+@dataclass(frozen=True)
+class MeasureVerdict:
+    measure_id: str
+    title: str
+    family: str
+    edition: str
+    status: str
+    met: tuple[Reason, ...]
+    failed: tuple[Reason, ...]
+    unknown: tuple[Reason, ...]
+    missing_fields: tuple[str, ...]
+    benefit: str
+    department: str | None
+    how_to_apply: str | None
+    source_url: str | None
+
+
+@dataclass
+class MatchResult:
+    scope: str
+    facts: dict[str, Any]
+    verdicts: list[MeasureVerdict]
+    next_field: Field | None
+    skipped: list[str] = field(default_factory=list)
+
+    def with_status(self, status: Status) -> list[MeasureVerdict]:
+        return [v for v in self.verdicts if v.status == status.value]
+
+
+def scope_of(text: str, *, session: Session, today: dt.date | None = None) -> str:
+    """What a check is about: "category:NAME", "measure:ID" (one measure the question names),
+    "family:NAME", else "all"."""
+    for category, names in CATEGORY_NAMES.items():
+        if category in text or any(name in text for name in names):
+            return f"category:{category}"
+    family = detect_family(text, session=session)
+    ranked = ranked_measures(text, session=session, today=today)
+    if ranked and ranked[0][1].rule and not ranked[0][1].outline_only and (
+            family is None or ranked[0][1].document.family == family) and _names_a_measure(text, ranked[0][1]):
+        return f"measure:{ranked[0][1].id}"
+    return f"family:{family}" if family else "all"
+
+
+def _names_a_measure(text: str, measure: Measure) -> bool:
+    """The question uses one of the measure's own keywords (not just words about eligibility)."""
+    return any(keyword in text for keyword in measure.keywords or [] if len(keyword) >= 2)
+
+
+def rules_in_force(*, session: Session, today: dt.date, family: str | None = None) -> list[Measure]:
+    """Measures that have an eligibility rule and are still in force today."""
+    measures = session.execute(select(Measure).where(Measure.rule.isnot(None)).order_by(Measure.id)).scalars()
+    return [
+        m for m in measures
+        if m.rule and (m.valid_to is None or m.valid_to >= today) and (family is None or m.document.family == family)
+    ]
+
+
+def match(
+    facts: Mapping[str, Any], *, session: Session, today: dt.date, scope: str = "all",
+    skipped: Collection[str] = (),
+) -> MatchResult:
+    kind, _, name = scope.partition(":")
+    if kind == "category":
+        category = default_rulebook().categories[name]
+        verdict = evaluate_category(name, facts, on=today)
+        rules = [(f"category:{name}", {"category": name})]
+        verdicts = [_category_verdict(name, category.description, category.sources, verdict)]
+    else:
+        if kind == "measure":
+            measures = [m for m in [session.get(Measure, name)] if m is not None and m.rule]
+        else:
+            measures = rules_in_force(session=session, today=today, family=name if kind == "family" else None)
+        rules = [(m.id, m.rule) for m in measures]
+        verdicts = [_measure_verdict(m, evaluate(m.rule, facts, on=today, measure_id=m.id)) for m in measures]
+    order = {Status.ELIGIBLE.value: 0, Status.UNKNOWN.value: 1, Status.NOT_ELIGIBLE.value: 2}
+    verdicts.sort(key=lambda v: (order[v.status], v.family, v.measure_id))
+    return MatchResult(scope, dict(facts), verdicts, next_question(rules, facts, on=today, exclude=skipped),
+                       list(skipped))
+
+
+def _reasons(findings) -> tuple[Reason, ...]:
+    return tuple(Reason(f.explanation, f.ref) for f in findings)
+
+
+def _measure_verdict(measure: Measure, verdict: Verdict) -> MeasureVerdict:
+    figures = [format_benefit(b) for b in measure.benefits or [] if b.get("amount") is not None]
+    sources = measure.sources or measure.document.sources
+    return MeasureVerdict(
+        measure_id=measure.id, title=measure.title, family=measure.document.family,
+        edition=measure.document.edition, status=verdict.status.value,
+        met=_reasons(verdict.met), failed=_reasons(verdict.failed), unknown=_reasons(verdict.undecided),
+        missing_fields=verdict.undecided_fields, benefit="；".join(figures[:2]) or measure.title,
+        department=measure.department, how_to_apply=measure.how_to_apply,
+        source_url=sources[0].url if sources else None,
+    )
+
+
+def _category_verdict(name: str, description: str, sources, verdict: Verdict) -> MeasureVerdict:
+    return MeasureVerdict(
+        measure_id=f"category:{name}", title=name, family="firm_category", edition="", status=verdict.status.value,
+        met=_reasons(verdict.met), failed=_reasons(verdict.failed), unknown=_reasons(verdict.undecided),
+        missing_fields=verdict.undecided_fields, benefit=description, department=None, how_to_apply=None,
+        source_url=sources[0] if sources else None,
+    )
+
+
+def jsonable_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """Facts as plain JSON (sets become sorted lists) for a slot or an HTTP reply."""
+    return {k: sorted(v) if isinstance(v, (set, frozenset)) else v for k, v in facts.items() if v is not None}
+
+
+def field_label(name: str) -> str:
+    spec = FIELDS.get(name)
+    return spec.label if spec else name
