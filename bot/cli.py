@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from bot import admin_cli
 from kb import queries
 from kb.db import database_url, make_engine, make_sessionmaker
 from kb.errors import KBError, ValidationFailed
@@ -18,7 +19,9 @@ from kb.schema import create_schema
 
 EXAMPLES = """examples:
   huiqi kb load                     create or upgrade the knowledge base and load kb/seed/
-  huiqi kb export --format json     print the whole knowledge base as JSON
+  huiqi kb export --format json     print the whole knowledge base as JSON (or yaml; xlsx with -o FILE)
+  huiqi kb import policies.xlsx --dry-run   validate and show the diff; without --dry-run, apply it
+  huiqi admin token create 王芳 --role editor   a bearer token for the admin API (shown once)
   huiqi ask "双尖双领自筹比例是多少"   answer from the knowledge base without Rasa
   huiqi run                         train if stale, start every server, print the URLs
 """
@@ -44,18 +47,6 @@ def cmd_kb_load(args: argparse.Namespace) -> int:
     else:
         print(f"知识库已更新到修订 {result.revision_id}：新增 {len(result.added)}，"
               f"修改 {len(result.changed)}，删除 {len(result.removed)}（{_safe_url()}）")
-    return 0
-
-
-def cmd_kb_export(args: argparse.Namespace) -> int:
-    sessions = _sessions()
-    with sessions() as session:
-        data = export_data(session)
-    text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
     return 0
 
 
@@ -105,17 +96,21 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    from bot.settings import load_settings
-    from bot.training import ensure_model
+def cmd_nlu_dict(args: argparse.Namespace) -> int:
+    from kb.terms import dictionary_text, terms
 
-    model = ensure_model(load_settings(), force=args.force)
-    print(f"模型：{model}")
+    data = read_seed(seed_files())
+    path = Path(__file__).resolve().parent.parent / "jieba_dict" / "kb_terms.txt"
+    text = dictionary_text(terms(data.documents.values(), data.measures.values()))
+    changed = not path.exists() or path.read_text(encoding="utf-8") != text
+    path.write_text(text, encoding="utf-8")
+    print(f"{path}：{text.count(chr(10)) - 1} 个词{'，已更新，建议重新训练（huiqi train）' if changed else '，无变化'}")
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bot.services import ServiceGroup, ServiceError, action_service, rasa_service, web_service
+    from bot.services import (ServiceError, ServiceGroup, action_service, dingtalk_bridge_service,
+                              dingtalk_stream_wanted, rasa_service, web_service)
     from bot.settings import load_settings
     from bot.training import ensure_model
 
@@ -124,8 +119,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     if exit_code:
         return exit_code
     model = ensure_model(settings)
-    group = ServiceGroup([action_service(settings), rasa_service(settings, model), web_service(settings)],
-                         settings.var_dir / "log")
+    services = [action_service(settings), rasa_service(settings, model), web_service(settings)]
+    if dingtalk_stream_wanted():
+        try:
+            services.append(dingtalk_bridge_service(settings))
+        except ServiceError as exc:
+            print(f"启动失败：{exc}", file=sys.stderr)
+            return 1
+    group = ServiceGroup(services, settings.var_dir / "log")
     stopping = False
 
     def request_stop(signum, _frame) -> None:
@@ -142,7 +143,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
     print(
         f"\n惠企政策助手已启动：\n"
-        f"  网页应用      {settings.web_url}/   （健康检查 {settings.web_url}/health）\n"
+        f"  企业咨询页面  {settings.web_url}/\n"
+        f"  管理后台      {settings.web_url}/admin   （健康检查 {settings.web_url}/health）\n"
+        f"  资格判断 API  {settings.web_url}/api/eligibility\n"
         f"  Rasa REST     {settings.rasa_url}/webhooks/rest/webhook\n"
         f"  Rasa socket.io {settings.rasa_url}/socket.io\n"
         f"  动作服务器    {settings.actions_url}\n"
@@ -186,20 +189,25 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--force", action="store_true", help="write a revision even if the seed is unchanged")
     load.set_defaults(func=cmd_kb_load)
     export = kb.add_parser("export", help="export the knowledge base")
-    export.add_argument("--format", choices=["json"], default="json")
+    export.add_argument("--format", choices=["json", "yaml", "xlsx"], default="json")
     export.add_argument("--output", "-o")
-    export.set_defaults(func=cmd_kb_export)
+    export.set_defaults(func=admin_cli.cmd_kb_export)
     kb.add_parser("stats", help="counts by family and sourcing").set_defaults(func=cmd_kb_stats)
     history = kb.add_parser("history", help="revisions, newest first")
     history.add_argument("--limit", type=int, default=20)
     history.set_defaults(func=cmd_kb_history)
+    admin_cli.add_commands(kb, commands)  # validate, import, template, rollback; admin token create
 
     ask = commands.add_parser("ask", help="answer a question from the knowledge base (no Rasa)")
     ask.add_argument("text")
     ask.set_defaults(func=cmd_ask)
+    nlu = commands.add_parser("nlu", help="NLU vocabulary").add_subparsers(dest="nlu_command", required=True)
+    nlu.add_parser("dict", help="write jieba_dict/kb_terms.txt from the seed's names, aliases and keywords"
+                   ).set_defaults(func=cmd_nlu_dict)
     train = commands.add_parser("train", help="train the NLU and dialogue model if its inputs changed")
     train.add_argument("--force", action="store_true")
-    train.set_defaults(func=cmd_train)
+    train.add_argument("--reload", metavar="RASA_URL", help="then load the new model into a running Rasa server")
+    train.set_defaults(func=admin_cli.cmd_train)
     commands.add_parser("run", help="start every server and print the URLs").set_defaults(func=cmd_run)
     return parser
 

@@ -14,10 +14,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.settings import PROJECT_ROOT, Settings
+from bot.topology import endpoints_env, endpoints_file
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -55,7 +57,7 @@ class ServiceGroup:
         self.services = services
         self.log_dir = log_dir
 
-    def start(self, timeout: float = 180) -> None:
+    def start(self, timeout: float = 360) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         try:
             for service in self.services:
@@ -120,8 +122,9 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
-def rasa_env(settings: Settings, action_url: str | None = None) -> dict[str, str]:
-    """The variables endpoints.yml and credentials.yml refer to, with this machine's defaults."""
+def rasa_env(settings: Settings, action_url: str | None = None,
+             endpoints: Path | None = None, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """Return the variables the endpoints file and credentials.yml refer to, with this machine's defaults."""
     settings.tracker_db.parent.mkdir(parents=True, exist_ok=True)
     return {
         "HUIQI_ACTION_ENDPOINT": action_url or settings.actions_url,
@@ -129,7 +132,23 @@ def rasa_env(settings: Settings, action_url: str | None = None) -> dict[str, str
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
         "RASA_TELEMETRY_ENABLED": "false",
+        # The scaled topology's PostgreSQL, Redis and RabbitMQ settings (see bot/topology.py).
+        **endpoints_env(endpoints or endpoints_file(environ), environ),
+        **dingtalk_env(environ),
     }
+
+
+# credentials.yml names these and Rasa refuses to start on an unset ${VAR}. Defaults fill only what is
+# unset; an empty secret switches the DingTalk channel off (every callback gets 503), never on.
+DINGTALK_DEFAULTS = {
+    "DINGTALK_APP_KEY": "",
+    "DINGTALK_APP_SECRET": "",
+    "DINGTALK_REPLY_HOSTS": "oapi.dingtalk.com,api.dingtalk.com",
+}
+
+
+def dingtalk_env(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    return {name: value for name, value in DINGTALK_DEFAULTS.items() if name not in environ}
 
 
 def action_service(settings: Settings) -> Service:
@@ -141,17 +160,21 @@ def action_service(settings: Settings) -> Service:
     )
 
 
-def rasa_service(settings: Settings, model: Path, action_url: str | None = None) -> Service:
+def rasa_service(settings: Settings, model: Path, action_url: str | None = None,
+                 extra_env: Mapping[str, str] | None = None) -> Service:
+    """Run Rasa with endpoints.yml, or the file `HUIQI_ENDPOINTS` names (in extra_env or the environment)."""
+    environ = {**os.environ, **(extra_env or {})}
+    endpoints = endpoints_file(environ)
     return Service(
         name="rasa",
         command=[
             str(VENV_BIN / "rasa"), "run", "--model", str(model), "--enable-api",
             "--interface", settings.host, "--port", str(settings.rasa_port),
-            "--credentials", "credentials.yml", "--endpoints", "endpoints.yml", "--cors", "*",
+            "--credentials", "credentials.yml", "--endpoints", str(endpoints), "--cors", "*",
         ],
         # /status answers only once the model is loaded.
         health_url=f"http://{settings.host}:{settings.rasa_port}/status",
-        env=rasa_env(settings, action_url),
+        env={**rasa_env(settings, action_url, endpoints, environ), **(extra_env or {})},
     )
 
 
@@ -161,4 +184,28 @@ def web_service(settings: Settings) -> Service:
         command=[str(VENV_BIN / "python"), "-m", "bot.web", "--host", settings.host, "--port", str(settings.web_port)],
         health_url=f"http://{settings.host}:{settings.web_port}/health",
         env={"HUIQI_RASA_URL": settings.rasa_url, "SQLALCHEMY_SILENCE_UBER_WARNING": "1"},
+    )
+
+
+# DingTalk Stream mode: the bridge runs with its own interpreter (`make dingtalk-stream` builds it).
+DINGTALK_BRIDGE_PYTHON = PROJECT_ROOT / ".venv-dingtalk-stream" / "bin" / "python"
+
+
+def dingtalk_stream_wanted(environ: Mapping[str, str] = os.environ) -> bool:
+    return environ.get("DINGTALK_MODE", "http").strip().lower() == "stream"
+
+
+def dingtalk_bridge_service(settings: Settings, environ: Mapping[str, str] = os.environ) -> Service:
+    """The Stream mode bridge, forwarding to this Rasa server's DingTalk callback; raises if it cannot start."""
+    if not DINGTALK_BRIDGE_PYTHON.exists():
+        raise ServiceError("DINGTALK_MODE=stream needs the bridge's environment: run `make dingtalk-stream`")
+    if not environ.get("DINGTALK_APP_KEY") or not environ.get("DINGTALK_APP_SECRET"):
+        raise ServiceError("DINGTALK_MODE=stream needs DINGTALK_APP_KEY and DINGTALK_APP_SECRET in the environment")
+    port = environ.get("HUIQI_DINGTALK_BRIDGE_PORT", "").strip() or "5006"
+    return Service(
+        name="dingtalk-stream",
+        command=[str(DINGTALK_BRIDGE_PYTHON), str(PROJECT_ROOT / "bridge" / "dingtalk_stream" / "bridge.py"),
+                 "--callback-url", f"{settings.rasa_url}/webhooks/dingtalk/webhook",
+                 "--host", settings.host, "--health-port", port],
+        health_url=f"http://{settings.host}:{port}/health",
     )

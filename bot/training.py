@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bot.settings import PROJECT_ROOT, Settings
 
-MODEL_INPUTS = ("config.yml", "domain.yml", "data")
+MODEL_INPUTS = ("config.yml", "domain.yml", "data", "jieba_dict")  # jieba_dict: `huiqi train` adds KB terms
 
 
 def model_fingerprint(root: Path = PROJECT_ROOT) -> str:

@@ -1,7 +1,7 @@
 """The project's web app (127.0.0.1:8000 by default).
 
-Later issues add the chat page, the admin page and the JSON API here; for now
-it serves a health page that reports the knowledge base and the Rasa server.
+Serves the chat page (bot/chat_page.py) and a health page that reports the
+knowledge base and the Rasa server; later issues add the admin page and the JSON API.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import urllib.request
 from sanic import Sanic, response
 from sanic.request import Request
 
+from bot import admin, api, chat_page
 from kb import queries
 from kb.db import make_engine, make_sessionmaker
 from kb.schema import create_schema
@@ -42,12 +43,10 @@ def create_app() -> Sanic:
             }
         return response.json(status, ensure_ascii=False)
 
-    @app.get("/")
-    async def index(request: Request) -> response.HTTPResponse:
-        return response.html(
-            "<!doctype html><html lang=zh-CN><meta charset=utf-8><title>惠企政策助手</title>"
-            "<h1>惠企政策助手</h1><p>服务运行中。状态：<a href=/health>/health</a></p></html>"
-        )
+    # The firm-facing chat page at / and the widget script it embeds.
+    app.blueprint(chat_page.create_blueprint())
+    app.blueprint(admin.create_blueprint())  # /admin page and /api/admin/ JSON API
+    app.blueprint(api.create_blueprint())  # POST /api/eligibility
 
     return app
 

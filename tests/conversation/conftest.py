@@ -55,7 +55,7 @@ class Chat:
         return reply.json()["events"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def assistant(trained_model, conversation_kb, tmp_path_factory):
     """The whole assistant as `make run` starts it: action server, Rasa server, web app."""
     settings = server_settings(tmp_path_factory.mktemp("assistant"))
