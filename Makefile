@@ -46,7 +46,7 @@ train: install ## train the model if config, domain or data changed
 	$(BIN)/huiqi train
 
 lint: install ## ruff over the project's code
-	$(BIN)/ruff check bot kb actions tests
+	$(BIN)/ruff check bot kb actions tests bench
 
 lock: ## re-resolve requirements.in into requirements.lock in a fresh venv
 	@python=$$(scripts/find-python.sh) || exit 1; tmp=$$(mktemp -d); \

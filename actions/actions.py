@@ -10,7 +10,7 @@ import asyncio
 import datetime as dt
 import re
 from functools import lru_cache
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -39,20 +39,20 @@ def _today() -> dt.date:
     return dt.date.today()
 
 
-def _text(tracker: Tracker) -> Text:
+def _text(tracker: Tracker) -> str:
     return tracker.latest_message.get("text") or ""
 
 
-def _intent(tracker: Tracker) -> Text:
+def _intent(tracker: Tracker) -> str:
     return (tracker.latest_message.get("intent") or {}).get("name") or ""
 
 
-def _family_in_message(tracker: Tracker) -> Optional[Text]:
+def _family_in_message(tracker: Tracker) -> str | None:
     """The family named in this message only; an earlier one must not narrow a new question."""
     return next(tracker.get_latest_entity_values("policy_family"), None)
 
 
-def _edition_in_message(tracker: Tracker) -> Optional[Text]:
+def _edition_in_message(tracker: Tracker) -> str | None:
     year = edition_year(_text(tracker), today=_today())
     return str(year) if year else None
 
@@ -63,16 +63,16 @@ def _is_staff(tracker: Tracker) -> bool:
     return tracker.get_latest_input_channel() == "dingtalk" and metadata.get("role") in STAFF_ROLES
 
 
-def _asks_open(text: Text) -> bool:
+def _asks_open(text: str) -> bool:
     return any(phrase in text for phrase in OPEN_QUESTION)
 
 
-def _line(domain: Dict[Text, Any], response: Text, **values: Any) -> Text:
+def _line(domain: dict[str, Any], response: str, **values: Any) -> str:
     """One line of a composite reply, worded by the domain response of that name."""
     return domain["responses"][response][0]["text"].format(**values)
 
 
-def _log_unanswered(tracker: Tracker, kind: Text) -> None:
+def _log_unanswered(tracker: Tracker, kind: str) -> None:
     with sessions().begin() as session:
         service.log_question(_text(tracker), session=session, kind=kind,
                              channel=tracker.get_latest_input_channel() or "", sender=tracker.sender_id)
@@ -81,15 +81,15 @@ def _log_unanswered(tracker: Tracker, kind: Text) -> None:
 class ActionAnswerMeasure(Action):
     """Facts, how to apply, whom to contact and definitions: one measure found by kb retrieval."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_answer_measure"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         return await self.answer(dispatcher, tracker, _intent(tracker))
 
-    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: Text) -> List[Dict[Text, Any]]:
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: str) -> list[dict[str, Any]]:
         question = self._question(tracker)
         region = other_region(question)
         if region:
@@ -115,7 +115,7 @@ class ActionAnswerMeasure(Action):
         return [SlotSet("last_question", question)]
 
     @staticmethod
-    def _question(tracker: Tracker) -> Text:
+    def _question(tracker: Tracker) -> str:
         """The question to answer; a bare follow-up ("那2025年呢") borrows the previous question's topic."""
         text = _text(tracker)
         previous = tracker.get_slot("last_question")
@@ -126,7 +126,7 @@ class ActionAnswerMeasure(Action):
         return text
 
     @staticmethod
-    def _find(tracker: Tracker, intent: Text, question: Text):
+    def _find(tracker: Tracker, intent: str, question: str):
         """The measure to answer with (or an article lookup), and up to three others to offer."""
         with sessions()() as session:
             if intent == "choose_measure":
@@ -149,7 +149,7 @@ class ActionAnswerMeasure(Action):
             return service.measure_answer(measure, score), others
 
     @staticmethod
-    def _utter(dispatcher: CollectingDispatcher, answer: service.MeasureAnswer, intent: Text, *, staff: bool) -> None:
+    def _utter(dispatcher: CollectingDispatcher, answer: service.MeasureAnswer, intent: str, *, staff: bool) -> None:
         where = dict(title=answer.title, document=answer.document, clause=answer.clause, source_url=answer.source_url)
         if answer.outline_only:
             dispatcher.utter_message(response="utter_measure_outline", summary=answer.summary, **where)
@@ -186,7 +186,7 @@ class ActionAnswerMeasure(Action):
             dispatcher.utter_message(response="utter_measure_low_confidence")
 
 
-def _find_family(question: Text, family: Optional[Text], edition: Optional[Text]) -> Optional[service.FamilyAnswer]:
+def _find_family(question: str, family: str | None, edition: str | None) -> service.FamilyAnswer | None:
     with sessions()() as session:
         family = family or service.detect_family(question, session=session)
         if family is None:
@@ -195,12 +195,12 @@ def _find_family(question: Text, family: Optional[Text], edition: Optional[Text]
 
 
 class ActionDescribeFamily(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_describe_family"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         if article_number(_text(tracker)):
             return await ActionAnswerMeasure().answer(dispatcher, tracker, "ask_measure")
         answer = await asyncio.to_thread(_find_family, _text(tracker), _family_in_message(tracker),
@@ -219,12 +219,12 @@ class ActionDescribeFamily(Action):
 class ActionList(Action):
     """The packages of an edition, the 32条's aspects, the 双尖双领 programmes."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_list"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         lists = await asyncio.to_thread(self._lists, _text(tracker), _family_in_message(tracker),
                                         _edition_in_message(tracker))
         if lists is None:
@@ -236,7 +236,7 @@ class ActionList(Action):
         return []
 
     @staticmethod
-    def _lists(question: Text, family: Optional[Text], edition: Optional[Text]):
+    def _lists(question: str, family: str | None, edition: str | None):
         with sessions()() as session:
             family = family or service.detect_family(question, session=session)
             if family is None:
@@ -260,12 +260,12 @@ class ActionList(Action):
 class ActionChanges(Action):
     """A figure across editions (三个70% → 三个80%), or an edition's funds year by year."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_changes"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         topic, figures = await asyncio.to_thread(self._changes, _text(tracker), _family_in_message(tracker))
         if len(figures) < 2:
             dispatcher.utter_message(response="utter_changes_not_found")
@@ -276,7 +276,7 @@ class ActionChanges(Action):
         return []
 
     @staticmethod
-    def _changes(question: Text, family: Optional[Text]):
+    def _changes(question: str, family: str | None):
         with sessions()() as session:
             topic, figures = service.changes_over_editions(question, session=session, today=_today())
             if len(figures) >= 2:
@@ -293,12 +293,12 @@ class ActionChanges(Action):
 
 
 class ActionHandoff(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_handoff"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         await asyncio.to_thread(_log_unanswered, tracker, "handoff")
         dispatcher.utter_message(response="utter_handoff")
         return []
@@ -307,18 +307,18 @@ class ActionHandoff(Action):
 class ActionCheckEligibility(Action):
     """The profile dialogue: use every fact given, ask only the fact that decides most, explain each verdict."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_check_eligibility"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         events = await asyncio.to_thread(self._run, dispatcher, tracker, domain)
         if events is None:
             return await ActionAnswerMeasure().answer(dispatcher, tracker, "ask_measure")
         return events
 
-    def _run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> Optional[List[Dict]]:
+    def _run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict] | None:
         text = normalize(_text(tracker))
         intent = _intent(tracker)
         facts = dict(tracker.get_slot("firm_facts") or {})
@@ -374,7 +374,7 @@ class ActionCheckEligibility(Action):
         return events + [SlotSet("asked_field", None)]
 
     @staticmethod
-    def _utter_result(dispatcher: CollectingDispatcher, domain: Dict[Text, Any], result: matching.MatchResult) -> None:
+    def _utter_result(dispatcher: CollectingDispatcher, domain: dict[str, Any], result: matching.MatchResult) -> None:
         if result.scope.startswith("category:"):
             verdict = result.verdicts[0]
             reasons = "；".join(r.explanation for r in (verdict.met if verdict.status == Status.ELIGIBLE.value

@@ -294,9 +294,7 @@ def started_assistant(start_timeout: float) -> Iterator[str]:
     from bot.services import ServiceGroup, action_service, free_port, rasa_service, web_service
     from bot.settings import Settings, load_settings
     from bot.training import ensure_model
-    from kb.db import make_engine, make_sessionmaker
-    from kb.loader import load_seed, read_seed, seed_files
-    from kb.schema import create_schema
+    from kb.loader import seed_database
 
     defaults = load_settings()
     print("Checking the model (training only if config, domain or data changed)…", file=sys.stderr, flush=True)
@@ -304,11 +302,7 @@ def started_assistant(start_timeout: float) -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="huiqi-bench-") as tmp:
         var_dir = Path(tmp)
         kb_url = f"sqlite:///{var_dir / 'kb.sqlite3'}"
-        engine = make_engine(kb_url)
-        create_schema(engine)
-        with make_sessionmaker(engine).begin() as session:
-            load_seed(session, read_seed(seed_files()))
-        engine.dispose()
+        seed_database(kb_url)
         settings = Settings(
             host="127.0.0.1", rasa_port=free_port(), actions_port=free_port(), web_port=free_port(),
             model_dir=defaults.model_dir, cache_dir=defaults.cache_dir,

@@ -109,8 +109,15 @@ def cmd_nlu_dict(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bot.services import (ServiceError, ServiceGroup, action_service, dingtalk_bridge_service,
-                              dingtalk_stream_wanted, rasa_service, web_service)
+    from bot.services import (
+        ServiceError,
+        ServiceGroup,
+        action_service,
+        dingtalk_bridge_service,
+        dingtalk_stream_wanted,
+        rasa_service,
+        web_service,
+    )
     from bot.settings import load_settings
     from bot.training import ensure_model
 

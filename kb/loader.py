@@ -428,3 +428,17 @@ def _row_differs(row: Document | Measure, fields: dict[str, Any]) -> bool:
         if json.dumps(current, default=str, sort_keys=True) != json.dumps(value, default=str, sort_keys=True):
             return True
     return False
+
+
+def seed_database(url: str, *, author: str = "seed") -> None:
+    """Create or upgrade the schema at `url` and load the curated seed: a ready knowledge base."""
+    from kb.db import make_engine, make_sessionmaker
+    from kb.schema import create_schema
+
+    engine = make_engine(url)
+    try:
+        create_schema(engine)
+        with make_sessionmaker(engine).begin() as session:
+            load_seed(session, read_seed(seed_files()), author=author)
+    finally:
+        engine.dispose()

@@ -69,8 +69,10 @@ class MatchResult:
 
 
 def scope_of(text: str, *, session: Session, today: dt.date | None = None) -> str:
-    """What a check is about: "category:NAME", "measure:ID" (one measure the question names),
-    "family:NAME", else "all"."""
+    """What a check is about: "category:NAME", "measure:ID", "family:NAME", else "all".
+
+    "measure:ID" is one measure with a rule that the question names by its own keywords.
+    """
     for category, names in CATEGORY_NAMES.items():
         if category in text or any(name in text for name in names):
             return f"category:{category}"

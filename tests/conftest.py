@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.orm import sessionmaker
 
 from kb.db import make_engine, make_sessionmaker
-from kb.loader import load_seed, read_seed, seed_files
+from kb.loader import load_seed, read_seed, seed_database, seed_files
 from kb.schema import create_schema
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -43,9 +43,5 @@ def seeded(sessions: sessionmaker, seed_data) -> sessionmaker:
 def conversation_kb(tmp_path_factory) -> str:
     """A knowledge base loaded from the seed, shared by the tests that start real servers."""
     url = f"sqlite:///{tmp_path_factory.mktemp('kb') / 'kb.sqlite3'}"
-    engine = make_engine(url)
-    create_schema(engine)
-    with make_sessionmaker(engine).begin() as session:
-        load_seed(session, read_seed(seed_files()))
-    engine.dispose()
+    seed_database(url)
     return url

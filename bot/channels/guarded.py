@@ -11,7 +11,8 @@ import inspect
 import logging
 import re
 import uuid
-from typing import Any, Awaitable, Callable, Dict, Text
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
@@ -36,15 +37,15 @@ class CountingOutput(OutputChannel):
         self.inner = inner
         self.sent = 0
 
-    def name(self) -> Text:  # type: ignore[override]
+    def name(self) -> str:  # type: ignore[override]
         return self.inner.name()
 
-    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
         self.sent += 1
         await self.inner.send_response(recipient_id, message)
 
 
-def domain_text(response: Text, fallback: Text) -> Text:
+def domain_text(response: str, fallback: str) -> str:
     """The first text variant of a response in the loaded model's domain."""
     try:
         domain = Sanic.get_app().ctx.agent.domain

@@ -8,7 +8,7 @@ offsets must stay valid, and they are written in normalised form already.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -25,15 +25,15 @@ from kb.text import MAX_NLU_CHARS, normalize, question_in
 class ChineseTextNormalizer(GraphComponent):
     @classmethod
     def create(
-        cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+        cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "ChineseTextNormalizer":
+    ) -> ChineseTextNormalizer:
         return cls()
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             text = message.get(TEXT)
             if not text:

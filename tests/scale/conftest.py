@@ -25,9 +25,7 @@ from sqlalchemy import create_engine, text
 
 from bot.services import Service, ServiceGroup, action_service, free_port, rasa_service
 from bot.topology import nginx_command, write_nginx_conf
-from kb.db import make_engine, make_sessionmaker
-from kb.loader import load_seed, read_seed, seed_files
-from kb.schema import create_schema
+from kb.loader import seed_database
 from tests.conversation.conftest import Chat, server_settings, trained_model, with_kb  # noqa: F401  (fixtures)
 
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
@@ -106,11 +104,7 @@ def pg_database(backends):
 def pg_kb(pg_database) -> str:
     """Give the knowledge base migrated and loaded from the seed on its own PostgreSQL database."""
     _, url = pg_database("kb")
-    engine = make_engine(url)
-    create_schema(engine)
-    with make_sessionmaker(engine).begin() as session:
-        load_seed(session, read_seed(seed_files()))
-    engine.dispose()
+    seed_database(url)
     return url
 
 
