@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 PIP_FLAGS := --disable-pip-version-check --no-input -q
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test validate train lint lock clean dingtalk-stream dingtalk-stream-lock nginx widget chromium
+.PHONY: help install run test validate train lint lock clean bench dingtalk-stream dingtalk-stream-lock nginx widget chromium
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -44,6 +44,11 @@ validate: install ## check the training data against the domain
 
 train: install ## train the model if config, domain or data changed
 	$(BIN)/huiqi train
+
+bench: install ## run the benchmarks in bench/ (see bench/README.md); results in bench/results/
+	$(BIN)/python bench/eligibility_bench.py
+	$(BIN)/python bench/kb_scale.py
+	$(BIN)/python bench/score_questions.py --start --show 20
 
 lint: install ## ruff over the project's code
 	$(BIN)/ruff check bot kb actions tests bench

@@ -58,20 +58,41 @@ def cmd_kb_stats(args: argparse.Namespace) -> int:
     print(f"修订 {revision}，{len(data['documents'])} 份文件，{len(data['measures'])} 条措施")
     for family, counts in sorted(_by_family(data).items()):
         print(f"  {family}: 文件 {counts['documents']}，措施 {counts['measures']}，仅知大纲 {counts['outline']}")
+        for edition, n in sorted(counts["editions"].items()):
+            print(f"      {edition}: 措施 {n}")
     items = data["documents"] + data["measures"]
     sourced = sum(1 for item in items if item["sources"])
-    print(f"  有来源的条目：{sourced}/{len(items)}")
+    figures = [b for m in data["measures"] for b in m["benefits"] if b.get("amount") is not None]
+    figures_sourced = sum(1 for m in data["measures"] for b in m["benefits"] if b.get("amount") is not None
+                          and m["sources"])
+    share = f"{100 * figures_sourced / len(figures):.0f}%" if figures else "—"
+    print(f"有来源的条目：{sourced}/{len(items)}；有来源的数字：{figures_sourced}/{len(figures)}（{share}）")
+    mix = {level: sum(1 for item in items if item["confidence"] == level) for level in ("high", "medium", "low")}
+    print(f"置信度：high {mix['high']}，medium {mix['medium']}，low {mix['low']}")
+    with_rule = sum(1 for m in data["measures"] if m["rule"])
+    print(f"有资格规则的措施：{with_rule}；仅知大纲（缺原文或数字）：{sum(1 for m in data['measures'] if m['outline_only'])}")
+    gaps = [(d["id"], d["structure"].get("unknown")) for d in data["documents"] if d["structure"].get("unknown")]
+    if gaps:
+        print("已知缺口（文件 structure.unknown）：")
+        for document_id, unknown in gaps:
+            items_missing = unknown if isinstance(unknown, list) else [unknown]
+            print(f"  {document_id}: {'；'.join(str(u) for u in items_missing)}")
     return 0
 
 
-def _by_family(data: dict) -> dict[str, dict[str, int]]:
-    counts: dict[str, dict[str, int]] = {}
+def _by_family(data: dict) -> dict[str, dict]:
+    counts: dict[str, dict] = {}
+
+    def entry(family: str) -> dict:
+        return counts.setdefault(family, {"documents": 0, "measures": 0, "outline": 0, "editions": {}})
+
     for document in data["documents"]:
-        counts.setdefault(document["family"], {"documents": 0, "measures": 0, "outline": 0})["documents"] += 1
+        entry(document["family"])["documents"] += 1
     for measure in data["measures"]:
-        entry = counts.setdefault(measure["family"], {"documents": 0, "measures": 0, "outline": 0})
-        entry["measures"] += 1
-        entry["outline"] += int(measure["outline_only"])
+        family = entry(measure["family"])
+        family["measures"] += 1
+        family["outline"] += int(measure["outline_only"])
+        family["editions"][measure["edition"]] = family["editions"].get(measure["edition"], 0) + 1
     return counts
 
 

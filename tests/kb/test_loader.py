@@ -190,3 +190,15 @@ def test_a_yaml_key_read_as_a_boolean_is_rejected(tmp_path):
     text = GOOD.replace("    published: 2023-08-25\n", "    published: 2023-08-25\n    structure: {aspects: [{no: 1, name: 提信心增预期}]}\n")
     found = problems([write(tmp_path, "bad.yaml", text)])
     assert any("structure.aspects[0].False: a key must be text" in p for p in found), found
+
+
+def test_stats_report_every_family_edition_the_sourcing_and_the_gaps(tmp_path, db_url):
+    env = {"HUIQI_DB_URL": db_url, "HUIQI_VAR_DIR": str(tmp_path / "var")}
+    assert run_huiqi("kb", "load", env=env).returncode == 0
+    stats = run_huiqi("kb", "stats", env=env).stdout
+    for family in ("private_economy_32", "eight_plus_four", "shuangjian_shuangling", "firm_category"):
+        assert f"  {family}: " in stats
+    eight_plus_four = stats.split("  eight_plus_four: ")[1].split("\n  firm_category")[0]
+    assert all(f"      {year}: " in eight_plus_four for year in ("2022", "2023", "2024", "2025", "2026"))
+    assert "（100%）" in stats
+    assert "置信度：high " in stats and "已知缺口" in stats and "第5-32条原文" in stats
