@@ -21,6 +21,7 @@ from kb import matching, queries, service
 from kb.db import make_engine, make_sessionmaker
 from kb.eligibility import Status, format_value
 from kb.profile import FIELDS, Parsed, extract, parse
+from kb.search import tokenize
 from kb.text import article_number, edition_year, normalize, other_region
 
 STAFF_ROLES = ("staff", "admin")
@@ -120,7 +121,9 @@ class ActionAnswerMeasure(Action):
         text = _text(tracker)
         previous = tracker.get_slot("last_question")
         year = edition_year(text, today=_today())
-        if previous and len(normalize(text)) <= 12 and (text.rstrip("？?").endswith("呢") or year):
+        # A follow-up names nothing but a year or "呢": no word of its own that retrieval could use.
+        own_words = [t for t in tokenize(normalize(text)) if not t.isdigit()]
+        if previous and not own_words and (text.rstrip("？?").endswith("呢") or year):
             without_year = re.sub(r"(20\d\d|\d\d)\s*(年度|年版|年|版)?", "", previous)
             return f"{year}年{without_year}" if year else f"{text} {previous}"
         return text

@@ -111,6 +111,12 @@ def test_a_bare_follow_up_keeps_the_previous_topic_with_the_new_year():
     assert any("1042.8亿元" in (m.get("key_figure") or m.get("summary") or "") for m in messages)
 
 
+def test_a_new_question_with_a_year_is_not_taken_for_a_follow_up():
+    slots = {"last_question": "雙尖雙領自籌比例是多少"}
+    messages, _ = run(actions.ActionAnswerMeasure(), tracker_for("２０２５年首台套奖励多少", "ask_measure", slots=slots))
+    assert "200万元" in messages[0]["key_figure"]
+
+
 def test_an_unclear_message_retrieval_cannot_place_gets_the_general_fallback():
     messages, _ = run(actions.ActionAnswerMeasure(), tracker_for("asdkjh qwe", "nlu_fallback"))
     assert [m["response"] for m in messages] == ["utter_default"]
