@@ -29,8 +29,17 @@ from sqlalchemy.orm import Session
 from kb.db import PROJECT_ROOT
 from kb.errors import SeedError, ValidationFailed
 from kb.exporter import export_data
-from kb.loader import SeedData, Validation, parse_yaml, read_seed, seed_files, validate_content
-from kb.models import Document, Firm, Measure, Source
+from kb.loader import (
+    SeedData,
+    Validation,
+    assign_fields,
+    parse_yaml,
+    read_seed,
+    seed_files,
+    upsert_sources,
+    validate_content,
+)
+from kb.models import Document, Firm, Measure
 from kb.profile import FIELDS
 from kb.revisions import ChangeResult, describe, diff_exports, diff_is_empty, lock_for_change, record_revision
 
@@ -241,43 +250,21 @@ def _check_against_database(session: Session, plan: ImportInput) -> None:
         raise ValidationFailed(errors) from None
 
 
-def _upsert_sources(session: Session, data: SeedData) -> dict[str, Source]:
-    existing = {s.url: s for s in session.execute(select(Source)).scalars()}
-    wanted = {url for fields in [*data.documents.values(), *data.measures.values()] for url in fields["sources"]}
-    for url in sorted(wanted - set(existing)):
-        existing[url] = Source(url=url)
-        session.add(existing[url])
-    for url, meta in data.sources.items():
-        row = existing.get(url)
-        if row is None:
-            row = existing[url] = Source(url=url)
-            session.add(row)
-        row.title, row.publisher = meta.get("title"), meta.get("publisher")
-    return existing
-
-
 def _write(session: Session, plan: ImportInput) -> None:
-    sources = _upsert_sources(session, plan.data)
+    sources = upsert_sources(session, plan.data)
     for document_id, fields in plan.data.documents.items():
         row = session.get(Document, document_id)
         if row is None:
             row = Document(id=document_id, origin="admin")
             session.add(row)
-        for key, value in fields.items():
-            if key != "sources":
-                setattr(row, key, value)
-        row.sources = [sources[url] for url in fields["sources"]]
+        assign_fields(row, fields, sources)
     session.flush()
     for measure_id, fields in plan.data.measures.items():
         row = session.get(Measure, measure_id)
         if row is None:
             row = Measure(id=measure_id, origin="admin")
             session.add(row)
-        for key, value in fields.items():
-            if key not in ("sources", "document"):
-                setattr(row, key, value)
-        row.document_id = fields["document"]
-        row.sources = [sources[url] for url in fields["sources"]]
+        assign_fields(row, fields, sources)
     for code, fields in plan.firms.items():
         row = session.get(Firm, code)
         if row is None:

@@ -175,7 +175,7 @@ def load_seed(session: Session, data: SeedData, *, author: str = "seed", force: 
     if last_seed is not None and last_seed.checksum == data.checksum and not force:
         return LoadResult(None, [], [], [])
 
-    sources = _upsert_sources(session, data)
+    sources = upsert_sources(session, data)
     added: list[str] = []
     changed: list[str] = []
     existing_documents = {d.id: d for d in session.execute(select(Document)).scalars()}
@@ -189,7 +189,7 @@ def load_seed(session: Session, data: SeedData, *, author: str = "seed", force: 
             added.append(document_id)
         elif _row_differs(row, fields):
             changed.append(document_id)
-        _assign(row, fields, sources)
+        assign_fields(row, fields, sources)
     for measure_id, fields in data.measures.items():
         row = existing_measures.get(measure_id)
         if row is None:
@@ -198,7 +198,7 @@ def load_seed(session: Session, data: SeedData, *, author: str = "seed", force: 
             added.append(measure_id)
         elif _row_differs(row, fields):
             changed.append(measure_id)
-        _assign(row, {**fields, "document_id": fields["document"]}, sources)
+        assign_fields(row, fields, sources)
 
     gone = [m for m in existing_measures.values() if m.origin == "seed" and m.id not in data.measures]
     gone += [d for d in existing_documents.values() if d.origin == "seed" and d.id not in data.documents]
@@ -396,24 +396,25 @@ def _normalise_measure(item: dict, file: str, label: str, errors: list[SeedError
 # --- writing helpers ----------------------------------------------------------------------------
 
 
-def _upsert_sources(session: Session, data: SeedData) -> dict[str, Source]:
-    wanted = {url for fields in [*data.documents.values(), *data.measures.values()] for url in fields["sources"]}
+def upsert_sources(session: Session, data: SeedData) -> dict[str, Source]:
+    """Every source the data refers to or describes, by URL, created where missing; shared by seed and import."""
     existing = {s.url: s for s in session.execute(select(Source)).scalars()}
-    for url in sorted(wanted - set(existing)):
+    wanted = {url for fields in [*data.documents.values(), *data.measures.values()] for url in fields["sources"]}
+    for url in sorted((wanted | set(data.sources)) - set(existing)):
         existing[url] = Source(url=url)
         session.add(existing[url])
     for url, meta in data.sources.items():
-        if url in existing:
-            existing[url].title = meta.get("title")
-            existing[url].publisher = meta.get("publisher")
+        existing[url].title, existing[url].publisher = meta.get("title"), meta.get("publisher")
     return existing
 
 
-def _assign(row: Document | Measure, fields: dict[str, Any], sources: dict[str, Source]) -> None:
+def assign_fields(row: Document | Measure, fields: dict[str, Any], sources: dict[str, Source]) -> None:
+    """Copy validated fields onto a row; "document" (a measure's reference) goes in as document_id."""
     for key, value in fields.items():
-        if key in ("sources", "document"):
-            continue
-        setattr(row, key, value)
+        if key == "document":
+            row.document_id = value
+        elif key != "sources":
+            setattr(row, key, value)
     row.sources = [sources[url] for url in fields["sources"]]
 
 
