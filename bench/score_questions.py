@@ -19,14 +19,11 @@ import argparse
 import datetime as dt
 import json
 import sys
-import tempfile
 import time
 import unicodedata
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -286,40 +283,6 @@ def write_results(path: Path, summary: dict, results: list[Result], meta: dict) 
     path.write_text(json.dumps(payload, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
-# ---------------------------------------------------------------- starting the servers
-
-@contextmanager
-def started_assistant(start_timeout: float) -> Iterator[str]:
-    """Start the action server, Rasa server and web app on free loopback ports, on a temporary KB from kb/seed."""
-    from bot.services import ServiceGroup, action_service, free_port, rasa_service, web_service
-    from bot.settings import Settings, load_settings
-    from bot.training import ensure_model
-    from kb.loader import seed_database
-
-    defaults = load_settings()
-    print("Checking the model (training only if config, domain or data changed)…", file=sys.stderr, flush=True)
-    model = ensure_model(defaults)
-    with tempfile.TemporaryDirectory(prefix="huiqi-bench-") as tmp:
-        var_dir = Path(tmp)
-        kb_url = f"sqlite:///{var_dir / 'kb.sqlite3'}"
-        seed_database(kb_url)
-        settings = Settings(
-            host="127.0.0.1", rasa_port=free_port(), actions_port=free_port(), web_port=free_port(),
-            model_dir=defaults.model_dir, cache_dir=defaults.cache_dir,
-            tracker_db=var_dir / "tracker.sqlite3", var_dir=var_dir,
-        )
-        services = [action_service(settings), rasa_service(settings, model), web_service(settings)]
-        for service in (services[0], services[2]):
-            service.env["HUIQI_DB_URL"] = kb_url
-        group = ServiceGroup(services, var_dir / "log")
-        print(f"Starting servers with model {model.name} (Rasa on {settings.rasa_url})…", file=sys.stderr, flush=True)
-        group.start(timeout=start_timeout)
-        try:
-            yield settings.rasa_url
-        finally:
-            group.stop()
-
-
 # ---------------------------------------------------------------- command line
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -357,7 +320,10 @@ def main(argv: list[str] | None = None) -> int:
     started = dt.datetime.now(dt.timezone.utc)
     clock = time.monotonic()
     if args.start:
-        with started_assistant(args.start_timeout) as url:
+        from bench.harness import started_assistant
+
+        with started_assistant(args.start_timeout) as assistant:
+            url = assistant.rasa_url
             results = run(url, questions, timeout=args.timeout, workers=args.workers)
     else:
         url = require_loopback(args.url)

@@ -8,6 +8,8 @@ plain JSON for a Rasa slot or an HTTP reply.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import weakref
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +21,7 @@ from kb.eligibility import Status, Verdict, evaluate, evaluate_category, next_qu
 from kb.format import format_benefit
 from kb.models import Measure
 from kb.profile import FIELDS, Field
+from kb.queries import latest_revision_id
 from kb.rulebook import default_rulebook
 from kb.service import detect_family, ranked_measures
 
@@ -89,13 +92,54 @@ def _names_a_measure(text: str, measure: Measure) -> bool:
     return any(keyword in text for keyword in measure.keywords or [] if len(keyword) >= 2)
 
 
-def rules_in_force(*, session: Session, today: dt.date, family: str | None = None) -> list[Measure]:
-    """Measures that have an eligibility rule and are still in force today."""
+@dataclass(frozen=True)
+class RuleMeasure:
+    """What a verdict needs of a measure with a rule, read once per KB revision (not per request)."""
+
+    measure_id: str
+    rule: Mapping[str, Any]
+    valid_to: dt.date | None
+    title: str
+    family: str
+    edition: str
+    benefit: str
+    department: str | None
+    how_to_apply: str | None
+    source_url: str | None
+
+    @classmethod
+    def of(cls, measure: Measure) -> RuleMeasure:
+        figures = [format_benefit(b) for b in measure.benefits or [] if b.get("amount") is not None]
+        sources = measure.sources or measure.document.sources
+        return cls(measure.id, measure.rule, measure.valid_to, measure.title, measure.document.family,
+                   measure.document.edition, "；".join(figures[:2]) or measure.title, measure.department,
+                   measure.how_to_apply, sources[0].url if sources else None)
+
+
+# Per database engine: (revision, measures with a rule). Held rules keep their compiled form in the
+# engine's cache, so a check against 10,000 measures does not re-read and re-compile them per request.
+_held: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_held_lock = threading.Lock()
+
+
+def measures_with_rules(*, session: Session) -> tuple[RuleMeasure, ...]:
+    engine = session.get_bind()
+    revision = latest_revision_id(session=session)
+    with _held_lock:
+        cached = _held.get(engine)
+        if cached and cached[0] == revision:
+            return cached[1]
     measures = session.execute(select(Measure).where(Measure.rule.isnot(None)).order_by(Measure.id)).scalars()
-    return [
-        m for m in measures
-        if m.rule and (m.valid_to is None or m.valid_to >= today) and (family is None or m.document.family == family)
-    ]
+    held = tuple(RuleMeasure.of(m) for m in measures if m.rule)
+    with _held_lock:
+        _held[engine] = (revision, held)
+    return held
+
+
+def rules_in_force(*, session: Session, today: dt.date, family: str | None = None) -> list[RuleMeasure]:
+    """Measures that have an eligibility rule and are still in force today."""
+    return [m for m in measures_with_rules(session=session)
+            if (m.valid_to is None or m.valid_to >= today) and (family is None or m.family == family)]
 
 
 def match(
@@ -110,11 +154,12 @@ def match(
         verdicts = [_category_verdict(name, category.description, category.sources, verdict)]
     else:
         if kind == "measure":
-            measures = [m for m in [session.get(Measure, name)] if m is not None and m.rule]
+            measures = [m for m in measures_with_rules(session=session) if m.measure_id == name]
         else:
             measures = rules_in_force(session=session, today=today, family=name if kind == "family" else None)
-        rules = [(m.id, m.rule) for m in measures]
-        verdicts = [_measure_verdict(m, evaluate(m.rule, facts, on=today, measure_id=m.id)) for m in measures]
+        rules = [(m.measure_id, m.rule) for m in measures]
+        verdicts = [_measure_verdict(m, evaluate(m.rule, facts, on=today, measure_id=m.measure_id))
+                    for m in measures]
     order = {Status.ELIGIBLE.value: 0, Status.UNKNOWN.value: 1, Status.NOT_ELIGIBLE.value: 2}
     verdicts.sort(key=lambda v: (order[v.status], v.family, v.measure_id))
     return MatchResult(scope, dict(facts), verdicts, next_question(rules, facts, on=today, exclude=skipped),
@@ -125,16 +170,12 @@ def _reasons(findings) -> tuple[Reason, ...]:
     return tuple(Reason(f.explanation, f.ref) for f in findings)
 
 
-def _measure_verdict(measure: Measure, verdict: Verdict) -> MeasureVerdict:
-    figures = [format_benefit(b) for b in measure.benefits or [] if b.get("amount") is not None]
-    sources = measure.sources or measure.document.sources
+def _measure_verdict(measure: RuleMeasure, verdict: Verdict) -> MeasureVerdict:
     return MeasureVerdict(
-        measure_id=measure.id, title=measure.title, family=measure.document.family,
-        edition=measure.document.edition, status=verdict.status.value,
-        met=_reasons(verdict.met), failed=_reasons(verdict.failed), unknown=_reasons(verdict.undecided),
-        missing_fields=verdict.undecided_fields, benefit="；".join(figures[:2]) or measure.title,
-        department=measure.department, how_to_apply=measure.how_to_apply,
-        source_url=sources[0].url if sources else None,
+        measure_id=measure.measure_id, title=measure.title, family=measure.family, edition=measure.edition,
+        status=verdict.status.value, met=_reasons(verdict.met), failed=_reasons(verdict.failed),
+        unknown=_reasons(verdict.undecided), missing_fields=verdict.undecided_fields, benefit=measure.benefit,
+        department=measure.department, how_to_apply=measure.how_to_apply, source_url=measure.source_url,
     )
 
 

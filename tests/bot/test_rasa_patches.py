@@ -1,0 +1,46 @@
+"""The action-response check with its schema compiled once accepts and rejects exactly what Rasa's own does."""
+
+from __future__ import annotations
+
+import pytest
+from jsonschema import ValidationError, validate
+from rasa.core.actions.action import RemoteAction
+
+import bot.channels  # noqa: F401  (installs the patches, as the Rasa server's channel loading does)
+from bot import rasa_patches
+
+PAYLOADS = [
+    {"events": [], "responses": []},
+    {"events": [{"event": "slot", "name": "last_question", "value": "首台套奖励多少"}],
+     "responses": [{"text": "首台（套）产品最高奖励200万元", "buttons": [{"title": "怎么申报", "payload": "/x"}]}]},
+    {"events": [{"event": "followup", "name": "action_listen"}, {"event": "reset_slots"}]},
+    {"events": [{"event": 5}]},
+    {"events": [{"event": "no_such_event"}]},
+    {"events": "slot"},
+    {"responses": [["not", "an", "object"]]},
+    {"responses": "text"},
+]
+
+
+def rasa_original(result) -> str | None:
+    try:
+        validate(result, RemoteAction.action_response_format_spec())
+    except ValidationError as error:
+        return error.message
+    return None
+
+
+def test_importing_our_channels_installs_the_patch():
+    assert RemoteAction._validate_action_result is rasa_patches._validate_action_result
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_same_verdict_and_message_as_rasa(payload):
+    action = RemoteAction.__new__(RemoteAction)  # the check uses no instance state
+    expected = rasa_original(payload)
+    if expected is None:
+        assert action._validate_action_result(payload) is True
+    else:
+        with pytest.raises(ValidationError) as raised:
+            action._validate_action_result(payload)
+        assert raised.value.message.startswith(expected + ". Failed to validate Action server response")

@@ -1,0 +1,67 @@
+"""kb.matching holds the measures with a rule per KB revision: a change is seen at once, nothing else re-read."""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+
+from kb import matching
+from kb.db import make_engine, make_sessionmaker
+from kb.importer import apply_import, read_import
+from kb.schema import create_schema
+
+TODAY = dt.date(2026, 11, 26)
+FIRM = {"employees": 85, "taxable_income": 280, "total_assets": 4000, "region": "丽水市遂昌县",
+        "ownership": "民营", "industry": "金属制品", "revenue": 6800.0}
+
+NEW_RULE_MEASURE = """
+measures:
+  - id: test-small-firm-grant
+    document: pe32-2023
+    title: 小微企业测试补助
+    summary: 测试用措施。
+    benefits:
+      - {what: 测试补助, amount: 30, unit: 万元}
+    keywords: [测试补助]
+    sources: [https://example.org/test-small-firm-grant]
+    rule: {all: [{field: employees, op: le, value: %d}]}
+"""
+
+
+def import_text(sessions, tmp_path, text: str, name: str) -> None:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    with sessions.begin() as session:
+        apply_import(session, read_import(path), author="测试")
+
+
+def verdict_of(sessions, measure_id: str):
+    with sessions() as session:
+        result = matching.match(FIRM, session=session, today=TODAY)
+    return next((v for v in result.verdicts if v.measure_id == measure_id), None)
+
+
+def test_the_same_revision_reuses_the_measures_read_before(seeded):
+    with seeded() as session:
+        first = matching.measures_with_rules(session=session)
+        second = matching.measures_with_rules(session=session)
+    assert first and first is second
+
+
+def test_an_imported_rule_and_its_change_are_judged_at_the_next_check(seeded, tmp_path):
+    assert verdict_of(seeded, "test-small-firm-grant") is None
+    import_text(seeded, tmp_path, NEW_RULE_MEASURE % 100, "add.yaml")
+    assert verdict_of(seeded, "test-small-firm-grant").status == "eligible"
+    import_text(seeded, tmp_path, NEW_RULE_MEASURE % 50, "tighten.yaml")
+    verdict = verdict_of(seeded, "test-small-firm-grant")
+    assert verdict.status == "not_eligible" and "30万元" in verdict.benefit
+
+
+def test_two_knowledge_bases_in_one_process_do_not_share_held_measures(seeded, tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'other.sqlite3'}")
+    create_schema(engine)
+    with seeded() as session:
+        assert matching.measures_with_rules(session=session)
+    with make_sessionmaker(engine)() as session:
+        assert matching.measures_with_rules(session=session) == ()
+    engine.dispose()
