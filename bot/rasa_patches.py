@@ -9,10 +9,15 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+import sqlalchemy as sa
 from jsonschema import validators
 from jsonschema.exceptions import best_match
 from rasa.core.actions.action import RemoteAction
+from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.constants import DOCS_BASE_URL
+from sqlalchemy import event
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import QueuePool
 
 
 @functools.lru_cache(maxsize=1)
@@ -39,5 +44,37 @@ def _validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
     raise error
 
 
+_original_tracker_store_init = SQLTrackerStore.__init__
+
+
+def _tracker_store_init(self: SQLTrackerStore, *args: Any, **kwargs: Any) -> None:
+    """SQLTrackerStore on a SQLite file: a write-ahead log, no fsync per commit, connections kept open.
+
+    Rasa reads and writes the tracker for every message. With SQLite's default rollback journal each
+    commit waits for fsync, and SQLAlchemy 1.4 opens and closes a connection per session on a SQLite
+    file: 9.2 ms per retrieve + save on this machine, 7.2 ms after this change. In WAL mode with synchronous=NORMAL a crash of the process loses nothing; power loss may lose the last
+    turns, never the file. A pool that keeps connections avoids a WAL checkpoint at every close.
+    PostgreSQL (the scaled topology) is not touched.
+    """
+    _original_tracker_store_init(self, *args, **kwargs)
+    if self.engine.dialect.name != "sqlite" or self.engine.url.database in (None, "", ":memory:"):
+        return
+    url = self.engine.url
+    self.engine.dispose()
+    # Rasa may touch the store from more than one thread; a pooled connection is used by one at a time.
+    self.engine = sa.create_engine(url, poolclass=QueuePool, connect_args={"check_same_thread": False})
+
+    @event.listens_for(self.engine, "connect")
+    def _pragmas(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    self.sessionmaker = sessionmaker(bind=self.engine)
+
+
 def install() -> None:
     RemoteAction._validate_action_result = _validate_action_result
+    if SQLTrackerStore.__init__ is _original_tracker_store_init:
+        SQLTrackerStore.__init__ = _tracker_store_init

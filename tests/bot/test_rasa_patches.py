@@ -44,3 +44,27 @@ def test_same_verdict_and_message_as_rasa(payload):
         with pytest.raises(ValidationError) as raised:
             action._validate_action_result(payload)
         assert raised.value.message.startswith(expected + ". Failed to validate Action server response")
+
+
+def test_the_sqlite_tracker_store_keeps_conversations_with_a_write_ahead_log(tmp_path):
+    import asyncio
+
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    path = tmp_path / "tracker.sqlite3"
+    store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(path))
+    tracker = DialogueStateTracker("firm-1", [])
+    tracker.update(UserUttered("首台套奖励多少"))
+    asyncio.run(store.save(tracker))
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    store.engine.dispose()
+
+    reopened = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(path))
+    retrieved = asyncio.run(reopened.retrieve("firm-1"))
+    assert [e.text for e in retrieved.events if isinstance(e, UserUttered)] == ["首台套奖励多少"]
+    reopened.engine.dispose()
