@@ -45,9 +45,11 @@ validate: install ## check the training data against the domain
 train: install ## train the model if config, domain or data changed
 	$(BIN)/huiqi train
 
-bench: install ## run the benchmarks in bench/ (see bench/README.md); results in bench/results/
-	$(BIN)/python bench/eligibility_bench.py
-	$(BIN)/python bench/kb_scale.py
+bench: install ## run the benchmarks in bench/ (see bench/README.md; ~40 min); results in bench/results/
+	$(BIN)/python bench/serve_bench.py --update-readme
+	$(BIN)/python bench/training_bench.py --update-readme
+	$(BIN)/python bench/eligibility_bench.py --update-readme
+	$(BIN)/python bench/kb_scale.py --save-as latest --update-readme
 	$(BIN)/python bench/score_questions.py --start --show 20
 
 lint: install ## ruff over the project's code
