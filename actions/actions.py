@@ -49,8 +49,12 @@ def _intent(tracker: Tracker) -> str:
 
 
 def _family_in_message(tracker: Tracker) -> str | None:
-    """The family named in this message only; an earlier one must not narrow a new question."""
-    return next(tracker.get_latest_entity_values("policy_family"), None)
+    """The family named in this message only; an earlier one must not narrow a new question.
+
+    The extractor sometimes tags a fragment ("5+4", "+") as a family; only the families the
+    knowledge base knows count.
+    """
+    return next((v for v in tracker.get_latest_entity_values("policy_family") if v in service.FAMILY_NAMES), None)
 
 
 def _edition_in_message(tracker: Tracker) -> str | None:
@@ -68,6 +72,16 @@ def _asks_open(text: str) -> bool:
     return any(phrase in text for phrase in OPEN_QUESTION)
 
 
+def _asks_about_category(text: str, category: str) -> bool:
+    """The asking clause names the category ("能申请专精特新吗"), rather than the firm describing itself with it."""
+    clauses = [c for c in re.split(r"[，,。；;！!？?]", text) if c.strip()]
+    asking = next((c for c in reversed(clauses) if any(m in c for m in _ASKING)), clauses[-1] if clauses else text)
+    return any(name in asking for name in (category, *matching.CATEGORY_NAMES.get(category, ())))
+
+
+_ASKING = ("吗", "么", "多少", "能否", "是否", "可以", "够不够", "能不能", "算不算", "行不行")
+
+
 def _line(domain: dict[str, Any], response: str, **values: Any) -> str:
     """One line of a composite reply, worded by the domain response of that name."""
     return domain["responses"][response][0]["text"].format(**values)
@@ -79,6 +93,28 @@ def _log_unanswered(tracker: Tracker, kind: str) -> None:
                              channel=tracker.get_latest_input_channel() or "", sender=tracker.sender_id)
 
 
+def _shown(answer: service.MeasureAnswer) -> str:
+    """The words a measure reply shows, to tell what a further fact would add."""
+    return " ".join(filter(None, [answer.title, answer.summary, answer.key_figure, answer.how_to_apply,
+                                  answer.department]))
+
+
+def _utter_fact(dispatcher: CollectingDispatcher, fact: service.Fact) -> None:
+    dispatcher.utter_message(response="utter_list", title=fact.title, items=fact.text, source_url=fact.source_url)
+
+
+def _utter_changes(dispatcher: CollectingDispatcher, domain: dict[str, Any], topic: str,
+                   figures: list[service.EditionFigure]) -> None:
+    lines = "\n".join(_line(domain, "utter_changes_line", year=f.year, figure=f.figure, title=f.title or topic)
+                      for f in figures)
+    dispatcher.utter_message(response="utter_changes", topic=topic, lines=lines)
+
+
+def _recorded_changes(question: str) -> tuple[str, list[service.EditionFigure]]:
+    with sessions()() as session:
+        return service.changes_over_editions(question, session=session, today=_today(), recorded_only=True)
+
+
 class ActionAnswerMeasure(Action):
     """Facts, how to apply, whom to contact and definitions: one measure found by kb retrieval."""
 
@@ -88,27 +124,37 @@ class ActionAnswerMeasure(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        return await self.answer(dispatcher, tracker, _intent(tracker))
+        return await self.answer(dispatcher, tracker, _intent(tracker), domain)
 
-    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: str) -> list[dict[str, Any]]:
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: str,
+                     domain: dict[str, Any]) -> list[dict[str, Any]]:
         question = self._question(tracker)
         region = other_region(question)
         if region:
             dispatcher.utter_message(response="utter_out_of_scope_region", region=region)
             return []
-        found, others = await asyncio.to_thread(self._find, tracker, intent, question)
+        if intent != "choose_measure" and service.asks_over_time(question) and not service.asks_items(question):
+            # "山区26县后来怎么调整的", "申报平台这几年换过吗": a recorded history answers, if there is one.
+            topic, figures = await asyncio.to_thread(_recorded_changes, question)
+            if len(figures) >= 2:
+                _utter_changes(dispatcher, domain, topic, figures)
+                return [SlotSet("last_question", question)]
+        found, others, fact = await asyncio.to_thread(self._find, tracker, intent, question)
         if isinstance(found, service.ArticleLookup):
             if found.answer is None:
                 dispatcher.utter_message(response="utter_article_text_missing", document=found.document,
                                          number=found.number, source_url=found.source_url)
                 return [SlotSet("last_question", question)]
             found = found.answer
-        if found is None:
+        if found is None and fact is None:
             await asyncio.to_thread(_log_unanswered, tracker, "unanswered")
             # An unclear message that retrieval cannot place either gets the general fallback.
             dispatcher.utter_message(response="utter_default" if intent == "nlu_fallback" else "utter_measure_not_found")
             return []
-        self._utter(dispatcher, found, intent, staff=_is_staff(tracker))
+        if found is not None:
+            self._utter(dispatcher, found, intent, staff=_is_staff(tracker))
+        if fact is not None:
+            _utter_fact(dispatcher, fact)
         if others:
             buttons = [{"title": c.title, "payload": f'/choose_measure{{"measure_id": "{c.measure_id}"}}'}
                        for c in others]
@@ -121,41 +167,54 @@ class ActionAnswerMeasure(Action):
         text = _text(tracker)
         previous = tracker.get_slot("last_question")
         year = edition_year(text, today=_today())
-        # A follow-up names nothing but a year or "呢": no word of its own that retrieval could use.
+        # A follow-up names nothing but a year, "呢" or what it wants ("找哪个部门", "怎么申报"):
+        # no word of its own that retrieval could use, so the previous question's topic carries over.
         own_words = [t for t in tokenize(normalize(text)) if not t.isdigit()]
-        if previous and not own_words and (text.rstrip("？?").endswith("呢") or year):
-            without_year = re.sub(r"(20\d\d|\d\d)\s*(年度|年版|年|版)?", "", previous)
-            return f"{year}年{without_year}" if year else f"{text} {previous}"
+        if previous and not own_words:
+            if year:
+                # "2024年", "24年版", but not the 70 of "三个70%".
+                without_year = re.sub(r"20\d\d\s*(?:年度|年版|年|版)?|(?<!\d)\d\d\s*(?:年度|年版|年)", "", previous)
+                return f"{year}年{without_year}"
+            return f"{text} {previous}" if text.rstrip("？?").endswith("呢") else f"{previous} {text}"
         return text
 
     @staticmethod
     def _find(tracker: Tracker, intent: str, question: str):
-        """The measure to answer with (or an article lookup), and up to three others to offer."""
+        """The measure to answer with (or an article lookup), up to three others to offer, and a fact.
+
+        The fact is what the answer leaves out: a document's structure entry or a line of the measure's note.
+        """
         with sessions()() as session:
             if intent == "choose_measure":
                 measure_id = next(tracker.get_latest_entity_values("measure_id"), None)
-                return (service.measure_by_id(measure_id, session=session) if measure_id else None), []
+                return (service.measure_by_id(measure_id, session=session) if measure_id else None), [], None
             number = article_number(question)
             if number:
                 lookup = service.article(question, number, session=session, today=_today())
                 if lookup is not None:
-                    return lookup, []
+                    return lookup, [], None
             family = _family_in_message(tracker) or ("firm_category" if intent == "ask_definition" else None)
             year = edition_year(question, today=_today())
             ranked = service.ranked_measures(question, session=session, family=family,
                                              edition=str(year) if year else None, today=_today())
             if not ranked:
-                return None, []
+                return None, [], service.relevant_fact(question, session=session, today=_today())
             score, measure = ranked[0]
             # A very short question that fits several measures: answer the likeliest, offer the others.
             others = [c for c in service.choices_if_unclear(question, ranked) if c.measure_id != measure.id]
-            return service.measure_answer(measure, score), others
+            answer = service.measure_answer(measure, score, service.clean_question(question, session=session))
+            fact = service.relevant_fact(question, session=session, shown=_shown(answer), measure=measure,
+                                         today=_today())
+            return answer, others, fact
 
     @staticmethod
     def _utter(dispatcher: CollectingDispatcher, answer: service.MeasureAnswer, intent: str, *, staff: bool) -> None:
         where = dict(title=answer.title, document=answer.document, clause=answer.clause, source_url=answer.source_url)
         if answer.outline_only:
             dispatcher.utter_message(response="utter_measure_outline", summary=answer.summary, **where)
+            if answer.how_to_apply:  # the text is unknown, but where to go is (“可向招投标监管部门投诉”)
+                dispatcher.utter_message(response="utter_measure_apply", department=answer.department or "见出处文件",
+                                         how_to_apply=answer.how_to_apply)
         elif intent == "ask_how_to_apply":
             if answer.how_to_apply:
                 dispatcher.utter_message(response="utter_measure_how", how_to_apply=answer.how_to_apply,
@@ -189,12 +248,32 @@ class ActionAnswerMeasure(Action):
             dispatcher.utter_message(response="utter_measure_low_confidence")
 
 
-def _find_family(question: str, family: str | None, edition: str | None) -> service.FamilyAnswer | None:
+def _describe(question: str, family: str | None, edition: str | None):
+    """The family overview, plus a fact of its documents when the question asks about more than the name.
+
+    None as the overview when the question is about one measure rather than the family ("32条 tax benefit").
+    """
     with sessions()() as session:
         family = family or service.detect_family(question, session=session)
         if family is None:
-            return None
-        return service.describe_family(family, session=session, today=_today(), question=question, edition=edition)
+            return None, None
+        answer = service.describe_family(family, session=session, today=_today(), question=question, edition=edition)
+        if answer is None:
+            return None, None
+        # What the overview shows, with the words of its 发文 line ("文号是什么" is answered by it).
+        shown = " ".join([answer.name, answer.title, answer.summary, "发文 文号 印发", answer.issuer,
+                          answer.doc_number or "", answer.published])
+        if service.uncovered(question, shown, session=session) < 0.5:
+            return answer, None
+        fact = service.relevant_fact(question, session=session, shown=shown, today=_today())
+        if fact is not None:
+            return answer, fact
+        ranked = service.ranked_measures(question, session=session, today=_today())
+        measure = ranked[0][1] if ranked else None
+        if measure is not None and service.uncovered(question, " ".join([shown, _shown(service.measure_answer(
+                measure))]), session=session) < service.uncovered(question, shown, session=session) - 0.25:
+            return None, None  # the measure says what the overview does not
+        return answer, None
 
 
 class ActionDescribeFamily(Action):
@@ -205,10 +284,15 @@ class ActionDescribeFamily(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         if article_number(_text(tracker)):
-            return await ActionAnswerMeasure().answer(dispatcher, tracker, "ask_measure")
-        answer = await asyncio.to_thread(_find_family, _text(tracker), _family_in_message(tracker),
-                                         _edition_in_message(tracker))
+            return await ActionAnswerMeasure().answer(dispatcher, tracker, "ask_measure", domain)
+        answer, fact = await asyncio.to_thread(_describe, _text(tracker), _family_in_message(tracker),
+                                               _edition_in_message(tracker))
         if answer is None:
+            # Not a question about a family as a whole ("民营经济增加值占GDP 2027年目标是多少"): the measure
+            # retrieval finds answers it, and only a question nothing matches asks which family is meant.
+            found = await asyncio.to_thread(self._measure_found, _text(tracker))
+            if found:
+                return await ActionAnswerMeasure().answer(dispatcher, tracker, "ask_measure", domain)
             dispatcher.utter_message(response="utter_ask_which_family")
             return []
         dispatcher.utter_message(
@@ -216,11 +300,23 @@ class ActionDescribeFamily(Action):
             name=answer.name, title=answer.title, summary=answer.summary, issuer=answer.issuer,
             doc_number=answer.doc_number or "", published=answer.published, source_url=answer.source_url,
         )
+        if fact is not None:
+            _utter_fact(dispatcher, fact)
         return []
+
+    @staticmethod
+    def _measure_found(question: str) -> bool:
+        with sessions()() as session:
+            return bool(service.ranked_measures(question, session=session, today=_today())
+                        or service.relevant_fact(question, session=session, today=_today()))
+
+
+# Words naming the lists a document keeps (政策包, 要素清单, 五个方面, 几类计划): such a question wants those lists.
+_LIST_WORDS = ("包", "清单", "方面", "类", "计划")
 
 
 class ActionList(Action):
-    """The packages of an edition, the 32条's aspects, the 双尖双领 programmes."""
+    """The packages of an edition, the 32条's aspects, the 双尖双领 programmes, or another list a document keeps."""
 
     def name(self) -> str:
         return "action_list"
@@ -228,11 +324,14 @@ class ActionList(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        lists = await asyncio.to_thread(self._lists, _text(tracker), _family_in_message(tracker),
-                                        _edition_in_message(tracker))
+        lists, fact = await asyncio.to_thread(self._lists, _text(tracker), _family_in_message(tracker),
+                                              _edition_in_message(tracker))
+        if fact is not None:
+            _utter_fact(dispatcher, fact)
+            return []
         if lists is None:
             # "三个70%指哪三个", "七个不准有哪些": the items are inside one measure, not a document's lists.
-            return await ActionAnswerMeasure().answer(dispatcher, tracker, "ask_measure")
+            return await ActionAnswerMeasure().answer(dispatcher, tracker, "ask_measure", domain)
         for found in lists[:2]:
             items = "\n".join(f"{i}. {item}" for i, item in enumerate(found.items, 1))
             dispatcher.utter_message(response="utter_list", title=found.title, items=items, source_url=found.source_url)
@@ -240,28 +339,43 @@ class ActionList(Action):
 
     @staticmethod
     def _lists(question: str, family: str | None, edition: str | None):
+        """The document's lists (or None), or instead another fact when the lists are not what is asked."""
         with sessions()() as session:
             family = family or service.detect_family(question, session=session)
             if family is None:
-                return None
+                return None, None
             document = service.find_document(family, session=session, today=_today(), question=question,
                                              edition=edition)
             if document is None:
-                return None
+                return None, None
+            newest_first = [] if edition else sorted(
+                queries.documents_of_family(family, session=session), key=lambda d: d.edition, reverse=True)
             if "清单" in question and "包" not in question:
                 # The newest edition whose factor lists are known, when today's edition lacks them.
-                candidates = [document] + ([] if edition else sorted(
-                    queries.documents_of_family(family, session=session), key=lambda d: d.edition, reverse=True))
-                for candidate in candidates:
+                for candidate in [document, *newest_first]:
                     lists = [found for found in service.document_lists(candidate) if "清单" in found.title]
                     if lists:
-                        return lists
-                return None
-            return service.document_lists(document) or None
+                        return lists, None
+                return None, None
+            lists = service.document_lists(document)
+            if lists and "包" not in question and not any("清单" in found.title for found in lists):
+                # "8+4是哪8个哪4个": the packages, and the factor lists of the newest edition that names them.
+                factor_lists = next((found for candidate in newest_first for found in service.document_lists(candidate)
+                                     if "清单" in found.title), None)
+                if factor_lists is not None:
+                    lists.append(factor_lists)
+            shown = " ".join(f"{found.title} {' '.join(found.items)}" for found in lists)
+            names_a_list = any(word in question for word in _LIST_WORDS)
+            if lists and not names_a_list and service.uncovered(question, shown, session=session) >= 0.5:
+                # "32条1+N里的N文件有哪些": not the aspects; another list or fact of the documents answers.
+                fact = service.relevant_fact(question, session=session, shown=shown, today=_today())
+                if fact is not None:
+                    return None, fact
+            return lists or None, None
 
 
 class ActionChanges(Action):
-    """A figure across editions (三个70% → 三个80%), or an edition's funds year by year."""
+    """A figure across editions (三个70% → 三个80%), a structure entry edition by edition, or an edition's funds."""
 
     def name(self) -> str:
         return "action_changes"
@@ -269,30 +383,42 @@ class ActionChanges(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        topic, figures = await asyncio.to_thread(self._changes, _text(tracker), _family_in_message(tracker))
+        text = _text(tracker)
+        if not _asks_change(text):
+            # "三个到位计划里到2027年…目标多少家": a year but no comparison; the measure answers it.
+            return await ActionAnswerMeasure().answer(dispatcher, tracker, "ask_measure", domain)
+        if not service.asks_over_time(text) and not re.search(r"20\d\d|\d\d年", text):
+            # "尖兵和领雁有啥区别": two things compared, not two years; their description answers.
+            return await ActionDescribeFamily().run(dispatcher, tracker, domain)
+        topic, figures = await asyncio.to_thread(self._changes, text, _family_in_message(tracker))
         if len(figures) < 2:
             dispatcher.utter_message(response="utter_changes_not_found")
             return []
-        lines = "\n".join(_line(domain, "utter_changes_line", year=f.year, figure=f.figure, title=f.title)
-                          for f in figures)
-        dispatcher.utter_message(response="utter_changes", topic=topic, lines=lines)
+        _utter_changes(dispatcher, domain, topic, figures)
         return []
 
     @staticmethod
     def _changes(question: str, family: str | None):
         with sessions()() as session:
-            topic, figures = service.changes_over_editions(question, session=session, today=_today())
-            if len(figures) >= 2:
-                return topic, figures
             family = family or service.detect_family(question, session=session)
-            if family != "eight_plus_four":
+            if family:
+                compared = service.editions_compared(question, family, session=session, today=_today())
+                if len(compared) >= 2:
+                    return f"{service.FAMILY_NAMES.get(family, family)}各版本", compared
+            topic, figures = service.changes_over_editions(question, session=session, today=_today())
+            if len(figures) >= 2 or family != "eight_plus_four":
                 return topic, figures
-            editions = [
-                service.EditionFigure(f"{d.edition}年", service._document_title(d), f"省级财政支持{funds}")
-                for d in queries.documents_of_family(family, session=session)
-                if (funds := service.provincial_funds(d))
-            ]
-            return "“8+4”省级财政支持", editions
+            # Nothing more specific: how the edition's provincial funds went year by year.
+            return "“8+4”省级财政资金", service.structure_over_editions(family, "provincial_funds", session=session)
+
+
+# Words that compare: with none of them, a question the NLU took for "changes" asks a plain fact.
+_COMPARISON = re.compile(r"变|改|调整|后来|以前|之前|往年|历年|几年|换|演变|升级|区别|不同|不一样|一回事|原来|提高|降低"
+                         r"|多了|少了|比(?!例|重|率)")
+
+
+def _asks_change(text: str) -> bool:
+    return bool(_COMPARISON.search(normalize(text)))
 
 
 class ActionHandoff(Action):
@@ -318,7 +444,7 @@ class ActionCheckEligibility(Action):
     ) -> list[dict[str, Any]]:
         events = await asyncio.to_thread(self._run, dispatcher, tracker, domain)
         if events is None:
-            return await ActionAnswerMeasure().answer(dispatcher, tracker, "ask_measure")
+            return await ActionAnswerMeasure().answer(dispatcher, tracker, "ask_measure", domain)
         return events
 
     def _run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict] | None:
@@ -355,9 +481,12 @@ class ActionCheckEligibility(Action):
         with sessions()() as session:
             if intent == "ask_eligibility" or scope is None:
                 scope = matching.scope_of(text, session=session, today=_today())
-                if starting and scope.startswith(("all", "family:")) and not _asks_open(text) and \
-                        service.ranked_measures(text, session=session, today=_today()):
-                    return None  # "能优先给我们供地吗": a question about one measure, answered from the KB
+                ranked = service.ranked_measures(text, session=session, today=_today()) if starting else []
+                if starting and scope.startswith(("all", "family:")) and not _asks_open(text) and ranked:
+                    return None  # "招标要求必须是国企，能投诉吗": a question about one measure, answered from the KB
+                if starting and scope.startswith("category:") and ranked and \
+                        not _asks_about_category(text, scope.partition(":")[2]):
+                    return None  # "我们是专精特新，…能优先给我们供地吗": the category is a fact given, land is asked
             result = matching.match(facts, session=session, today=_today(), scope=scope, skipped=skipped)
         events = [SlotSet("firm_facts", facts), SlotSet("skipped_fields", skipped), SlotSet("eligibility_scope", scope)]
         if starting and scope.startswith("measure:"):
@@ -365,6 +494,14 @@ class ActionCheckEligibility(Action):
             with sessions()() as session:
                 answer = service.measure_by_id(scope.partition(":")[2], session=session)
             ActionAnswerMeasure._utter(dispatcher, answer, "ask_measure", staff=_is_staff(tracker))
+        elif starting and scope.startswith("category:"):
+            # "能评高企吗？研发占比要求多少": the category's conditions first, then the verdict or the missing facts.
+            with sessions()() as session:
+                ranked = service.ranked_measures(text, session=session, family="firm_category", today=_today())
+                answer = service.measure_answer(ranked[0][1], ranked[0][0], text) if ranked and \
+                    ranked[0][1].document.family == "firm_category" else None
+            if answer is not None:
+                ActionAnswerMeasure._utter(dispatcher, answer, "ask_measure", staff=_is_staff(tracker))
         if not result.verdicts:
             dispatcher.utter_message(response="utter_eligibility_none")
             return events + [SlotSet("asked_field", None)]

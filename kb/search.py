@@ -29,9 +29,21 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 _STOPWORDS = frozenset(
     "的 了 吗 呢 啊 吧 么 是 有 在 和 与 及 或 我 我们 你 你们 企业 公司 请问 一下 什么 怎么 怎样 如何 哪些 多少 能 可以 "
     "政策 措施 规定 关于 这个 那个 问 想 知道 享受 申请 申报 支持 条 里 中 对 给 要 会 呀 哪里 几 方面 有没有 是不是 "
-    "具体 大概 一些 相关 情况 现在 今年 目前 怎么报 怎么办 咋报 咋办 办理 流程 哪儿".split()
+    "具体 大概 一些 相关 情况 现在 今年 目前 怎么报 怎么办 咋报 咋办 办理 流程 哪儿 "
+    # How firms phrase "which / how much / what does it mean": never evidence for one measure.
+    "哪个 哪家 哪天 这块 那块 部门 多少钱 少钱 一共 总共 到底 啥 是啥 咋 咋样 怎么样 意思 啥意思 时候 什么时候".split()
 )
+_PLUS_NAME = re.compile(r"(?<![0-9a-z+])[0-9a-z]{1,2}(?:\+[0-9a-z]{1,2})+(?![0-9a-z+])")
+# Single characters that stand for a whole word in questions (奖 → 奖励); other single characters are dropped.
+_SHORT_WORDS = {"奖": "奖励", "补": "补贴"}
+# Colloquial words firms use for the documents' own words.
+_COLLOQUIAL = {"省里": "省级", "评上": "认定", "评为": "认定"}
 _lock = threading.Lock()
+
+
+def english(token: str) -> bool:
+    """A token of ASCII letters only: English around a Chinese question ("apply", "company")."""
+    return token.isascii() and token.isalpha()
 
 
 def tokenize(text: str) -> list[str]:
@@ -40,11 +52,16 @@ def tokenize(text: str) -> list[str]:
     Bigrams let "首台（套）" meet "首台套" and a compound jieba does not know meet its parts;
     they are taken inside words only, since bigrams across word boundaries are mostly noise.
     """
-    tokens = []
-    for word in jieba.lcut_for_search(text.lower()):
+    text = text.lower()
+    # "1+3+5", "1+n", "4+1": a framework named by its numbers is one word, whether jieba knows it or not.
+    tokens = _PLUS_NAME.findall(text)
+    for word in jieba.lcut_for_search(_PLUS_NAME.sub(" ", text)):
+        word = _COLLOQUIAL.get(word, word)
         if word in _STOPWORDS or not _TOKEN.fullmatch(word):
             continue
         if len(word) == 1 and _CJK.match(word):
+            if word in _SHORT_WORDS:  # "省里奖多少钱": 奖 alone means 奖励
+                tokens.append(_SHORT_WORDS[word])
             continue
         tokens.append(word)
         if len(word) >= 3:
@@ -80,7 +97,32 @@ def measure_text(measure: Measure) -> list[tuple[str, int]]:
         (names, 1),
         (measure.summary, 1),
         (" ".join(b["what"] for b in measure.benefits or []), 1),
+        # Notes hold facts asked about too (a count at a date, "奖励由市县定"); the reply shows the matching part.
+        (" ".join(public_note_sentences(measure.note)), 1),
     ]
+
+
+_ID_LIKE = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+")
+# Note sentences about the record itself (which field was left empty, how good the source is) are for
+# editors, not firms: a field name or a word about the source's quality marks them.
+_EDITORIAL = re.compile(r"[a-z_]{4,}|转码|镜像|转载|机翻|数据集|未逐字|推定|未核实|未填|不填|据此|[（(](?:high|medium|low)[）)]")
+
+
+def public_note_sentences(note: str | None) -> list[str]:
+    """The sentences of a measure's note that state a fact a firm may ask about (ids left as they are)."""
+    sentences = (s.strip() for s in re.split(r"(?<=。)", note or ""))
+    return [s for s in sentences if s and not _EDITORIAL.search(_ID_LIKE.sub("", s))]
+
+
+# Characters firms type for one another with a pinyin input method (手台套 for 首台套, 双尖双岭 for 双尖双领).
+# A character is replaced only where the knowledge base knows the corrected pair of characters and not the typed one.
+_CONFUSABLE_GROUPS = (
+    "首手守", "领岭令", "雁燕艳", "尖坚间", "双霜", "台抬", "套淘", "企启", "策册侧", "补卜", "贴帖", "精经晶",
+    "专砖", "民名", "链连", "规归", "融容荣", "资姿", "惠汇", "奖将", "励历厉", "认任", "申伸", "营赢", "技计", "研严",
+    "费废", "额鹅", "级及极", "审婶", "核合", "巨具", "冠贯", "岛倒", "县现", "亩母", "税说", "担单", "贷带",
+)
+CONFUSABLE = {c: group.replace(c, "") for group in _CONFUSABLE_GROUPS for c in group}
+_YEAR = re.compile(r"20\d\d")
 
 
 @dataclass(frozen=True)
@@ -145,10 +187,36 @@ class MeasureIndex:
         self.postings = {token: (np.array(positions, dtype=np.intp), np.array(weights, dtype=np.float64))
                          for token, (positions, weights) in postings.items()}
         self.family_codes, self.edition_codes = _codes(self.families), _codes(self.editions)
+        self.position = {measure_id: position for position, measure_id in enumerate(self.ids)}
+        # Years a measure's own words mention ("2024年度名单", "2024年底"); its document's names do not count.
+        self.years_mentioned = {m.id: frozenset(_YEAR.findall(" ".join(
+            [m.title, *(m.keywords or []), m.summary, *(b["what"] for b in m.benefits or []),
+             *public_note_sentences(m.note)]))) for m in measures}
+
+    def correct(self, text: str) -> str:
+        """The text with typed homophones put right where only the corrected pair is known (手台套 → 首台套)."""
+        chars = list(text)
+        for i, char in enumerate(chars):
+            for alternative in CONFUSABLE.get(char, ""):
+                pairs = [(chars[i - 1] + char, chars[i - 1] + alternative)] if i and _CJK.match(chars[i - 1]) else []
+                if i + 1 < len(chars) and _CJK.match(chars[i + 1]):
+                    pairs.append((char + chars[i + 1], alternative + chars[i + 1]))
+                if any(typed not in self.idf and fixed in self.idf for typed, fixed in pairs):
+                    chars[i] = alternative
+                    break
+        return "".join(chars)
+
+    def mentions_year(self, measure_id: str, year: str) -> bool:
+        return year in self.years_mentioned.get(measure_id, ())
+
+    def has_token(self, measure_id: str, token: str) -> bool:
+        position = self.position.get(measure_id)
+        return position is not None and token in self.term_counts[position]
 
     def search(self, query: str, *, family: str | None = None, edition: str | None = None, limit: int = 5) -> list[Hit]:
         query_tokens = set(tokenize(query))
-        query_weight = sum(self.idf.get(t, self.rarest) for t in query_tokens) or 1.0
+        # An unknown Latin word ("company", "apply") is English around a Chinese question, not missing evidence.
+        query_weight = sum(self.idf.get(t, 0.0 if english(t) else self.rarest) for t in query_tokens) or 1.0
         scores = np.zeros(len(self.ids))
         for token in query_tokens:  # a set's order, as the scan summed it: float64 adds, the same floats
             posting = self.postings.get(token)

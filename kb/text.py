@@ -17,6 +17,10 @@ _CONTROL = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\uf
 _SPACES = re.compile(r"[ \t\u3000]+")
 _SENTENCE_END = re.compile(r"(?<=[。！？?!；;\n])")
 _QUESTION_MARKERS = ("？", "?", "吗", "么", "多少", "怎么", "如何", "哪些", "是否", "能否", "可以", "几")
+# A request is a question too, even without a question mark: "麻烦说一下最新的标准".
+_REQUEST_MARKERS = ("请问", "想问", "问一下", "问下", "麻烦", "请说", "请讲", "请介绍", "说一下", "讲一下", "帮忙")
+# How much of the sentence before the question is kept: it usually names what the question is about.
+_CONTEXT_CHARS = 60
 
 
 def normalize(text: str) -> str:
@@ -27,15 +31,30 @@ def normalize(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
-def question_in(text: str, limit: int = 200) -> str:
-    """The question inside a long paste: the last sentence that asks something, else the last sentence."""
+def _asks(sentence: str) -> bool:
+    return any(marker in sentence for marker in _QUESTION_MARKERS + _REQUEST_MARKERS)
+
+
+def question_in(text: str, limit: int = 120) -> str:
+    """The question inside a long paste (a forwarded notice, a story, then the question).
+
+    The last run of sentences that ask or request something, after the end of the sentence before
+    them, which usually names the topic ("顾客老问换新补贴的事。…现在提高了？…麻烦说一下最新的标准").
+    A paste with no asking sentence gives its last sentence. Short texts are returned whole.
+    """
     text = normalize(text)
     if len(text) <= limit:
         return text
     sentences = [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
-    asking = [s for s in sentences if any(marker in s for marker in _QUESTION_MARKERS)]
-    chosen = (asking or sentences or [text])[-1]
-    return chosen[-limit:]
+    asking = [i for i, sentence in enumerate(sentences) if _asks(sentence)]
+    if not asking:
+        return (sentences or [text])[-1][-limit:]
+    last = asking[-1]
+    first = last
+    while first - 1 in asking:
+        first -= 1
+    context = sentences[first - 1][-_CONTEXT_CHARS:] if first else ""
+    return (context + "".join(sentences[first:last + 1]))[-2 * limit:]
 
 
 _FOUR_DIGIT_YEAR = re.compile(r"(20\d{2})\s*(?:年|版)?")
@@ -46,12 +65,12 @@ _RELATIVE_YEARS = {"今年": 0, "本年": 0, "本年度": 0, "去年": -1, "上�
 def edition_year(text: str, *, today: dt.date) -> int | None:
     """The edition year a question names: 2025, 2025版, 23年, 今年, 去年 (resolved against today)."""
     text = normalize(text)
+    match = _FOUR_DIGIT_YEAR.search(text)
+    if match:  # a year written out wins over 去年 in the same question ("去年完成得咋样？2023年实际…")
+        return int(match.group(1))
     for word, offset in _RELATIVE_YEARS.items():
         if word in text:
             return today.year + offset
-    match = _FOUR_DIGIT_YEAR.search(text)
-    if match:
-        return int(match.group(1))
     match = _TWO_DIGIT_YEAR.search(text)
     if match and 15 <= int(match.group(1)) <= today.year % 100 + 1:
         return 2000 + int(match.group(1))

@@ -250,3 +250,83 @@ def test_which_items_a_measure_names_is_answered_from_the_measure():
     messages, _ = run(actions.ActionList(), tracker_for("3个70%指哪三个", "ask_list"))
     assert messages[0]["response"] in ("utter_measure_answer", "utter_clarify")
     assert "70%" in messages[0].get("key_figure", "") or any("70%" in b["title"] for b in messages[0]["buttons"])
+
+
+def test_a_family_question_about_one_of_its_facts_adds_that_fact():
+    entities = [{"entity": "policy_family", "value": "eight_plus_four"}]
+    messages, _ = run(actions.ActionDescribeFamily(), tracker_for("2026年8+4发布会是哪天", "ask_family_overview",
+                                                                   entities))
+    assert [m["response"] for m in messages] == ["utter_family_overview", "utter_list"]
+    assert messages[1]["items"] == "2026年2月26日"
+
+
+def test_a_fragment_tagged_as_a_family_is_ignored_and_the_first_name_decides():
+    entities = [{"entity": "policy_family", "value": "5+4"}, {"entity": "policy_family", "value": "eight_plus_four"}]
+    messages, _ = run(actions.ActionDescribeFamily(), tracker_for("5+4是啥？跟8+4什么关系", "ask_family_overview",
+                                                                   entities))
+    assert messages[0]["response"] == "utter_family_overview"
+    assert "稳进提质" in messages[0]["name"] and "2023年起" in messages[0]["summary"]
+
+
+def test_a_question_taken_for_a_family_overview_without_a_family_is_answered_from_the_measures():
+    messages, _ = run(actions.ActionDescribeFamily(), tracker_for("民营经济增加值占GDP 2027年目标是多少",
+                                                                   "ask_family_overview"))
+    assert messages[0]["response"] == "utter_measure_answer" and "68%" in messages[0]["key_figure"]
+
+
+def test_a_changes_question_that_compares_nothing_is_answered_as_a_fact():
+    messages, _ = run(actions.ActionChanges(), tracker_for("三个到位计划里到2027年专精特新小巨人目标多少家",
+                                                           "ask_changes"))
+    assert messages[0]["response"] == "utter_measure_answer"
+    assert messages[0]["key_figure"].startswith("国家级专精特新“小巨人”累计（2027）：2300家以上")
+
+
+def test_two_things_compared_get_their_description_not_years():
+    messages, _ = run(actions.ActionChanges(), tracker_for("尖兵和领雁有啥区别", "ask_changes"))
+    assert messages[0]["response"] == "utter_family_overview"
+    assert "省重大科技计划" in messages[0]["summary"] and "省应用基础研究计划" in messages[0]["summary"]
+
+
+def test_a_how_question_about_the_years_follows_the_recorded_history():
+    messages, _ = run(actions.ActionAnswerMeasure(), tracker_for("尖兵领雁申报平台这几年换过吗", "ask_how_to_apply"))
+    assert [m["response"] for m in messages] == ["utter_changes"]
+    assert all(p in messages[0]["lines"] for p in ("科技攻关在线", "科技大脑", "科技管理平台"))
+
+
+def test_a_follow_up_of_scaffolding_only_keeps_the_previous_topic():
+    slots = {"last_question": "首台套奖励多少"}
+    messages, _ = run(actions.ActionAnswerMeasure(), tracker_for("找哪个部门", "ask_contact", slots=slots))
+    assert messages[0]["response"] == "utter_measure_contact" and "经信厅" in messages[0]["department"]
+
+
+def test_a_measure_answer_adds_the_line_of_its_note_the_question_asks_about():
+    messages, _ = run(actions.ActionAnswerMeasure(), tracker_for("评上省级智能工厂省里奖多少钱", "ask_measure"))
+    assert messages[0]["response"] == "utter_measure_answer"
+    fact = next(m for m in messages if m["response"] == "utter_list")
+    assert "市县" in fact["items"] and fact["title"].endswith("说明")
+
+
+def test_an_outline_measure_still_says_where_to_go():
+    messages, _ = run(actions.ActionAnswerMeasure(), tracker_for("招投标里限定所有制怎么办", "ask_measure"))
+    assert messages[0]["response"] == "utter_measure_outline"
+    assert any("投诉" in m.get("how_to_apply", "") for m in messages)
+
+
+def test_a_firm_describing_itself_by_a_category_is_answered_about_what_it_asks():
+    text = "我们是专精特新，一直租厂房没有自有用地，想扩产，能优先给我们供地吗"
+    messages, events = run(actions.ActionCheckEligibility(), tracker_for(text, "ask_eligibility"))
+    assert messages[0]["response"] != "utter_eligibility_intro"
+    assert "浙里找地" in messages[0]["summary"]
+
+
+def test_a_category_check_shows_the_categorys_conditions_first():
+    text = "我们去年营收800万，研发120万，能申请专精特新吗"
+    messages, _ = run(actions.ActionCheckEligibility(), tracker_for(text, "ask_eligibility"))
+    assert messages[0]["response"] == "utter_measure_answer"
+    assert "1000万元" in messages[0]["summary"] and "2000万元" in messages[0]["summary"]
+
+
+def test_both_halves_of_8_plus_4_are_listed_even_when_the_edition_lacks_its_factor_lists():
+    messages, _ = run(actions.ActionList(), tracker_for("八加四到底是哪8个哪4个", "ask_list"))
+    assert [m["response"] for m in messages] == ["utter_list", "utter_list"]
+    assert "政策包" in messages[0]["title"] and "财政金融" in messages[1]["items"]
