@@ -119,7 +119,7 @@ def measure_catalogue(documents: dict[str, dict], measures: dict[str, dict], cou
         catalogue.append(SimpleNamespace(
             id=base_id if not round_ else f"{base_id}~{round_}", title=f"{base['title']}{variant}",
             keywords=keywords, aspect=base.get("aspect"), summary=base["summary"],
-            benefits=base.get("benefits") or [], document=docs[base["document"]]))
+            benefits=base.get("benefits") or [], note=base.get("note"), document=docs[base["document"]]))
     return catalogue
 
 
