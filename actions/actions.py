@@ -115,6 +115,17 @@ def _recorded_changes(question: str) -> tuple[str, list[service.EditionFigure]]:
         return service.changes_over_editions(question, session=session, today=_today(), recorded_only=True)
 
 
+# A retrieval score no off-topic question reaches: on the development set, policy questions the NLU
+# took for out of scope scored 41–86, off-topic ones (天气, 股票, 个人所得税, 写代码) at most 22.
+OUT_OF_SCOPE_OVERRIDE_SCORE = 35.0
+
+
+def _strongly_matched(question: str) -> bool:
+    with sessions()() as session:
+        ranked = service.ranked_measures(question, session=session, today=_today())
+    return bool(ranked) and ranked[0][0] >= OUT_OF_SCOPE_OVERRIDE_SCORE
+
+
 class ActionAnswerMeasure(Action):
     """Facts, how to apply, whom to contact and definitions: one measure found by kb retrieval."""
 
@@ -133,6 +144,11 @@ class ActionAnswerMeasure(Action):
         if region:
             dispatcher.utter_message(response="utter_out_of_scope_region", region=region)
             return []
+        if intent == "out_of_scope":
+            if not await asyncio.to_thread(_strongly_matched, question):
+                dispatcher.utter_message(response="utter_out_of_scope")
+                return []
+            intent = "ask_measure"  # "社保科创基金首期规模": the classifier's guess yields to the knowledge base
         if intent != "choose_measure" and service.asks_over_time(question) and not service.asks_items(question):
             # "山区26县后来怎么调整的", "申报平台这几年换过吗": a recorded history answers, if there is one.
             topic, figures = await asyncio.to_thread(_recorded_changes, question)

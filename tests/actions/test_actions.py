@@ -221,6 +221,19 @@ def test_questions_about_other_provinces_are_out_of_scope():
     assert [(m["response"], m["region"]) for m in messages] == [("utter_out_of_scope_region", "上海")]
 
 
+@pytest.mark.parametrize("text", ["今天杭州天气怎么样", "帮我看看茅台股票还能不能买", "个人所得税怎么算", "帮我写一段Python代码",
+                                  "你是谁开发的"])
+def test_off_topic_questions_get_the_out_of_scope_line(text):
+    messages, events = run(actions.ActionAnswerMeasure(), tracker_for(text, "out_of_scope"))
+    assert [m["response"] for m in messages] == ["utter_out_of_scope"] and events == []
+
+
+def test_a_policy_question_taken_for_out_of_scope_is_answered_from_the_knowledge_base():
+    messages, _ = run(actions.ActionAnswerMeasure(), tracker_for("社保科创基金首期规模", "out_of_scope"))
+    assert messages[0]["response"] == "utter_measure_answer"
+    assert "500亿元" in " ".join(str(v) for m in messages for v in m.values())
+
+
 def test_an_article_is_found_by_its_number_or_said_to_be_missing():
     messages, _ = run(actions.ActionAnswerMeasure(), tracker_for("32条第2条讲啥", "ask_measure"))
     assert messages[0]["title"] == "加大产业基金支持力度"
