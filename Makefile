@@ -50,7 +50,7 @@ bench: install ## run the benchmarks in bench/ (see bench/README.md; ~40 min); r
 	$(BIN)/python bench/training_bench.py --update-readme
 	$(BIN)/python bench/eligibility_bench.py --update-readme
 	$(BIN)/python bench/kb_scale.py --save-as latest --update-readme
-	$(BIN)/python bench/score_questions.py --start --show 20
+	$(BIN)/python bench/score_questions.py --start --show 20 --update-readme
 
 lint: install ## ruff over the project's code
 	$(BIN)/ruff check bot kb actions tests bench

@@ -277,6 +277,35 @@ def print_report(summary: dict, results: list[Result], *, show_failures: int | N
         print(f"    bot: {shorten(r.reply) or '(no reply)'}")
 
 
+def markdown_table(summary: dict, meta: dict) -> str:
+    """Pass rates by family and kind side by side, for bench/README.md."""
+    def cell(r: dict) -> str:
+        return f"{r['passed']}/{r['total']} ({r['rate'] * 100:.0f}%)"
+
+    overall = summary["overall"]
+    families = [("**overall**", f"**{overall['passed']}/{overall['total']} ({overall['rate'] * 100:.1f}%)**")]
+    families += [(name, cell(r)) for name, r in summary["by_family"].items()]
+    kinds = [(name, cell(r)) for name, r in summary["by_kind"].items()]
+    half = (len(kinds) + 1) // 2
+    rows = max(len(families), half)
+    pad = [("", "")] * rows
+    columns = [(families + pad)[:rows], (kinds[:half] + pad)[:rows], (kinds[half:] + pad)[:rows]]
+    lines = [f"Run {meta['started']} ({meta['questions']} questions, {meta['seconds']:.0f} s):", "",
+             "| family | pass | | kind | pass | | kind | pass |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for row in zip(*columns, strict=True):
+        lines.append("| " + " | | ".join(f"{name} | {value}" for name, value in row) + " |")
+    return "\n".join(lines)
+
+
+def update_readme(table: str, path: Path = ROOT / "bench" / "README.md") -> None:
+    text = path.read_text(encoding="utf-8")
+    start, end = "<!-- questions-results:start -->", "<!-- questions-results:end -->"
+    if start not in text or end not in text:
+        raise SystemExit(f"{path}: markers {start} … {end} not found")
+    head, rest = text.split(start, 1)
+    path.write_text(f"{head}{start}\n{table}\n{end}{rest.split(end, 1)[1]}", encoding="utf-8")
+
+
 def write_results(path: Path, summary: dict, results: list[Result], meta: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"run": meta, "summary": summary, "results": [asdict(r) for r in results]}
@@ -299,6 +328,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--start-timeout", type=float, default=600, help="seconds for the servers to come up")
     parser.add_argument("--workers", type=int, default=2, help="conversations in parallel (default: %(default)s)")
     parser.add_argument("--show", type=int, default=None, metavar="N", help="list only the first N failures")
+    parser.add_argument("--update-readme", action="store_true", help="refresh the pass-rate table in bench/README.md")
     parser.add_argument("--fail-under", type=float, default=None, metavar="PCT",
                         help="exit 1 when the overall pass rate is below PCT percent")
     return parser.parse_args(argv)
@@ -337,6 +367,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     print_report(summary, results, show_failures=args.show)
     write_results(args.out, summary, results, meta)
+    if args.update_readme and not args.only:
+        update_readme(markdown_table(summary, meta))
     print(f"\nResults written to {args.out}")
     if args.fail_under is not None and summary["overall"]["rate"] * 100 < args.fail_under:
         return 1

@@ -162,6 +162,8 @@ def test_a_run_scores_each_question_and_sends_earlier_turns_first(fake_rasa):
     summary = sq.summarize(results)
     assert summary["overall"] == {"passed": 2, "total": 4, "rate": 0.5}
     assert summary["by_kind"]["contact"] == {"passed": 1, "total": 2, "rate": 0.5}
+    table = sq.markdown_table(summary, {"started": "2026-11-26T16:00:00", "questions": 4, "seconds": 3.0})
+    assert "| **overall** | **2/4 (50.0%)** |" in table and "| contact | 1/2 (50%) |" in table
 
 
 def test_a_server_that_does_not_answer_fails_the_question_with_the_error():
