@@ -21,7 +21,6 @@ import datetime as dt
 import json
 import os
 import platform
-import re
 import statistics
 import sys
 import time
@@ -34,6 +33,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: import the project's kb package
 
+from bench.readme import replace_block  # noqa: E402
 from kb.eligibility import Status, evaluate_all, next_question  # noqa: E402
 from kb.loader import SEED_DIR, read_seed, seed_files  # noqa: E402
 from kb.profile import FIELDS  # noqa: E402
@@ -41,7 +41,6 @@ from kb.rulebook import Rulebook, default_rulebook  # noqa: E402
 
 PROFILES = Path(__file__).with_name("eligibility_profiles.yaml")
 RESULTS = Path(__file__).with_name("results") / "eligibility.json"
-README = Path(__file__).with_name("README.md")
 ON = dt.date(2025, 6, 1)  # the day the dialogue runs: measures whose valid_to has passed are left out
 DERIVED = {"rd_ratio"}  # follows from rd_expense and revenue (kb.profile.derive); a careful form would not ask it
 SCALES = (100, 1_000, 10_000)
@@ -263,14 +262,8 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def update_readme(table: str, path: Path = README) -> None:
-    """Replace the text between this benchmark's markers in bench/README.md (other sections stay)."""
-    start, end = "<!-- eligibility-results:start -->", "<!-- eligibility-results:end -->"
-    text = path.read_text(encoding="utf-8")
-    if start not in text or end not in text:
-        raise SystemExit(f"{path}: markers {start} … {end} not found")
-    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
-    path.write_text(pattern.sub(lambda _: f"{start}\n{table}\n{end}", text), encoding="utf-8")
+def update_readme(table: str) -> None:
+    replace_block("eligibility-results", table)
 
 
 def run(quick: bool = False) -> dict[str, Any]:

@@ -45,13 +45,13 @@ sys.path.insert(0, str(HERE))
 
 from eligibility_bench import load_profiles  # noqa: E402
 
+from bench.readme import replace_block  # noqa: E402
 from kb.eligibility import evaluate_all, next_question  # noqa: E402
 from kb.loader import SEED_DIR, read_seed, seed_files  # noqa: E402
 from kb.search import MeasureIndex  # noqa: E402
 from kb.text import question_in  # noqa: E402
 
 RESULTS = HERE / "results" / "kb_scale.json"
-README = HERE / "README.md"
 QUESTIONS = HERE / "questions.yaml"
 ON = dt.date(2025, 6, 1)
 SCALES = (100, 1_000, 10_000)
@@ -60,7 +60,6 @@ TARGET_RETRIEVAL_MS = 10.0
 RETRIEVAL_KINDS = {"fact", "definition", "contact", "apply", "list"}
 # Words that vary a copy's title and keywords, so that copies are not one text repeated.
 VARIANTS = ("试点", "专项", "延续", "实施细则", "补充", "升级版", "第二批", "县级配套", "市级", "区级", "示范", "加力")
-START, END = "<!-- kb-scale-results:start -->", "<!-- kb-scale-results:end -->"
 
 
 # --- synthetic catalogues --------------------------------------------------------------------------
@@ -254,13 +253,8 @@ def markdown(saved: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def update_readme(table: str, path: Path = README) -> None:
-    text = path.read_text(encoding="utf-8")
-    if START not in text or END not in text:
-        raise SystemExit(f"{path}: markers {START} … {END} not found")
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    path.write_text(f"{head}{START}\n{table}\n{END}{tail}", encoding="utf-8")
+def update_readme(table: str) -> None:
+    replace_block("kb-scale-results", table)
 
 
 def main(argv: list[str] | None = None) -> int:

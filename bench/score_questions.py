@@ -297,13 +297,10 @@ def markdown_table(summary: dict, meta: dict) -> str:
     return "\n".join(lines)
 
 
-def update_readme(table: str, path: Path = ROOT / "bench" / "README.md") -> None:
-    text = path.read_text(encoding="utf-8")
-    start, end = "<!-- questions-results:start -->", "<!-- questions-results:end -->"
-    if start not in text or end not in text:
-        raise SystemExit(f"{path}: markers {start} … {end} not found")
-    head, rest = text.split(start, 1)
-    path.write_text(f"{head}{start}\n{table}\n{end}{rest.split(end, 1)[1]}", encoding="utf-8")
+def update_readme(table: str) -> None:
+    from bench.readme import replace_block
+
+    replace_block("questions-results", table)
 
 
 def write_results(path: Path, summary: dict, results: list[Result], meta: dict) -> None:

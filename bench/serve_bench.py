@@ -48,6 +48,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.harness import VENV_BIN, memory_mib, started_assistant, started_baseline  # noqa: E402
+from bench.readme import replace_block  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "serve.json"
 README = ROOT / "bench" / "README.md"
@@ -416,12 +417,7 @@ def table(result: dict) -> str:
 
 
 def update_readme(text: str, marker: str = "serve-results") -> None:
-    readme = README.read_text(encoding="utf-8")
-    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
-    if start not in readme:
-        raise SystemExit(f"{README} has no {start} … {end} block")
-    head, rest = readme.split(start, 1)
-    README.write_text(f"{head}{start}\n{text}\n{end}{rest.split(end, 1)[1]}", encoding="utf-8")
+    replace_block(marker, text)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
