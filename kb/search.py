@@ -11,9 +11,11 @@ import logging
 import math
 import re
 import threading
+import weakref
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import jieba
 import numpy as np
@@ -247,15 +249,16 @@ def _codes(values: list[str]) -> tuple[dict[str, int], np.ndarray]:
     return codes, np.array([codes.setdefault(value, len(codes)) for value in values], dtype=np.intp)
 
 
-_cache: dict[str, tuple[int, MeasureIndex]] = {}
+# Per database engine: two knowledge bases in one process (tests, a staging copy) never share an index.
+_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def index_for_revision(revision_id: int, load_measures) -> MeasureIndex:
-    """Return the index for this revision, built once per process and per revision."""
+def index_for_revision(owner: Any, revision_id: int, load_measures) -> MeasureIndex:
+    """Return the index for this database (`owner`, its engine) at this revision, built once per process."""
     with _lock:
-        cached = _cache.get("measures")
+        cached = _cache.get(owner)
         if cached and cached[0] == revision_id:
             return cached[1]
         index = MeasureIndex(load_measures())
-        _cache["measures"] = (revision_id, index)
+        _cache[owner] = (revision_id, index)
         return index

@@ -9,6 +9,7 @@ import datetime as dt
 import difflib
 import re
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -148,7 +149,7 @@ def measure_answer(measure: Measure, score: float = 0.0, question: str | None = 
 
 def measure_index(*, session: Session) -> MeasureIndex:
     revision = queries.latest_revision_id(session=session)
-    return index_for_revision(revision, lambda: queries.all_measures(session=session))
+    return index_for_revision(session.get_bind(), revision, lambda: queries.all_measures(session=session))
 
 
 def search_measures(
@@ -562,19 +563,20 @@ def _note_facts(measure: Measure, titles: dict[str, str]) -> list[Fact]:
 
 
 _facts_lock = threading.Lock()
-_facts_cache: dict[str, tuple[int, list[Fact], dict[str, str]]] = {}
+_facts_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per database engine
 
 
 def _knowledge(*, session: Session) -> tuple[list[Fact], dict[str, str]]:
-    """Every document's structure facts and the id → title map, built once per revision."""
+    """Every document's structure facts and the id → title map, built once per database and revision."""
     revision = queries.latest_revision_id(session=session)
+    engine = session.get_bind()
     with _facts_lock:
-        cached = _facts_cache.get("facts")
+        cached = _facts_cache.get(engine)
         if cached and cached[0] == revision:
             return cached[1], cached[2]
         titles = _titles(session=session)
         facts = [f for d in queries.all_documents(session=session) for f in _document_facts(d, titles)]
-        _facts_cache["facts"] = (revision, facts, titles)
+        _facts_cache[engine] = (revision, facts, titles)
         return facts, titles
 
 

@@ -8,6 +8,8 @@ import textwrap
 from kb import matching
 from kb.db import make_engine, make_sessionmaker
 from kb.importer import apply_import, read_import
+from kb.models import Revision
+from kb.queries import latest_revision_id
 from kb.schema import create_schema
 
 TODAY = dt.date(2026, 11, 26)
@@ -64,4 +66,20 @@ def test_two_knowledge_bases_in_one_process_do_not_share_held_measures(seeded, t
         assert matching.measures_with_rules(session=session)
     with make_sessionmaker(engine)() as session:
         assert matching.measures_with_rules(session=session) == ()
+    engine.dispose()
+
+
+def test_two_knowledge_bases_in_one_process_do_not_share_a_search_index(seeded, tmp_path):
+    from kb import service
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+    create_schema(engine)
+    with seeded() as session:
+        assert service.search_measures("首台套奖励多少", session=session)
+        seeded_revision = latest_revision_id(session=session)
+    with make_sessionmaker(engine).begin() as session:  # an empty KB at the same revision number
+        session.add_all(Revision(author="测试", action="import") for _ in range(seeded_revision))
+    with make_sessionmaker(engine)() as session:
+        assert latest_revision_id(session=session) == seeded_revision
+        assert service.search_measures("首台套奖励多少", session=session) == []
     engine.dispose()
