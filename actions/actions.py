@@ -279,7 +279,8 @@ def _describe(question: str, family: str | None, edition: str | None):
         # What the overview shows, with the words of its 发文 line ("文号是什么" is answered by it).
         shown = " ".join([answer.name, answer.title, answer.summary, "发文 文号 印发", answer.issuer,
                           answer.doc_number or "", answer.published])
-        if service.uncovered(question, shown, session=session) < 0.5:
+        left_out = service.uncovered(question, shown, session=session)
+        if left_out < 0.5:
             return answer, None
         fact = service.relevant_fact(question, session=session, shown=shown, today=_today())
         if fact is not None:
@@ -287,7 +288,7 @@ def _describe(question: str, family: str | None, edition: str | None):
         ranked = service.ranked_measures(question, session=session, today=_today())
         measure = ranked[0][1] if ranked else None
         if measure is not None and service.uncovered(question, " ".join([shown, _shown(service.measure_answer(
-                measure))]), session=session) < service.uncovered(question, shown, session=session) - 0.25:
+                measure))]), session=session) < left_out - 0.25:
             return None, None  # the measure says what the overview does not
         return answer, None
 

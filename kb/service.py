@@ -282,9 +282,10 @@ def ranked_measures(
     for h in hits:
         measure = queries.get_measure(h.measure_id, session=session)
         figure = _figure_match(measure, asked, weight, units) if asks_figure else 0.0
-        ranked.append((_rank(h, measure, asks_how=asks_how, today=today, dated=dated(h, measure), figure=figure), h))
-    ranked.sort(key=lambda pair: (-pair[0], -pair[1].coverage, pair[1].measure_id))
-    return [(score, queries.get_measure(hit.measure_id, session=session)) for score, hit in ranked]
+        score = _rank(h, measure, asks_how=asks_how, today=today, dated=dated(h, measure), figure=figure)
+        ranked.append((score, h, measure))
+    ranked.sort(key=lambda entry: (-entry[0], -entry[1].coverage, entry[1].measure_id))
+    return [(score, measure) for score, _, measure in ranked]
 
 
 def answer_measure(
@@ -691,14 +692,15 @@ class EditionFigure:
     figure: str
 
 
-# Words that ask how something changed; they are scaffolding, not the topic.
-CHANGE_WORDS = ("变化", "变成", "变了", "改成", "改为", "调整", "后来", "以前", "之前", "往年", "历年", "这几年",
-                "换过", "演变", "升级", "相比", "对比", "比较", "区别", "不同", "不一样", "多了", "少了", "现在")
+# Words that ask how something changed over the years, and words that compare; both are scaffolding, not the topic.
+OVER_TIME_WORDS = ("变化", "变成", "变了", "改成", "改为", "调整", "后来", "以前", "之前", "往年", "历年", "这几年",
+                   "换过", "演变")
+CHANGE_WORDS = (*OVER_TIME_WORDS, "升级", "相比", "对比", "比较", "区别", "不同", "不一样", "多了", "少了", "现在")
 
 
 def asks_over_time(question: str) -> bool:
     """A question about how something changed over the years (not merely how two things differ)."""
-    return any(word in question for word in CHANGE_WORDS[:14])
+    return any(word in question for word in OVER_TIME_WORDS)
 
 
 def _chains(document: Document) -> list[tuple[str, list[dict]]]:
@@ -855,10 +857,10 @@ def editions_compared(question: str, family: str, *, session: Session, today: dt
             lines += _chain_lines(chosen, question, session=session)
     documents = {d.edition: d for d in queries.documents_of_family(family, session=session) if d.edition in years}
     _, titles = _knowledge(session=session)
-    for key, label in _STRUCTURE_LABELS.items():
+    for key in ("provincial_funds", "packages", "packages_known"):
         values = {y: _value_text((documents[y].structure or {}).get(key), titles) for y in years if y in documents}
-        if key in ("provincial_funds", "packages", "packages_known") and len(set(values.values())) > 1:
-            lines += [EditionFigure(f"{y}年", _document_title(documents[y]), f"{label}：{v}")
+        if len(set(values.values())) > 1:
+            lines += [EditionFigure(f"{y}年", _document_title(documents[y]), f"{_STRUCTURE_LABELS[key]}：{v}")
                       for y, v in values.items() if v]
     return lines
 
