@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from pathlib import Path
 
 _TERM = re.compile(r"[\u4e00-\u9fffA-Za-z0-9+%（）]{2,8}")
 # Poor dictionary entries: leading years ("2024尖兵"), amounts ("300万"), article references,
@@ -16,15 +17,26 @@ _NOT_A_TERM = re.compile(r"^20\d\d|^\d+(\.\d+)?[万亿项亩个条%]|第\d+条|�
 _TOO_GENERIC = {"条件", "门槛", "认定标准", "企业类别", "企业资质", "丽水", "乡村", "交通", "人才", "农业", "土地"}
 
 
-def terms(documents: Iterable[dict], measures: Iterable[dict]) -> list[str]:
-    """Sorted dictionary words from documents' names and aliases and measures' keywords."""
+def terms(documents: Iterable[dict], measures: Iterable[dict], *, hand_kept: Iterable[str] = ()) -> list[str]:
+    """Sorted dictionary words from documents' names and aliases and measures' keywords.
+
+    Words the hand-kept dictionary lists are left out: jieba takes the frequency of whichever file it
+    loads last, and Rasa's JiebaTokenizer loads the folder in directory order, so a word in both files
+    could split differently on another machine ("尖兵领雁计划" as 尖兵|领雁计划).
+    """
     found = set()
     for document in documents:
         found.update(filter(None, [document.get("short_name"), *document.get("aliases", [])]))
     for measure in measures:
         found.update(measure.get("keywords", []))
-    return sorted(t for t in found
+    return sorted(t for t in found - set(hand_kept)
                   if _TERM.fullmatch(t) and not _NOT_A_TERM.search(t) and t not in _TOO_GENERIC)
+
+
+def dictionary_words(path: Path) -> set[str]:
+    """The words of a jieba user dictionary file (one word, then optional frequency and tag, per line)."""
+    return {line.split()[0] for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith("#")}
 
 
 def dictionary_text(words: Iterable[str]) -> str:

@@ -79,8 +79,24 @@ def test_every_intent_in_the_data_is_in_the_domain():
 
 
 def test_the_generated_dictionary_matches_the_seed(seed_data):
-    from kb.terms import dictionary_text, terms
+    from kb.terms import dictionary_text, dictionary_words, terms
 
-    expected = dictionary_text(terms(seed_data.documents.values(), seed_data.measures.values()))
+    hand_kept = dictionary_words(PROJECT_ROOT / "jieba_dict" / "policy_terms.txt")
+    expected = dictionary_text(terms(seed_data.documents.values(), seed_data.measures.values(), hand_kept=hand_kept))
     actual = (PROJECT_ROOT / "jieba_dict" / "kb_terms.txt").read_text(encoding="utf-8")
     assert actual == expected, "the seed changed: run `huiqi nlu dict` and retrain"
+
+
+def test_no_word_is_in_two_jieba_dictionaries():
+    # Rasa loads the folder in directory order and jieba keeps the last frequency it read, so a word
+    # listed twice would tokenize differently from machine to machine.
+    from kb.terms import dictionary_words
+
+    seen: dict[str, str] = {}
+    twice = []
+    for path in sorted((PROJECT_ROOT / "jieba_dict").glob("*.txt")):
+        for word in dictionary_words(path):
+            if word in seen:
+                twice.append(f"{word}: {seen[word]} and {path.name}")
+            seen[word] = path.name
+    assert not twice
