@@ -461,7 +461,11 @@ class ActionCheckEligibility(Action):
     ) -> list[dict[str, Any]]:
         events = await asyncio.to_thread(self._run, dispatcher, tracker, domain)
         if events is None:
-            return await ActionAnswerMeasure().answer(dispatcher, tracker, "ask_measure", domain)
+            # A question is answered from the KB; a "reply" when nothing was asked ("pass", "asdkjh") is
+            # an unclear message: tried against the KB too, else the general "please rephrase".
+            unclear = _intent(tracker) in ("skip", "inform")
+            return await ActionAnswerMeasure().answer(dispatcher, tracker, "nlu_fallback" if unclear else "ask_measure",
+                                                      domain)
         return events
 
     def _run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict] | None:

@@ -81,6 +81,12 @@ def _document_title(document: Document) -> str:
     return f"《{title}》"
 
 
+def _document_citation(document: Document) -> str:
+    """The document as a source line cites it: title and, when known, its number (浙政发〔2025〕4号)."""
+    title = _document_title(document)
+    return f"{title}（{document.doc_number}）" if document.doc_number else title
+
+
 def _clause(measure: Measure) -> str:
     if measure.number:
         return f"第{measure.number}条"
@@ -132,7 +138,7 @@ def measure_answer(measure: Measure, score: float = 0.0, question: str | None = 
         title=measure.title,
         summary=measure.summary,
         key_figure="；".join(_figures(measure, question)[:2]) or None,
-        document=_document_title(measure.document),
+        document=_document_citation(measure.document),
         clause=_clause(measure),
         department=measure.department,
         contact=measure.contact,

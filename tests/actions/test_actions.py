@@ -45,7 +45,8 @@ def test_a_measure_question_is_answered_with_figure_source_and_department():
     answer = messages[0]
     assert "200万元" in answer["key_figure"]
     assert answer["source_url"] == "http://dunya.com.cn/news/detail-172611.html"
-    assert answer["document"].startswith("《") and answer["document"].endswith("》")
+    # The source line cites the document by title and number, as Chinese readers cite a policy.
+    assert answer["document"].startswith("《") and answer["document"].endswith("（浙政发〔2025〕3号）")
     assert messages[1]["department"] == "省经信厅、省财政厅"
 
 
