@@ -45,7 +45,8 @@ validate: install ## check the training data against the domain
 train: install ## train the model if config, domain or data changed
 	$(BIN)/huiqi train
 
-bench: install ## run the benchmarks in bench/ (see bench/README.md; ~40 min); results in bench/results/
+bench: install ## run the benchmarks in bench/ (see bench/README.md; ~50 min); results in bench/results/
+	$(BIN)/python bench/nlu_cv.py --folds 5 3 --repeats 3 --update-readme
 	$(BIN)/python bench/serve_bench.py --update-readme
 	$(BIN)/python bench/training_bench.py --update-readme
 	$(BIN)/python bench/eligibility_bench.py --update-readme
