@@ -120,6 +120,9 @@ def _recorded_changes(question: str) -> tuple[str, list[service.EditionFigure]]:
 OUT_OF_SCOPE_OVERRIDE_SCORE = 26.0
 
 
+_QUESTION_MARK = re.compile(r"[？?]")
+
+
 def _strongly_matched(question: str) -> bool:
     with sessions()() as session:
         ranked = service.ranked_measures(question, session=session, today=_today())
@@ -154,7 +157,10 @@ class ActionAnswerMeasure(Action):
             topic, figures = await asyncio.to_thread(_recorded_changes, question)
             if len(figures) >= 2:
                 _utter_changes(dispatcher, domain, topic, figures)
-                return [SlotSet("last_question", question)]
+                if _QUESTION_MARK.findall(question)[1:]:
+                    intent = "ask_measure"  # "之前补20%…现在提高了？手机能补吗？": the current measure answers the rest
+                else:
+                    return [SlotSet("last_question", question)]
         found, others, fact = await asyncio.to_thread(self._find, tracker, intent, question)
         if isinstance(found, service.ArticleLookup):
             if found.answer is None:
@@ -235,6 +241,12 @@ class ActionAnswerMeasure(Action):
             if answer.how_to_apply:
                 dispatcher.utter_message(response="utter_measure_how", how_to_apply=answer.how_to_apply,
                                          summary=answer.summary, department=answer.department or "见出处文件", **where)
+            elif answer.key_figure:
+                # "在淳安报尖兵自筹要多少": the figure asked for is known even though how to apply is not.
+                dispatcher.utter_message(response="utter_measure_answer", summary=answer.summary,
+                                         key_figure=answer.key_figure, **where)
+                dispatcher.utter_message(response="utter_measure_how_missing",
+                                         department=answer.department or "见出处文件")
             else:
                 dispatcher.utter_message(response="utter_measure_how_unknown",
                                          department=answer.department or "见出处文件", **where)

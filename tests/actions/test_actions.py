@@ -307,6 +307,27 @@ def test_a_how_question_about_the_years_follows_the_recorded_history():
     assert all(p in messages[0]["lines"] for p in ("科技攻关在线", "科技大脑", "科技管理平台"))
 
 
+def test_a_before_and_after_question_gets_the_recorded_figures_by_year():
+    messages, _ = run(actions.ActionAnswerMeasure(),
+                      tracker_for("电动自行车以旧换新补贴比例以前是多少现在是多少", "ask_changes"))
+    assert [m["response"] for m in messages] == ["utter_changes"]
+    assert "2024年" in messages[0]["lines"] and "20%" in messages[0]["lines"] and "40%" in messages[0]["lines"]
+
+
+def test_a_history_question_with_a_second_question_also_gets_the_current_measure():
+    text = "以前电动自行车换新只补20%，现在提高了吗？手机、平板能补吗，多少钱以下的能补？"
+    messages, _ = run(actions.ActionAnswerMeasure(), tracker_for(text, "ask_changes"))
+    assert [m["response"] for m in messages][:2] == ["utter_changes", "utter_measure_answer"]
+    assert "6000" in messages[1]["summary"] or "6000" in (messages[1]["key_figure"] or "")
+
+
+def test_a_how_question_on_a_measure_without_a_procedure_still_gets_the_figure_asked_for():
+    messages, _ = run(actions.ActionAnswerMeasure(), tracker_for("我们公司在淳安，报尖兵项目自筹要多少", "ask_how_to_apply"))
+    responses = [m["response"] for m in messages]
+    assert responses[:2] == ["utter_measure_answer", "utter_measure_how_missing"]
+    assert "60%" in messages[0]["key_figure"]
+
+
 def test_a_follow_up_of_scaffolding_only_keeps_the_previous_topic():
     slots = {"last_question": "首台套奖励多少"}
     messages, _ = run(actions.ActionAnswerMeasure(), tracker_for("找哪个部门", "ask_contact", slots=slots))
