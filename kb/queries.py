@@ -14,6 +14,14 @@ def get_measure(measure_id: str, *, session: Session) -> Measure | None:
     return session.get(Measure, measure_id)
 
 
+def measures_by_id(measure_ids: list[str], *, session: Session) -> dict[str, Measure]:
+    """Several measures in one query (retrieval ranks up to ten per question)."""
+    if not measure_ids:
+        return {}
+    found = session.execute(select(Measure).where(Measure.id.in_(measure_ids))).scalars()
+    return {measure.id: measure for measure in found}
+
+
 def all_measures(*, session: Session) -> list[Measure]:
     return list(session.execute(select(Measure).order_by(Measure.id)).scalars())
 

@@ -285,8 +285,11 @@ def ranked_measures(
         return index.idf.get(token, 0.0 if english(token) else index.rarest)
 
     ranked = []
+    measures = queries.measures_by_id([h.measure_id for h in hits], session=session)
     for h in hits:
-        measure = queries.get_measure(h.measure_id, session=session)
+        measure = measures.get(h.measure_id)
+        if measure is None:
+            continue  # deleted since the index's revision was read
         figure = _figure_match(measure, asked, weight, units) if asks_figure else 0.0
         score = _rank(h, measure, asks_how=asks_how, today=today, dated=dated(h, measure), figure=figure)
         ranked.append((score, h, measure))
@@ -374,14 +377,15 @@ def matching_documents(question: str, *, session: Session) -> list[Document]:
     """Documents named in the question: the longest name wins, then the one named first ("5+4跟8+4什么关系")."""
     text = clean_question(question, session=session).lower().replace(" ", "")
     scored = []
-    for document in queries.all_documents(session=session):
-        found = [(len(name), -text.find(name)) for name in _names(document) if name in text]
+    for entry in _catalogue(session=session):
+        found = [(len(name), -text.find(name)) for name in entry.names if name in text]
         if found:
-            scored.append((max(found), document))
+            scored.append((max(found), entry.id))
     if not scored:
         return []
     best = max(key for key, _ in scored)
-    return [document for key, document in scored if key == best]
+    named = (session.get(Document, document_id) for key, document_id in scored if key == best)
+    return [document for document in named if document is not None]  # None: deleted since the revision was read
 
 
 def find_document(
@@ -569,22 +573,60 @@ def _note_facts(measure: Measure, titles: dict[str, str]) -> list[Fact]:
     return facts
 
 
+@dataclass(frozen=True)
+class _CatalogueEntry:
+    """What matching a question to documents needs of one document, without holding the ORM object."""
+
+    id: str
+    names: tuple[str, ...]
+    family: str
+    edition: str
+
+
+@dataclass(frozen=True)
+class _Knowledge:
+    revision: int | None
+    facts: list[Fact]
+    titles: dict[str, str]
+    catalogue: list[_CatalogueEntry]
+
+
 _facts_lock = threading.Lock()
 _facts_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per database engine
 
 
-def _knowledge(*, session: Session) -> tuple[list[Fact], dict[str, str]]:
-    """Every document's structure facts and the id → title map, built once per database and revision."""
+def _knowledge_of_revision(*, session: Session) -> _Knowledge:
+    """Every document's structure facts, names and titles, read once per database and revision.
+
+    Most messages ask which documents a question names; reading every document from the database for
+    that took about a third of the action server's time per message.
+    """
     revision = queries.latest_revision_id(session=session)
     engine = session.get_bind()
     with _facts_lock:
         cached = _facts_cache.get(engine)
-        if cached and cached[0] == revision:
-            return cached[1], cached[2]
+        if cached is not None and cached.revision == revision:
+            return cached
         titles = _titles(session=session)
-        facts = [f for d in queries.all_documents(session=session) for f in _document_facts(d, titles)]
-        _facts_cache[engine] = (revision, facts, titles)
-        return facts, titles
+        documents = queries.all_documents(session=session)
+        knowledge = _Knowledge(
+            revision=revision,
+            facts=[f for d in documents for f in _document_facts(d, titles)],
+            titles=titles,
+            catalogue=[_CatalogueEntry(d.id, tuple(_names(d)), d.family, d.edition) for d in documents],
+        )
+        _facts_cache[engine] = knowledge
+        return knowledge
+
+
+def _knowledge(*, session: Session) -> tuple[list[Fact], dict[str, str]]:
+    """Every document's structure facts and the id → title map."""
+    knowledge = _knowledge_of_revision(session=session)
+    return knowledge.facts, knowledge.titles
+
+
+def _catalogue(*, session: Session) -> list[_CatalogueEntry]:
+    return _knowledge_of_revision(session=session).catalogue
 
 
 def readable(text: str, *, session: Session) -> str:
@@ -654,8 +696,8 @@ def relevant_fact(
     # Facts of the documents the question names and of the answered measure's document; of every document
     # when neither narrows it. A year named keeps the facts of that edition where there is one.
     nearby = {d.id for d in named} | ({measure.document_id} if measure is not None else set())
-    documents = {d.id: d for d in queries.all_documents(session=session)}
     if year:  # "2022年度首批尖兵榜单": the 2022 call of the family the question names
+        documents = {entry.id: entry for entry in _catalogue(session=session)}
         families = {documents[i].family for i in nearby}
         same_year = {d.id for d in documents.values() if d.family in families and d.edition == str(year)}
         nearby = same_year or nearby
