@@ -72,6 +72,19 @@ def test_families_are_recognised_by_their_names_and_aliases(seeded):
         assert service.detect_family("今天天气怎么样", session=session) is None
 
 
+def test_a_document_alias_added_by_an_admin_is_recognised_at_the_next_question(seeded):
+    from kb.models import Document, Revision
+
+    with seeded() as session:
+        assert service.detect_family("浙里八条是什么", session=session) is None  # read and cached
+    with seeded.begin() as session:
+        document = session.get(Document, "e84-2026")
+        document.aliases = [*(document.aliases or []), "浙里八条"]
+        session.add(Revision(author="test", action="import", changes={"changed": ["e84-2026"]}))
+    with seeded() as session:
+        assert service.detect_family("浙里八条是什么", session=session) == "eight_plus_four"
+
+
 def test_the_32_measures_are_described_by_their_own_document(seeded):
     with seeded() as session:
         answer = service.describe_family("private_economy_32", session=session, today=dt.date(2026, 11, 26),
