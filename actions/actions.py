@@ -120,9 +120,6 @@ def _recorded_changes(question: str) -> tuple[str, list[service.EditionFigure]]:
 OUT_OF_SCOPE_OVERRIDE_SCORE = 26.0
 
 
-_QUESTION_MARK = re.compile(r"[？?]")
-
-
 def _strongly_matched(question: str) -> bool:
     with sessions()() as session:
         ranked = service.ranked_measures(question, session=session, today=_today())
@@ -157,7 +154,7 @@ class ActionAnswerMeasure(Action):
             topic, figures = await asyncio.to_thread(_recorded_changes, question)
             if len(figures) >= 2:
                 _utter_changes(dispatcher, domain, topic, figures)
-                if _QUESTION_MARK.findall(question)[1:]:
+                if question.count("？") + question.count("?") >= 2:
                     intent = "ask_measure"  # "之前补20%…现在提高了？手机能补吗？": the current measure answers the rest
                 else:
                     return [SlotSet("last_question", question)]

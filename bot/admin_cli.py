@@ -143,10 +143,11 @@ def cmd_admin_token_create(args: argparse.Namespace) -> int:
 def write_admin_terms(export: dict[str, Any], jieba_dir: Path | None = None) -> list[str]:
     """Write the knowledge base's terms the NLU lacks to jieba_dict/admin_terms.txt; return them."""
     from kb.importer import ADMIN_TERMS_FILE, JIEBA_DIR, missing_terms, nlu_vocabulary
+    from kb.terms import dictionary_words
 
     jieba_dir = jieba_dir or JIEBA_DIR
     target = jieba_dir / ADMIN_TERMS_FILE
-    vocabulary = nlu_vocabulary(jieba_dir) - (_dictionary_words(target) if target.exists() else set())
+    vocabulary = nlu_vocabulary(jieba_dir) - (dictionary_words(target) if target.exists() else set())
     terms = list(missing_terms(export, vocabulary))
     text = "".join(f"{term} 20000 nz\n" for term in terms)
     if terms and (not target.exists() or target.read_text(encoding="utf-8") != text):
@@ -154,10 +155,6 @@ def write_admin_terms(export: dict[str, Any], jieba_dir: Path | None = None) -> 
     elif not terms and target.exists():
         target.unlink()
     return terms
-
-
-def _dictionary_words(path: Path) -> set[str]:
-    return {line.split()[0] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
 
 
 def reload_model(rasa_url: str, model: Path, timeout: float = 300) -> None:

@@ -118,13 +118,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_nlu_dict(args: argparse.Namespace) -> int:
-    from kb.terms import dictionary_text, dictionary_words, terms
+    from kb.terms import seed_dictionary_text
 
     data = read_seed(seed_files())
     jieba_dir = Path(__file__).resolve().parent.parent / "jieba_dict"
     path = jieba_dir / "kb_terms.txt"
-    hand_kept = dictionary_words(jieba_dir / "policy_terms.txt")
-    text = dictionary_text(terms(data.documents.values(), data.measures.values(), hand_kept=hand_kept))
+    text = seed_dictionary_text(data.documents.values(), data.measures.values(),
+                                hand_kept_file=jieba_dir / "policy_terms.txt")
     changed = not path.exists() or path.read_text(encoding="utf-8") != text
     path.write_text(text, encoding="utf-8")
     print(f"{path}：{text.count(chr(10)) - 1} 个词{'，已更新，建议重新训练（huiqi train）' if changed else '，无变化'}")

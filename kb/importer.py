@@ -42,6 +42,7 @@ from kb.loader import (
 from kb.models import Document, Firm, Measure
 from kb.profile import FIELDS
 from kb.revisions import ChangeResult, describe, diff_exports, diff_is_empty, lock_for_change, record_revision
+from kb.terms import dictionary_words
 
 IMPORT_TOP_KEYS = ("remove", "firms", "mode")
 MODES = ("upsert", "replace")
@@ -338,9 +339,7 @@ def nlu_vocabulary(jieba_dir: Path = JIEBA_DIR, nlu_dir: Path = NLU_DIR, *, with
     """
     words: set[str] = set(_seed_terms()) if with_seed else set()
     for path in sorted(jieba_dir.glob("*.txt")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                words.add(line.split()[0])
+        words |= dictionary_words(path)
     for path in sorted(nlu_dir.glob("*.yml")):
         try:
             content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}

@@ -61,12 +61,13 @@ class LinearSVMIntentClassifier(LogisticRegressionClassifier):
             return self._resource
         # CalibratedClassifierCV (sklearn 1.1) counts examples per class with `y == label`, which is
         # False for a list: the labels must be an array.
-        labels, counts = np.unique(np.asarray(y), return_counts=True)
+        y = np.asarray(y)
+        labels, counts = np.unique(y, return_counts=True)
         if counts.min() < 2:
             rare = ", ".join(str(label) for label, count in zip(labels, counts, strict=True) if count < 2)
             raise ValueError(f"intents with a single example cannot be calibrated; add examples for: {rare}")
         self.clf.cv = min(self.config["calibration_folds"], int(counts.min()))
-        self.clf.fit(X, np.asarray(y))
+        self.clf.fit(X, y)
         self.persist()
         return self._resource
 

@@ -79,10 +79,10 @@ def test_every_intent_in_the_data_is_in_the_domain():
 
 
 def test_the_generated_dictionary_matches_the_seed(seed_data):
-    from kb.terms import dictionary_text, dictionary_words, terms
+    from kb.terms import seed_dictionary_text
 
-    hand_kept = dictionary_words(PROJECT_ROOT / "jieba_dict" / "policy_terms.txt")
-    expected = dictionary_text(terms(seed_data.documents.values(), seed_data.measures.values(), hand_kept=hand_kept))
+    expected = seed_dictionary_text(seed_data.documents.values(), seed_data.measures.values(),
+                                    hand_kept_file=PROJECT_ROOT / "jieba_dict" / "policy_terms.txt")
     actual = (PROJECT_ROOT / "jieba_dict" / "kb_terms.txt").read_text(encoding="utf-8")
     assert actual == expected, "the seed changed: run `huiqi nlu dict` and retrain"
 
