@@ -38,9 +38,20 @@ if str(ROOT) not in sys.path:  # run as a script from any directory
 QUESTIONS = ROOT / "bench" / "questions.yaml"
 RESULTS = ROOT / "bench" / "results" / "questions.json"
 FAMILIES = ("private_economy_32", "eight_plus_four", "shuangjian_shuangling", "firm_category", "none")
-KINDS = ("fact", "list", "apply", "contact", "eligibility", "changes", "definition",
+# Kinds the blind rounds added (bench/blind/README.md): questions about the document itself, yes/no and
+# origin questions, English ones and questions wrapped in noise.
+BLIND_KINDS = ("document", "yesno", "origin", "english", "noisy")
+KINDS = ("fact", "list", "apply", "contact", "eligibility", "changes", "definition", *BLIND_KINDS,
          "chitchat", "out_of_scope", "handoff")
-KEYS = {"id", "text", "family", "kind", "expect", "must_not", "turns", "sender", "note"}
+KEYS = {"id", "text", "family", "kind", "expect", "must_not", "turns", "sender", "note", "source"}
+# Expectations about what kind of reply it is, for writers who never saw the assistant's wording (blind
+# rounds): a group holding one of these passes when the reply has one of its markers.
+REPLY_MARKERS = {
+    "@out_of_scope": ("不在我的范围",),
+    "@handoff": ("12345", "服务专员", "转人工", "人工客服"),
+    "@greeting": ("惠企政策助手",),
+    "@not_published": ("尚未", "未找到", "没有找到", "未收录", "暂未", "以官方", "还没有公布", "尚无"),
+}
 REQUIRED = ("id", "text", "kind", "expect")
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -129,7 +140,11 @@ def load_questions(path: Path = QUESTIONS) -> list[Question]:
         raise QuestionFileError(f"{path}: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("questions"), list):
         raise QuestionFileError(f"{path}: expected a top-level key questions: [...]")
-    questions = [parse_question(raw, f"{path.name}, item {i + 1}") for i, raw in enumerate(data["questions"])]
+    return _unique([parse_question(raw, f"{path.name}, item {i + 1}") for i, raw in enumerate(data["questions"])],
+                   path)
+
+
+def _unique(questions: list[Question], path: Path) -> list[Question]:
     seen: set[str] = set()
     for question in questions:
         if question.id in seen:
@@ -158,7 +173,12 @@ def reply_text(messages: list[dict]) -> str:
 def check(question: Question, reply: str) -> tuple[list[list[str]], list[str]]:
     """Return the expect groups with no alternative in the reply, and the must_not substrings found in it."""
     folded = normalize(reply)
-    missing = [list(group) for group in question.expect if not any(normalize(a) in folded for a in group)]
+
+    def said(alternative: str) -> bool:
+        markers = REPLY_MARKERS.get(alternative, (alternative,))
+        return any(normalize(m) in folded for m in markers)
+
+    missing = [list(group) for group in question.expect if not any(said(a) for a in group)]
     forbidden = [s for s in question.must_not if normalize(s) in folded]
     return missing, forbidden
 

@@ -1,0 +1,31 @@
+"""How bench/score_blind.py asks the assistant's own parser for the facts in one phrasing.
+
+The blind phrase set names facts in its own keys; bench/score_blind.py maps them to the assistant's field
+names. This module is the one place that knows the parser's API, so a rebuilt parser changes only this.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from kb.profile import FIELDS, Parsed, close_certifications, extract, parse
+
+TODAY = dt.date(2026, 12, 2)
+
+
+def read_facts(text: str, *, asked: str | None = None) -> dict[str, Any]:
+    """Our field → value for every fact the parser reads from the text (as the chat reads a reply)."""
+    facts = dict(extract(text, today=TODAY).facts)
+    if asked in FIELDS and asked not in facts:
+        parsed = parse(asked, text, today=TODAY)
+        if isinstance(parsed, Parsed):
+            facts[asked] = parsed.value
+    if facts.get("certifications") is not None:
+        facts["certifications"] = certifications_closed(facts["certifications"])
+    return facts
+
+
+def certifications_closed(names) -> list[str]:
+    """Certifications with what they imply (a 小巨人 is a 专精特新中小企业), so both sides compare alike."""
+    return sorted(close_certifications(frozenset(names)))

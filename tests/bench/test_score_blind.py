@@ -1,0 +1,112 @@
+"""The blind-round scorer: reply markers, repeated questions in dialogues, verdict folding, phrase values."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from bench import score_blind as sb
+from bench import score_questions as sq
+from kb.profile import FIELDS
+
+
+def probe(*groups: tuple[str, ...]) -> sq.Question:
+    return sq.Question(id="x", text="x", family="none", kind="out_of_scope", expect=tuple(groups))
+
+
+def test_a_reply_marker_passes_on_the_assistants_own_wording_and_not_otherwise():
+    refusal = "这个问题不在我的范围内。我只回答浙江惠企政策。"
+    assert sq.check(probe(("@out_of_scope",)), refusal) == ([], [])
+    missing, _ = sq.check(probe(("@out_of_scope",)), "首台（套）奖励200万元")
+    assert missing == [["@out_of_scope"]]
+    assert sq.check(probe(("@not_published", "2027年版")), "2027年版尚未发布") == ([], [])
+
+
+def test_the_fact_a_reply_asks_for_is_told_by_the_assistants_question():
+    question = FIELDS["revenue"].question
+    assert sb.asked_fields(f"好的。{question}") == {"revenue"}
+    assert sb.asked_fields("根据您提供的情况：营收6800万元") == set()
+
+
+class _ScriptedRasa(BaseHTTPRequestHandler):
+    """Replies with the next line of a script per sender, like the REST channel."""
+
+    script: list[str] = []
+    turn: dict[str, int] = {}
+
+    def do_POST(self):  # noqa: N802 (http.server's name)
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        index = self.turn.get(body["sender"], 0)
+        self.turn[body["sender"]] = index + 1
+        data = json.dumps([{"text": self.script[index]}], ensure_ascii=False).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def scripted_rasa():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ScriptedRasa)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_dialogue_turn_fails_when_the_bot_asks_again_for_a_fact_already_given(scripted_rasa):
+    _ScriptedRasa.script = [FIELDS["employees"].question, FIELDS["employees"].question, "可以享受：小型微利企业"]
+    _ScriptedRasa.turn = {}
+    turns = [
+        sb.Turn("我们能享受什么", (), (), ()),
+        sb.Turn("我们五十个人，营收三千万", (), (), ("employees", "revenue")),
+        sb.Turn("在丽水龙泉", (("小型微利",),), (), ("region",)),
+    ]
+    results = sb.run_dialogue(scripted_rasa, "d1", turns, "run", timeout=5)
+    assert [r.passed for r in results] == [True, False, True]
+    assert results[1].asked_again == ["employees"]
+
+
+def test_a_verdict_folds_likely_and_unknown_into_undecided_and_takes_the_first_mapped_measure():
+    verdicts = [{"measure_id": "m2", "status": "likely"}, {"measure_id": "m3", "status": "not_eligible"}]
+    assert sb.our_verdict(verdicts, ["m1", "m2", "m3"]) == "undecided"
+    assert sb.our_verdict(verdicts, ["m3"]) == "not_eligible"
+    assert sb.our_verdict(verdicts, ["m9"]) is None
+
+
+def test_a_phrase_range_accepts_a_value_inside_it_or_the_same_range():
+    assert sb._within(4800, {"max": 5000}) and not sb._within(5200, {"max": 5000})
+    assert sb._within({"max": 5000}, {"max": 5000})
+    assert not sb._within(None, {"max": 5000})
+    assert sb.phrase_expectations({"field": "revenue_wan", "value": 3200}) == {"revenue": ("value", 3200)}
+    assert sb.phrase_expectations({"values": {"employees": 60, "region": "绍兴市柯桥区"}}) == {
+        "employees": ("value", 60), "region": ("value", "绍兴市柯桥区")}
+
+
+def test_phrases_are_scored_through_the_assistants_parser():
+    scores = sb.score_phrases([
+        {"id": "a", "text": "营收6800万", "field": "revenue_wan", "value": 6800},
+        {"id": "b", "text": "我们85个人", "field": "employees", "value": 90},
+    ])
+    assert scores["phrases"] == {"passed": 1, "total": 2}
+    assert scores["results"][1]["wrong"] == {"employees": {"want": 90, "got": 85}}
+
+
+def test_recording_a_round_adds_one_row_per_round_and_commit(tmp_path, monkeypatch):
+    readme = tmp_path / "README.md"
+    readme.write_text("x\n<!-- blind-rounds:start -->\n| round | … |\n<!-- blind-rounds:end -->\ny\n", encoding="utf-8")
+    monkeypatch.setattr("bench.readme.README", readme)
+    scores = {"meta": {"started": "2026-12-02T19:00:00", "commit": "abc1234", "note": "main before"},
+              "questions": {"overall": {"passed": 90, "total": 120}}}
+    sb.record("round-1", scores)
+    sb.record("round-1", scores)
+    text = readme.read_text(encoding="utf-8")
+    assert text.count("| round-1 | 2026-12-02 | `abc1234` | 90/120 (75.0%) |") == 1
+    assert text.startswith("x\n") and text.endswith("y\n")
