@@ -387,8 +387,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     started = dt.datetime.now(dt.timezone.utc)
-    scores: dict[str, Any] = {"meta": {"round": name, "started": started.isoformat(timespec="seconds"),
-                                       "commit": commit(), "note": args.note}}
+    out = RESULTS_DIR / f"blind-{name}.json"
+    scores: dict[str, Any] = {}
+    if out.exists() and set(args.parts) != set(PARTS):
+        # Parts scored separately at one commit add up to one row: keep the other parts of that run.
+        earlier = json.loads(out.read_text(encoding="utf-8"))
+        if earlier.get("meta", {}).get("commit") == commit():
+            scores = {k: v for k, v in earlier.items() if k != "meta"}
+    scores["meta"] = {"round": name, "started": started.isoformat(timespec="seconds"), "commit": commit(),
+                      "note": args.note}
     if phrases:
         scores["phrases"] = score_phrases(phrases)
 
@@ -415,7 +422,6 @@ def main(argv: list[str] | None = None) -> int:
     scores["meta"]["seconds"] = round(time.monotonic() - clock, 1)
 
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    out = RESULTS_DIR / f"blind-{name}.json"
     out.write_text(json.dumps(scores, ensure_ascii=False, indent=1, default=sorted_list) + "\n", encoding="utf-8")
     print_summary(name, scores)
     if args.record:
