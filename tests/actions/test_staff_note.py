@@ -11,7 +11,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import update
 
-from actions import actions
+from actions import answer as answer_actions
+from actions import common
 from kb.models import Measure
 from kb.service import answer_measure
 
@@ -23,13 +24,13 @@ QUESTION = "首台套奖励多少"
 def knowledge_base(seeded, db_url, monkeypatch):
     """The seed, with a staff-only note on the measure that answers QUESTION (test data, not a real contact)."""
     monkeypatch.setenv("HUIQI_DB_URL", db_url)
-    actions.sessions.cache_clear()
+    common.sessions.cache_clear()
     with seeded.begin() as session:
         measure_id = answer_measure(QUESTION, session=session).measure_id
         session.execute(update(Measure).where(Measure.id == measure_id)
                         .values(internal_note="测试备注", internal_contact="测试联系人"))
     yield seeded
-    actions.sessions.cache_clear()
+    common.sessions.cache_clear()
 
 
 def staff_note(role: str | None, channel: str = "dingtalk") -> list[dict]:
@@ -40,7 +41,7 @@ def staff_note(role: str | None, channel: str = "dingtalk") -> list[dict]:
                "metadata": metadata}]
     tracker = Tracker("staff-test", {}, message, events, False, None, {}, "action_listen")
     dispatcher = CollectingDispatcher()
-    asyncio.run(actions.ActionAnswerMeasure().run(dispatcher, tracker, DOMAIN))
+    asyncio.run(answer_actions.ActionAnswerMeasure().run(dispatcher, tracker, DOMAIN))
     return [m for m in dispatcher.messages if m["response"] in ("utter_measure_staff_note", "utter_measure_staff_contact")]
 
 

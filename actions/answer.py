@@ -1,4 +1,4 @@
-"""Custom actions. Each reads the tracker, asks kb and utters responses named in domain.yml.
+"""Answering actions: facts, lists, changes over editions and hand-offs, each found by kb retrieval.
 
 SQLAlchemy is synchronous, so each action does its knowledge-base work in a worker
 thread (asyncio.to_thread) and keeps the action server's event loop free.
@@ -7,90 +7,27 @@ thread (asyncio.to_thread) and keeps the action server's event loop free.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import re
-from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy.orm import sessionmaker
 
-from kb import matching, queries, service
-from kb.db import make_engine, make_sessionmaker
-from kb.eligibility import Status, format_value
-from kb.profile import FIELDS, Parsed, extract, parse
+from actions.common import (
+    edition_in_message,
+    family_in_message,
+    intent_name,
+    is_staff,
+    line,
+    log_unanswered,
+    message_text,
+    sessions,
+    today,
+)
+from kb import queries, service
 from kb.search import tokenize
 from kb.text import article_number, edition_year, normalize, other_region
-
-STAFF_ROLES = ("staff", "admin")
-# Phrases of an open "what can we get" question, which starts the full profile dialogue.
-OPEN_QUESTION = ("享受什么", "享受哪些", "能享受", "哪些政策", "什么政策", "符合哪些", "能拿哪些", "能拿什么",
-                 "申请什么", "申请哪些", "哪些补贴", "哪些优惠", "匹配", "体检", "测算", "测一测", "有资格吗", "符合条件吗")
-
-
-@lru_cache(maxsize=1)
-def sessions() -> sessionmaker:
-    """One engine per action-server process, made on first use (never at import)."""
-    return make_sessionmaker(make_engine())
-
-
-def _today() -> dt.date:
-    return dt.date.today()
-
-
-def _text(tracker: Tracker) -> str:
-    return tracker.latest_message.get("text") or ""
-
-
-def _intent(tracker: Tracker) -> str:
-    return (tracker.latest_message.get("intent") or {}).get("name") or ""
-
-
-def _family_in_message(tracker: Tracker) -> str | None:
-    """The family named in this message only; an earlier one must not narrow a new question.
-
-    The extractor sometimes tags a fragment ("5+4", "+") as a family; only the families the
-    knowledge base knows count.
-    """
-    return next((v for v in tracker.get_latest_entity_values("policy_family") if v in service.FAMILY_NAMES), None)
-
-
-def _edition_in_message(tracker: Tracker) -> str | None:
-    year = edition_year(_text(tracker), today=_today())
-    return str(year) if year else None
-
-
-def _is_staff(tracker: Tracker) -> bool:
-    # Only the DingTalk connector sets a role; socket.io metadata is written by the browser, so a role there is forged.
-    metadata = tracker.latest_message.get("metadata") or {}
-    return tracker.get_latest_input_channel() == "dingtalk" and metadata.get("role") in STAFF_ROLES
-
-
-def _asks_open(text: str) -> bool:
-    return any(phrase in text for phrase in OPEN_QUESTION)
-
-
-def _asks_about_category(text: str, category: str) -> bool:
-    """The asking clause names the category ("能申请专精特新吗"), rather than the firm describing itself with it."""
-    clauses = [c for c in re.split(r"[，,。；;！!？?]", text) if c.strip()]
-    asking = next((c for c in reversed(clauses) if any(m in c for m in _ASKING)), clauses[-1] if clauses else text)
-    return any(name in asking for name in (category, *matching.CATEGORY_NAMES.get(category, ())))
-
-
-_ASKING = ("吗", "么", "多少", "能否", "是否", "可以", "够不够", "能不能", "算不算", "行不行")
-
-
-def _line(domain: dict[str, Any], response: str, **values: Any) -> str:
-    """One line of a composite reply, worded by the domain response of that name."""
-    return domain["responses"][response][0]["text"].format(**values)
-
-
-def _log_unanswered(tracker: Tracker, kind: str) -> None:
-    with sessions().begin() as session:
-        service.log_question(_text(tracker), session=session, kind=kind,
-                             channel=tracker.get_latest_input_channel() or "", sender=tracker.sender_id)
 
 
 def _shown(answer: service.MeasureAnswer) -> str:
@@ -105,14 +42,14 @@ def _utter_fact(dispatcher: CollectingDispatcher, fact: service.Fact) -> None:
 
 def _utter_changes(dispatcher: CollectingDispatcher, domain: dict[str, Any], topic: str,
                    figures: list[service.EditionFigure]) -> None:
-    lines = "\n".join(_line(domain, "utter_changes_line", year=f.year, figure=f.figure, title=f.title or topic)
+    lines = "\n".join(line(domain, "utter_changes_line", year=f.year, figure=f.figure, title=f.title or topic)
                       for f in figures)
     dispatcher.utter_message(response="utter_changes", topic=topic, lines=lines)
 
 
 def _recorded_changes(question: str) -> tuple[str, list[service.EditionFigure]]:
     with sessions()() as session:
-        return service.changes_over_editions(question, session=session, today=_today(), recorded_only=True)
+        return service.changes_over_editions(question, session=session, today=today(), recorded_only=True)
 
 
 # A retrieval score no off-topic question reaches: on the development set, policy questions the NLU
@@ -122,8 +59,19 @@ OUT_OF_SCOPE_OVERRIDE_SCORE = 26.0
 
 def _strongly_matched(question: str) -> bool:
     with sessions()() as session:
-        ranked = service.ranked_measures(question, session=session, today=_today())
+        ranked = service.ranked_measures(question, session=session, today=today())
     return bool(ranked) and ranked[0][0] >= OUT_OF_SCOPE_OVERRIDE_SCORE
+
+
+async def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any],
+                          intent: str = "ask_measure") -> list[dict[str, Any]]:
+    """Answer the latest message as a question about the knowledge base (used by other features' actions)."""
+    return await ActionAnswerMeasure().answer(dispatcher, tracker, intent, domain)
+
+
+def utter_measure(dispatcher: CollectingDispatcher, tracker: Tracker, answer: service.MeasureAnswer) -> None:
+    """A measure's figures, department and source, as a fact answer shows them."""
+    ActionAnswerMeasure._utter(dispatcher, answer, "ask_measure", staff=is_staff(tracker))
 
 
 class ActionAnswerMeasure(Action):
@@ -135,7 +83,7 @@ class ActionAnswerMeasure(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        return await self.answer(dispatcher, tracker, _intent(tracker), domain)
+        return await self.answer(dispatcher, tracker, intent_name(tracker), domain)
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: str,
                      domain: dict[str, Any]) -> list[dict[str, Any]]:
@@ -166,12 +114,12 @@ class ActionAnswerMeasure(Action):
                 return [SlotSet("last_question", question)]
             found = found.answer
         if found is None and fact is None:
-            await asyncio.to_thread(_log_unanswered, tracker, "unanswered")
+            await asyncio.to_thread(log_unanswered, tracker, "unanswered")
             # An unclear message that retrieval cannot place either gets the general fallback.
             dispatcher.utter_message(response="utter_default" if intent == "nlu_fallback" else "utter_measure_not_found")
             return []
         if found is not None:
-            self._utter(dispatcher, found, intent, staff=_is_staff(tracker))
+            self._utter(dispatcher, found, intent, staff=is_staff(tracker))
         if fact is not None:
             _utter_fact(dispatcher, fact)
         if others:
@@ -183,9 +131,9 @@ class ActionAnswerMeasure(Action):
     @staticmethod
     def _question(tracker: Tracker) -> str:
         """The question to answer; a bare follow-up ("那2025年呢") borrows the previous question's topic."""
-        text = _text(tracker)
+        text = message_text(tracker)
         previous = tracker.get_slot("last_question")
-        year = edition_year(text, today=_today())
+        year = edition_year(text, today=today())
         # A follow-up names nothing but a year, "呢" or what it wants ("找哪个部门", "怎么申报"):
         # no word of its own that retrieval could use, so the previous question's topic carries over.
         own_words = [t for t in tokenize(normalize(text)) if not t.isdigit()]
@@ -209,21 +157,21 @@ class ActionAnswerMeasure(Action):
                 return (service.measure_by_id(measure_id, session=session) if measure_id else None), [], None
             number = article_number(question)
             if number:
-                lookup = service.article(question, number, session=session, today=_today())
+                lookup = service.article(question, number, session=session, today=today())
                 if lookup is not None:
                     return lookup, [], None
-            family = _family_in_message(tracker) or ("firm_category" if intent == "ask_definition" else None)
-            year = edition_year(question, today=_today())
+            family = family_in_message(tracker) or ("firm_category" if intent == "ask_definition" else None)
+            year = edition_year(question, today=today())
             ranked = service.ranked_measures(question, session=session, family=family,
-                                             edition=str(year) if year else None, today=_today())
+                                             edition=str(year) if year else None, today=today())
             if not ranked:
-                return None, [], service.relevant_fact(question, session=session, today=_today())
+                return None, [], service.relevant_fact(question, session=session, today=today())
             score, measure = ranked[0]
             # A very short question that fits several measures: answer the likeliest, offer the others.
             others = [c for c in service.choices_if_unclear(question, ranked) if c.measure_id != measure.id]
             answer = service.measure_answer(measure, score, service.clean_question(question, session=session))
             fact = service.relevant_fact(question, session=session, shown=_shown(answer), measure=measure,
-                                         today=_today())
+                                         today=today())
             return answer, others, fact
 
     @staticmethod
@@ -282,7 +230,7 @@ def _describe(question: str, family: str | None, edition: str | None):
         family = family or service.detect_family(question, session=session)
         if family is None:
             return None, None
-        answer = service.describe_family(family, session=session, today=_today(), question=question, edition=edition)
+        answer = service.describe_family(family, session=session, today=today(), question=question, edition=edition)
         if answer is None:
             return None, None
         # What the overview shows, with the words of its 发文 line ("文号是什么" is answered by it).
@@ -291,10 +239,10 @@ def _describe(question: str, family: str | None, edition: str | None):
         left_out = service.uncovered(question, shown, session=session)
         if left_out < 0.5:
             return answer, None
-        fact = service.relevant_fact(question, session=session, shown=shown, today=_today())
+        fact = service.relevant_fact(question, session=session, shown=shown, today=today())
         if fact is not None:
             return answer, fact
-        ranked = service.ranked_measures(question, session=session, today=_today())
+        ranked = service.ranked_measures(question, session=session, today=today())
         measure = ranked[0][1] if ranked else None
         if measure is not None and service.uncovered(question, " ".join([shown, _shown(service.measure_answer(
                 measure))]), session=session) < left_out - 0.25:
@@ -309,14 +257,14 @@ class ActionDescribeFamily(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        if article_number(_text(tracker)):
+        if article_number(message_text(tracker)):
             return await ActionAnswerMeasure().answer(dispatcher, tracker, "ask_measure", domain)
-        answer, fact = await asyncio.to_thread(_describe, _text(tracker), _family_in_message(tracker),
-                                               _edition_in_message(tracker))
+        answer, fact = await asyncio.to_thread(_describe, message_text(tracker), family_in_message(tracker),
+                                               edition_in_message(tracker))
         if answer is None:
             # Not a question about a family as a whole ("民营经济增加值占GDP 2027年目标是多少"): the measure
             # retrieval finds answers it, and only a question nothing matches asks which family is meant.
-            found = await asyncio.to_thread(self._measure_found, _text(tracker))
+            found = await asyncio.to_thread(self._measure_found, message_text(tracker))
             if found:
                 return await ActionAnswerMeasure().answer(dispatcher, tracker, "ask_measure", domain)
             dispatcher.utter_message(response="utter_ask_which_family")
@@ -333,8 +281,8 @@ class ActionDescribeFamily(Action):
     @staticmethod
     def _measure_found(question: str) -> bool:
         with sessions()() as session:
-            return bool(service.ranked_measures(question, session=session, today=_today())
-                        or service.relevant_fact(question, session=session, today=_today()))
+            return bool(service.ranked_measures(question, session=session, today=today())
+                        or service.relevant_fact(question, session=session, today=today()))
 
 
 # Words naming the lists a document keeps (政策包, 要素清单, 五个方面, 几类计划): such a question wants those lists.
@@ -350,8 +298,8 @@ class ActionList(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        lists, fact = await asyncio.to_thread(self._lists, _text(tracker), _family_in_message(tracker),
-                                              _edition_in_message(tracker))
+        lists, fact = await asyncio.to_thread(self._lists, message_text(tracker), family_in_message(tracker),
+                                              edition_in_message(tracker))
         if fact is not None:
             _utter_fact(dispatcher, fact)
             return []
@@ -370,7 +318,7 @@ class ActionList(Action):
             family = family or service.detect_family(question, session=session)
             if family is None:
                 return None, None
-            document = service.find_document(family, session=session, today=_today(), question=question,
+            document = service.find_document(family, session=session, today=today(), question=question,
                                              edition=edition)
             if document is None:
                 return None, None
@@ -394,7 +342,7 @@ class ActionList(Action):
             names_a_list = any(word in question for word in _LIST_WORDS)
             if lists and not names_a_list and service.uncovered(question, shown, session=session) >= 0.5:
                 # "32条1+N里的N文件有哪些": not the aspects; another list or fact of the documents answers.
-                fact = service.relevant_fact(question, session=session, shown=shown, today=_today())
+                fact = service.relevant_fact(question, session=session, shown=shown, today=today())
                 if fact is not None:
                     return None, fact
             return lists or None, None
@@ -409,14 +357,14 @@ class ActionChanges(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        text = _text(tracker)
+        text = message_text(tracker)
         if not _asks_change(text):
             # "三个到位计划里到2027年…目标多少家": a year but no comparison; the measure answers it.
             return await ActionAnswerMeasure().answer(dispatcher, tracker, "ask_measure", domain)
         if not service.asks_over_time(text) and not re.search(r"20\d\d|\d\d年", text):
             # "尖兵和领雁有啥区别": two things compared, not two years; their description answers.
             return await ActionDescribeFamily().run(dispatcher, tracker, domain)
-        topic, figures = await asyncio.to_thread(self._changes, text, _family_in_message(tracker))
+        topic, figures = await asyncio.to_thread(self._changes, text, family_in_message(tracker))
         if len(figures) < 2:
             dispatcher.utter_message(response="utter_changes_not_found")
             return []
@@ -428,10 +376,10 @@ class ActionChanges(Action):
         with sessions()() as session:
             family = family or service.detect_family(question, session=session)
             if family:
-                compared = service.editions_compared(question, family, session=session, today=_today())
+                compared = service.editions_compared(question, family, session=session, today=today())
                 if len(compared) >= 2:
                     return f"{service.FAMILY_NAMES.get(family, family)}各版本", compared
-            topic, figures = service.changes_over_editions(question, session=session, today=_today())
+            topic, figures = service.changes_over_editions(question, session=session, today=today())
             if len(figures) >= 2 or family != "eight_plus_four":
                 return topic, figures
             # Nothing more specific: how the edition's provincial funds went year by year.
@@ -454,119 +402,6 @@ class ActionHandoff(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        await asyncio.to_thread(_log_unanswered, tracker, "handoff")
+        await asyncio.to_thread(log_unanswered, tracker, "handoff")
         dispatcher.utter_message(response="utter_handoff")
         return []
-
-
-class ActionCheckEligibility(Action):
-    """The profile dialogue: use every fact given, ask only the fact that decides most, explain each verdict."""
-
-    def name(self) -> str:
-        return "action_check_eligibility"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        events = await asyncio.to_thread(self._run, dispatcher, tracker, domain)
-        if events is None:
-            # A question is answered from the KB; a "reply" when nothing was asked ("pass", "asdkjh") is
-            # an unclear message: tried against the KB too, else the general "please rephrase".
-            unclear = _intent(tracker) in ("skip", "inform")
-            return await ActionAnswerMeasure().answer(dispatcher, tracker, "nlu_fallback" if unclear else "ask_measure",
-                                                      domain)
-        return events
-
-    def _run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict] | None:
-        text = normalize(_text(tracker))
-        intent = _intent(tracker)
-        facts = dict(tracker.get_slot("firm_facts") or {})
-        skipped = list(tracker.get_slot("skipped_fields") or [])
-        asked = tracker.get_slot("asked_field")
-        scope = tracker.get_slot("eligibility_scope")
-        starting = intent == "ask_eligibility" or scope is None
-
-        if intent == "skip" and asked:
-            skipped.append(asked)
-        else:
-            extraction = extract(text, today=_today())
-            found = dict(extraction.facts)
-            if scope is None and intent != "ask_eligibility" and not found:
-                return None  # not a firm fact: the caller answers it as a question
-            if asked and asked not in found and intent != "ask_eligibility":
-                parsed = parse(asked, text, today=_today())
-                if isinstance(parsed, Parsed):
-                    found[parsed.field] = parsed.value
-                    if parsed.approximate:
-                        dispatcher.utter_message(response="utter_fact_approximate",
-                                                 value=format_value(parsed.field, parsed.value))
-                else:
-                    dispatcher.utter_message(response="utter_fact_problem", problem=parsed.message)
-                    return []
-            for name in extraction.approximate:
-                dispatcher.utter_message(response="utter_fact_approximate", value=format_value(name, found[name]))
-            facts.update(matching.jsonable_facts(found))
-            skipped = [f for f in skipped if f not in found]
-
-        with sessions()() as session:
-            if intent == "ask_eligibility" or scope is None:
-                scope = matching.scope_of(text, session=session, today=_today())
-                ranked = service.ranked_measures(text, session=session, today=_today()) if starting else []
-                if starting and scope.startswith(("all", "family:")) and not _asks_open(text) and ranked:
-                    return None  # "招标要求必须是国企，能投诉吗": a question about one measure, answered from the KB
-                if starting and scope.startswith("category:") and ranked and \
-                        not _asks_about_category(text, scope.partition(":")[2]):
-                    return None  # "我们是专精特新，…能优先给我们供地吗": the category is a fact given, land is asked
-            result = matching.match(facts, session=session, today=_today(), scope=scope, skipped=skipped)
-        events = [SlotSet("firm_facts", facts), SlotSet("skipped_fields", skipped), SlotSet("eligibility_scope", scope)]
-        if starting and scope.startswith("measure:"):
-            # "个税能减半吗": the measure's own figures first, then only the facts that decide it.
-            with sessions()() as session:
-                answer = service.measure_by_id(scope.partition(":")[2], session=session)
-            ActionAnswerMeasure._utter(dispatcher, answer, "ask_measure", staff=_is_staff(tracker))
-        elif starting and scope.startswith("category:"):
-            # "能评高企吗？研发占比要求多少": the category's conditions first, then the verdict or the missing facts.
-            with sessions()() as session:
-                ranked = service.ranked_measures(text, session=session, family="firm_category", today=_today())
-                answer = service.measure_answer(ranked[0][1], ranked[0][0], text) if ranked and \
-                    ranked[0][1].document.family == "firm_category" else None
-            if answer is not None:
-                ActionAnswerMeasure._utter(dispatcher, answer, "ask_measure", staff=_is_staff(tracker))
-        if not result.verdicts:
-            dispatcher.utter_message(response="utter_eligibility_none")
-            return events + [SlotSet("asked_field", None)]
-        if result.next_field is not None:
-            if starting:
-                dispatcher.utter_message(response="utter_eligibility_intro")
-            dispatcher.utter_message(response="utter_ask_fact", question=result.next_field.question)
-            return events + [SlotSet("asked_field", result.next_field.name)]
-        self._utter_result(dispatcher, domain, result)
-        return events + [SlotSet("asked_field", None)]
-
-    @staticmethod
-    def _utter_result(dispatcher: CollectingDispatcher, domain: dict[str, Any], result: matching.MatchResult) -> None:
-        if result.scope.startswith("category:"):
-            verdict = result.verdicts[0]
-            reasons = "；".join(r.explanation for r in (verdict.met if verdict.status == Status.ELIGIBLE.value
-                                                        else verdict.failed))
-            if verdict.status == Status.ELIGIBLE.value:
-                dispatcher.utter_message(response="utter_category_yes", title=verdict.title, reasons=reasons)
-            elif verdict.status == Status.NOT_ELIGIBLE.value:
-                dispatcher.utter_message(response="utter_category_no", title=verdict.title, reasons=reasons)
-            else:
-                missing = "、".join(matching.field_label(f) for f in verdict.missing_fields)
-                dispatcher.utter_message(response="utter_category_unknown", title=verdict.title, missing=missing)
-            return
-        lines = []
-        for verdict in result.with_status(Status.ELIGIBLE):
-            apply = f"；{verdict.how_to_apply}" if verdict.how_to_apply else ""
-            lines.append(_line(domain, "utter_eligible_line", title=verdict.title, benefit=verdict.benefit, apply=apply))
-        for verdict in result.with_status(Status.UNKNOWN):
-            missing = "、".join(matching.field_label(f) for f in verdict.missing_fields)
-            lines.append(_line(domain, "utter_possible_line", title=verdict.title, missing=missing))
-        for verdict in result.with_status(Status.NOT_ELIGIBLE)[:5]:
-            reason = verdict.failed[0].explanation if verdict.failed else ""
-            lines.append(_line(domain, "utter_not_eligible_line", title=verdict.title, reason=reason))
-        described = "，".join(f"{matching.field_label(k)}：{format_value(k, v)}" for k, v in result.facts.items()
-                             if k in FIELDS)
-        dispatcher.utter_message(response="utter_eligibility_result", facts=described or "未提供", lines="\n".join(lines))
