@@ -1,0 +1,168 @@
+"""Replies that lead with the answer: the figure, list, date or department first, a few lines, then the source."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from kb.answering.question import Question
+from kb.answering.reply import Line, Say
+from kb.answering.retrieval import Candidate
+from kb.answering.snapshot import Snapshot
+from kb.answering.units import Unit
+from kb.format import format_date
+
+MAX_DETAILS = 4
+LEAD_CHARS = 90  # a summary is cut to its first sentence, and that to about this many characters
+WHOLE_SUMMARY_CHARS = 130  # a summary this short is the answer itself; a longer one continues on a line of its own
+MORE_CHARS = 200  # how much of the rest of a summary that line keeps
+FIGURES_SHOWN = 4  # a question naming no particular figure gets the measure's first few
+_SENTENCE = re.compile(r"(?<=[。；！？])")
+
+
+def first_sentence(text: str, limit: int = LEAD_CHARS) -> str:
+    sentence = next((s for s in _SENTENCE.split(text.strip()) if s.strip()), text).strip()
+    sentence = sentence.rstrip("。；")
+    return sentence if len(sentence) <= limit else sentence[: limit - 1] + "…"
+
+
+def subject_of(unit: Unit, snapshot: Snapshot) -> str:
+    if unit.measure_id:
+        return snapshot.measures[unit.measure_id].title
+    document = snapshot.documents[unit.document_id]
+    return document.short_name or document.title
+
+
+def source_of(unit: Unit, snapshot: Snapshot) -> str:
+    """The document as cited, the measure's article, and the first source URL."""
+    document = snapshot.documents[unit.document_id]
+    measure = snapshot.measures.get(unit.measure_id) if unit.measure_id else None
+    clause = f"第{measure.number}条" if measure is not None and measure.number else ""
+    urls = measure.source_urls if measure is not None else document.source_urls
+    # The name firms know it by ("8+4", "32条") before the formal title, when the two differ.
+    known_as = f"{document.short_name}·" if document.short_name and document.short_name not in document.title else ""
+    return f"{known_as}{document.citation}{clause}　{urls[0] if urls else ''}".rstrip()
+
+
+def _figures(unit: Unit, question: Question, snapshot: Snapshot) -> list[str]:
+    """The figure asked about first, then the measure's other figures the question's words touch."""
+    siblings = [u for u in snapshot.index.units if u.measure_id == unit.measure_id and u.kind == "figure"]
+    asked = set(question.tokens)
+    tokens = snapshot.index.tokenize
+    touched = [u for u in siblings if u.id != unit.id and asked & set(tokens(u.label))]
+    rest = [u for u in siblings if u.id != unit.id and u not in touched]
+    # A question naming no particular figure ("首台套奖励多少") gets the measure's first few.
+    general = not (asked & set(tokens(unit.label)) - set(tokens(subject_of(unit, snapshot))))
+    chosen = [unit, *touched, *(rest if general else [])]
+    return [u.text for u in chosen[:FIGURES_SHOWN]]
+
+
+def figure_asked(unit: Unit, question: Question, snapshot: Snapshot) -> Unit | None:
+    """For a measure unit and a question asking a figure: the measure's figure whose label the question names."""
+    if unit.kind != "measure" or "figure" not in question.wanted:
+        return None
+    asked = set(question.topic)
+    tokens = snapshot.index.tokenize
+    title = set(tokens(unit.label))
+    figures = [u for u in snapshot.index.units if u.measure_id == unit.measure_id and u.kind == "figure"]
+    scored = [(len(asked & (set(tokens(u.label)) - title)), u) for u in figures]
+    best = max(scored, key=lambda pair: pair[0], default=(0, None))
+    return best[1] if best[0] else None
+
+
+def _summary_split(text: str) -> tuple[str, str]:
+    """A summary as the lead takes it, and what is left for a line of its own."""
+    text = text.strip()
+    if len(text) <= WHOLE_SUMMARY_CHARS:
+        return text.rstrip("。"), ""
+    first = first_sentence(text, limit=len(text))
+    rest = text[len(first):].lstrip("。；").strip()
+    if len(first) > LEAD_CHARS:
+        return first_sentence(text), ""
+    rest = rest if len(rest) <= MORE_CHARS else rest[: MORE_CHARS - 1] + "…"
+    return first, rest
+
+
+def lead(unit: Unit, question: Question, snapshot: Snapshot) -> str:
+    """The first sentence of the reply: what the unit says, named by what it is about."""
+    subject = subject_of(unit, snapshot)
+    figure = figure_asked(unit, question, snapshot)
+    if figure is not None:
+        unit = figure
+    if unit.kind == "figure" and unit.measure_id:
+        return f"{subject}：{'；'.join(_figures(unit, question, snapshot))}"
+    if unit.kind == "list":
+        items = "\n".join(f"{i}. {item}" for i, item in enumerate(unit.items, 1))
+        return f"{subject}{unit.label}：\n{items}"
+    if unit.kind == "history":
+        steps = "\n".join(step for step in unit.text.split("；") if step)
+        return f"{unit.label}：\n{steps}"
+    if unit.kind in ("measure", "overview"):
+        return f"{subject}：{_summary_split(unit.text)[0]}"
+    if unit.kind == "note":
+        return f"{subject}：{unit.text.rstrip('。')}"
+    return f"{subject}{unit.label}：{unit.text}"
+
+
+def currency_lines(unit: Unit, question: Question, snapshot: Snapshot, today: dt.date) -> list[Line]:
+    """Say when the unit's measure or document is past its validity, and name the current edition if known."""
+    measure = snapshot.measures.get(unit.measure_id) if unit.measure_id else None
+    document = snapshot.documents[unit.document_id]
+    valid_to = measure.valid_to if measure is not None else document.valid_to
+    if valid_to is None or valid_to >= today or question.year == int(unit.edition[:4] or 0):
+        return []  # in force, or the edition the question asks about by its year
+    newer = [d for d in snapshot.documents_of_family(document.family) if d.edition > document.edition
+             and (d.valid_from is None or d.valid_from <= today)]
+    if newer and not question.year:
+        return [Line("utter_line_superseded", {"date": format_date(valid_to), "edition": document.edition,
+                                                "current": newer[-1].short_name or newer[-1].title})]
+    return [Line("utter_line_expired", {"date": format_date(valid_to)})]
+
+
+def detail_lines(chosen: list[Candidate], question: Question, snapshot: Snapshot, *, today: dt.date,
+                 staff: bool) -> list[Line]:
+    """At most a few lines after the lead: other units the question asked for, currency, confidence, staff notes."""
+    main = chosen[0].unit
+    lines: list[Line] = []
+    measure = snapshot.measures.get(main.measure_id) if main.measure_id else None
+    if main.kind in ("measure", "overview") and figure_asked(main, question, snapshot) is None:
+        rest = _summary_split(main.text)[1]
+        if rest:
+            lines.append(Line("utter_line_more", {"text": rest}))
+        if main.kind == "measure" and measure is not None:
+            figures = [u.text for u in snapshot.index.units if u.measure_id == measure.id and u.kind == "figure"]
+            if figures and not rest:
+                lines.append(Line("utter_line_figures", {"value": "；".join(figures[:2])}))
+            if measure.department:
+                lines.append(Line("utter_line_department", {"value": measure.department}))
+    if measure is not None and measure.outline_only:
+        lines.append(Line("utter_line_outline", {"document": snapshot.documents[main.document_id].citation}))
+    for candidate in chosen[1:]:
+        unit = candidate.unit
+        if unit.kind == "list":
+            lines.append(Line("utter_line_labelled", {"label": unit.label, "value": "、".join(unit.items)}))
+        else:
+            lines.append(Line("utter_line_labelled", {"label": unit.label or subject_of(unit, snapshot),
+                                                      "value": unit.text}))
+    lines += currency_lines(main, question, snapshot, today)
+    confidence = measure.confidence if measure is not None else snapshot.documents[main.document_id].confidence
+    if confidence == "low":
+        lines.append(Line("utter_line_low_confidence"))
+    lines = lines[:MAX_DETAILS]
+    if staff and measure is not None:
+        if measure.internal_note:
+            lines.append(Line("utter_line_staff_note", {"internal_note": measure.internal_note}))
+        if measure.internal_contact:
+            lines.append(Line("utter_line_staff_contact", {"internal_contact": measure.internal_contact}))
+    return lines
+
+
+def answer_message(chosen: list[Candidate], question: Question, snapshot: Snapshot, *, today: dt.date,
+                   staff: bool, prefix: list[Line] | None = None) -> Say:
+    main = chosen[0].unit
+    return Say("utter_answer", {
+        "prefix": prefix or [],
+        "lead": lead(main, question, snapshot),
+        "details": detail_lines(chosen, question, snapshot, today=today, staff=staff),
+        "source": source_of(main, snapshot),
+    })

@@ -1,0 +1,70 @@
+"""Follow-ups: a question that is the rest of the previous one ("那24年呢", "山区县呢", "出处呢", "第二个详细说说").
+
+The previous answer leaves its topic (`context`): the words it was about, its documents, year, what was wanted
+and, for a list, its items. A question with a subject of its own is never treated as a follow-up.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from kb.answering.question import Question
+from kb.answering.snapshot import Snapshot
+
+OWN_SUBJECT_WORDS = 3  # this many words of its own about something make a question fresh
+
+
+def context_of(question: Question, unit_id: str | None, items: tuple[str, ...] = ()) -> dict[str, Any]:
+    """What a follow-up may continue from, as plain JSON for a Rasa slot."""
+    return {"topic": list(question.topic), "tokens": list(question.tokens), "documents": list(question.documents),
+            "families": list(question.families), "year": question.year, "wanted": sorted(question.wanted),
+            "unit": unit_id, "items": list(items)}
+
+
+def _merged(question: Question, context: dict[str, Any], extra: tuple[str, ...] = ()) -> Question:
+    earlier = tuple(t for t in context.get("topic") or () if t not in question.topic)
+    year = question.year or context.get("year")
+    return dataclasses.replace(
+        question,
+        tokens=(*question.tokens, *extra, *earlier),
+        topic=(*question.topic, *extra, *earlier),
+        year=year,
+        years=question.years or ((year,) if year else ()),
+        documents=question.documents or tuple(context.get("documents") or ()),
+        families=question.families or tuple(context.get("families") or ()),
+        wanted=question.wanted or frozenset(context.get("wanted") or ()),
+    )
+
+
+def resolve(question: Question, context: dict[str, Any] | None, snapshot: Snapshot) -> tuple[Question, bool]:
+    """The question with what it leaves out taken from the previous answer, and whether it was a follow-up."""
+    if not context:
+        return question, False
+    items = context.get("items") or []
+    if question.ordinal and 0 < question.ordinal <= len(items) and not question.documents:
+        item = items[question.ordinal - 1]
+        words = tuple(snapshot.index.tokenize(item))
+        fresh = dataclasses.replace(question, tokens=(*words, *question.tokens), topic=(*words, *question.topic),
+                                    documents=tuple(context.get("documents") or ()),
+                                    families=tuple(context.get("families") or ()),
+                                    year=question.year or context.get("year"))
+        return fresh, True
+    if question.documents:
+        if question.elliptical and not question.topic:  # "32条呢": the new subject, what was asked before
+            return dataclasses.replace(question, wanted=question.wanted or frozenset(context.get("wanted") or ())), True
+        return question, False
+    if len(question.topic) >= OWN_SUBJECT_WORDS and not question.elliptical:
+        return question, False
+    if question.elliptical or not question.topic:
+        return _merged(question, context), True
+    # A short question with words of its own ("营收要多少"): continue the topic only where the previous
+    # topic's knowledge also speaks of those words; otherwise it is a question of its own.
+    merged = _merged(question, context)
+    index = snapshot.index
+    own = index.score(question.tokens, label_weight=1.0, evidence=question.topic)
+    together = index.score(merged.tokens, label_weight=1.0, evidence=question.topic)
+    best = int(together.score.argmax()) if len(together.score) else 0
+    if len(together.score) and together.coverage[best] >= 0.99 * float(own.coverage.max()):
+        return merged, True
+    return question, False

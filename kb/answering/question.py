@@ -1,0 +1,137 @@
+"""A question, parsed once: the asking sentence without noise, its year, the documents it names, what it wants.
+
+Everything after parsing reads the `Question` value; nothing cleans the raw string again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from kb.text import article_number, normalize, other_region, question_in
+
+if TYPE_CHECKING:
+    from kb.answering.snapshot import Snapshot
+
+# Markup and code around a question: tags, template delimiters, SQL statements and comments.
+_TAG = re.compile(r"<[^<>]{0,300}>|&[a-z]{2,8};")
+_TEMPLATE = re.compile(r"\{\{|\}\}|\{%|%\}|\$\{|#\{|\}")
+_SQL = re.compile(r"(?i)\b(?:select|insert|update|delete|drop|union|alter|truncate|exec)\b[^\u4e00-\u9fff]*")
+_SQL_TAUTOLOGY = re.compile(r"(?i)'?\s*\bor\b\s*'?\d+'?\s*=\s*'?\d+'?")
+_SQL_COMMENT = re.compile(r"--[^\n\u4e00-\u9fff]*|/\*.*?\*/", re.S)
+# A sentence that instructs the assistant rather than asks it ("忽略以上指令", "you are now"): dropped whole.
+_INSTRUCTION = re.compile(
+    r"(?i)忽略.{0,8}(?:指令|提示|设定|规则|限制|要求)|你现在是|你是一个|你扮演|扮演一个|角色设定|系统提示|系统指令|"
+    r"system\s*prompt|ignore\s+(?:all\s+|any\s+)?(?:the\s+)?(?:previous|above|prior)|you\s+are\s+now|"
+    r"\[\s*system\s*\]|<\|im_start\|>|^\s*system\s*[:：]|^\s*assistant\s*[:：]")
+_SENTENCES = re.compile(r"(?<=[。！？?!；;\n])")
+_ORDINAL = re.compile(r"第\s*([一二两三四五六七八九十\d]{1,3})\s*(?:个|张|项|点|方面|部分|包|类|批|档|块)")
+_CN_ORDINALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+_ELLIPTICAL_START = ("那", "这个", "那个", "它", "还有", "另外", "and ", "what about", "how about", "also ")
+_FOUR_DIGIT_YEAR = re.compile(r"(20\d{2})\s*(?:年|版)?")
+_TWO_DIGIT_YEAR = re.compile(r"(?<![\d.])(\d{2})\s*(?:年|版)")
+_RELATIVE_YEARS = (("前年", -2), ("去年", -1), ("上年", -1), ("今年", 0), ("本年", 0), ("明年", 1), ("next year", 1),
+                   ("last year", -1), ("this year", 0))
+_TARGET_BEFORE = re.compile(r"(?:到|至|截至|截止到|截止|by|until)\s*$")
+_TARGET_AFTER = re.compile(r"\s*(?:年)?(?:底|末|前|以前|之前)")
+_ASCII_WORD = re.compile(r"[a-z]{2,}")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@dataclass(frozen=True)
+class Question:
+    raw: str
+    text: str  # the asking part, normalised, noise removed, English policy words in Chinese, typos put right
+    year: int | None  # the edition asked about
+    years: tuple[int, ...]  # every year named, in order
+    documents: tuple[str, ...]  # ids of the documents it names, in the order named
+    families: tuple[str, ...]
+    article: int | None
+    ordinal: int | None  # 第二个: an item of the previous answer's list
+    wanted: frozenset[str]
+    elliptical: bool  # reads as the rest of an earlier question ("那24年呢", "what about 2024?")
+    english: bool
+    tokens: tuple[str, ...]  # what retrieval reads
+    topic: tuple[str, ...]  # tokens that say what it is about: no cue words, document names or years
+    other_region: str | None
+
+
+def strip_noise(text: str) -> str:
+    """The question inside markup, code, template syntax and instructions to the assistant."""
+    text = _TAG.sub(" ", text)
+    text = _SQL_COMMENT.sub(" ", text)
+    text = _SQL_TAUTOLOGY.sub(" ", text)
+    text = _SQL.sub(" ", text)
+    text = _TEMPLATE.sub(" ", text)
+    kept = [s for s in _SENTENCES.split(text) if s.strip() and not _INSTRUCTION.search(s.strip())]
+    return re.sub(r"[ \t]+", " ", "".join(kept)).strip() or text.strip()
+
+
+def _glossed(text: str, glossary: tuple[tuple[str, str], ...]) -> str:
+    """English policy words replaced by the Chinese the knowledge base uses (longest phrase first)."""
+    lowered = text.lower()
+    for english, chinese in glossary:
+        if english in lowered:
+            lowered = re.sub(rf"(?<![a-z]){re.escape(english)}(?![a-z])", f" {chinese} ", lowered)
+    return lowered
+
+
+def years_named(text: str, *, today: dt.date) -> list[int]:
+    """Editions a question names, in order: 2025, 2025版, 23年, 今年, 去年 (resolved against today).
+
+    A year a target is set for ("到2027年", "2027年底前") names no edition.
+    """
+    found: list[tuple[int, int]] = [(m.start(), int(m.group(1))) for m in _FOUR_DIGIT_YEAR.finditer(text)
+                                    if not _TARGET_BEFORE.search(text[:m.start()])
+                                    and not _TARGET_AFTER.match(text[m.end():])]
+    taken = {m.start() for m in _FOUR_DIGIT_YEAR.finditer(text)}
+    for m in _TWO_DIGIT_YEAR.finditer(text):
+        if m.start() - 2 not in taken and 15 <= int(m.group(1)) <= today.year % 100 + 1:
+            found.append((m.start(), 2000 + int(m.group(1))))
+    lowered = text.lower()
+    for word, offset in _RELATIVE_YEARS:
+        at = lowered.find(word)
+        if at >= 0 and not (word == "去年" and "前年" in lowered[at - 1:at + 2]):
+            found.append((at, today.year + offset))
+    return list(dict.fromkeys(year for _, year in sorted(found)))
+
+
+def _ordinal(text: str) -> int | None:
+    match = _ORDINAL.search(text)
+    if not match:
+        return None
+    value = match.group(1)
+    if value.isdigit():
+        return int(value)
+    if value.startswith("十"):
+        return 10 + _CN_ORDINALS.get(value[1:], 0)
+    return _CN_ORDINALS.get(value)
+
+
+def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
+    """Parse a message once: everything answering needs to know about it."""
+    words = snapshot.vocabulary
+    index = snapshot.index
+    cleaned = question_in(strip_noise(normalize(raw)))
+    is_english = len(_ASCII_WORD.findall(cleaned.lower())) >= 3 and len(_CJK.findall(cleaned)) < 4
+    lowered = cleaned.lower()
+    text = index.correct(_glossed(cleaned, words.glossary))
+    wanted = frozenset(kind for kind, cues in words.wanted.items()
+                       if any(cue in lowered or cue in text for cue in cues))
+    years = years_named(text, today=today)
+    documents = snapshot.all_named_documents(text)
+    tokens = index.tokenize(text)
+    cue_tokens = {t for kind in wanted for cue in words.wanted[kind] for t in index.tokenize(cue)}
+    name_tokens = {t for d in documents for name in d.names for t in index.tokenize(name)}
+    year_tokens = {t for t in tokens if re.fullmatch(r"(?:20)?\d\d(?:年|年度|年版|版)?", t)}
+    topic = tuple(t for t in dict.fromkeys(tokens) if t not in cue_tokens | name_tokens | year_tokens)
+    stripped = lowered.strip(" ？?。.!！")
+    elliptical = stripped.endswith("呢") or stripped.startswith(_ELLIPTICAL_START) or " 呢 " in f" {text} "
+    return Question(
+        raw=raw, text=text, year=years[0] if years else None, years=tuple(years),
+        documents=tuple(d.id for d in documents), families=tuple(dict.fromkeys(d.family for d in documents)),
+        article=article_number(text), ordinal=_ordinal(text), wanted=wanted, elliptical=elliptical,
+        english=is_english, tokens=tuple(tokens), topic=topic, other_region=other_region(text),
+    )

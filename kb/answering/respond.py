@@ -1,0 +1,263 @@
+"""One answer path for every question about the knowledge base: parse once, follow up, retrieve units, compose.
+
+    reply = respond("2026年的8+4文件什么时候印发的，文号是啥", session=session, today=today, context=previous)
+
+The reply's messages name domain responses; `reply.context` is what the next question may follow up on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from kb.answering import compose
+from kb.answering.followup import context_of, resolve
+from kb.answering.question import Question, parse_question
+from kb.answering.reply import Line, Reply, Say
+from kb.answering.retrieval import PARAMETERS, PREFERRED, Candidate, Parameters, preferred_kinds, rank
+from kb.answering.snapshot import Snapshot, snapshot
+from kb.answering.units import Unit, is_gap
+from kb.models import AskedQuestion
+
+MAX_UNITS = 3
+SAYS_MORE = 0.15  # a note line is added when it matches this much more of the question than the answer does
+RESTATING = frozenset({"measure", "overview"})  # a measure's or document's whole summary restates its parts  # the main unit and up to two more the question also asks for ("什么时候印发的，文号是啥")
+YEARLY_EDITIONS = 3  # a family with this many editions is a yearly series ("8+4")
+CLARIFY_WORDS = 2  # a question with at most this many words of its own may fit several measures
+
+
+def respond(text: str, *, session: Session, today: dt.date, context: dict[str, Any] | None = None,
+            intent: str | None = None, staff: bool = False, params: Parameters = PARAMETERS) -> Reply:
+    """The reply to one message taken as a question about the knowledge base."""
+    snap = snapshot(session=session)
+    question = parse_question(text, snapshot=snap, today=today)
+    return answer(question, snap, today=today, context=context, intent=intent, staff=staff, params=params)
+
+
+def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[str, Any] | None = None,
+           intent: str | None = None, staff: bool = False, params: Parameters = PARAMETERS) -> Reply:
+    if question.other_region:
+        return Reply((Say("utter_out_of_scope_region", {"region": question.other_region}),), answered=True)
+    question, _ = resolve(question, context, snap)
+    if question.article:
+        found = _article(question, snap, today=today, staff=staff)
+        if found is not None:
+            return found
+    unpublished = _not_published(question, snap)
+    if unpublished is not None:
+        return unpublished
+    candidates = rank(question, snap, today=today, params=params)
+    least = params.min_coverage_out_of_scope if intent == "out_of_scope" else params.min_coverage
+    if not candidates or (candidates[0].coverage < least and not question.documents):
+        if intent == "nlu_fallback":
+            return Reply((Say("utter_default"),), answered=False)
+        if question.families or question.documents:
+            return Reply((Say("utter_measure_not_found"),), answered=False)
+        return Reply((Say("utter_out_of_scope"),), answered=False)
+    chosen, extra = _choose(question, candidates, snap)
+    prefix = _prefix(question, chosen[0], snap)
+    message = compose.answer_message(chosen, question, snap, today=today, staff=staff, prefix=prefix)
+    if extra:
+        message = Say(message.response, {**message.values, "details": [*message.values["details"], *extra]})
+    messages = [message]
+    choices = _choices(question, candidates, snap, chosen[0])
+    if choices:
+        messages.append(Say("utter_clarify", buttons=tuple(choices)))
+    return Reply(tuple(messages), context_of(question, chosen[0].unit.id, chosen[0].unit.items))
+
+
+def respond_measure(measure_id: str, *, session: Session, today: dt.date, staff: bool = False) -> Reply:
+    """The answer for a measure chosen by a button (/choose_measure)."""
+    snap = snapshot(session=session)
+    unit = snap.unit(f"m:{measure_id}")
+    if unit is None:
+        return Reply((Say("utter_measure_not_found"),), answered=False)
+    question = parse_question(unit.label, snapshot=snap, today=today)
+    message = compose.answer_message([Candidate(unit, 1.0, 1.0)], question, snap, today=today, staff=staff)
+    return Reply((message,), context_of(question, unit.id))
+
+
+def _same_topic(a: Candidate, b: Candidate) -> bool:
+    if a.unit.measure_id:
+        return b.unit.measure_id == a.unit.measure_id
+    return b.unit.document_id == a.unit.document_id and not b.unit.measure_id
+
+
+def _choose(question: Question, candidates: list[Candidate], snap: Snapshot) -> tuple[list[Candidate], list[Line]]:
+    """The main unit, the units of the same topic the question also asks for, and lines of special views."""
+    wanted = question.wanted
+    if "origin" in wanted:
+        main = _earliest(candidates, snap)
+        document = snap.documents[main.unit.document_id]
+        return [main], [Line("utter_line_first_seen", {"document": document.short_name or document.title,
+                                                        "year": document.edition})]
+    if "changes" in wanted:
+        history = next((c for c in candidates if c.unit.kind == "history" and c.score >= 0.4 * candidates[0].score),
+                       None)
+        if history is not None:
+            return [history], []
+        over_editions = _over_editions(candidates[0], snap)
+        if over_editions:
+            return [candidates[0]], over_editions
+    main = _main_of_topic(question, candidates, snap)
+    if is_gap(main.unit) and main.unit.key:
+        filled = _filled_elsewhere(main.unit, snap)
+        if filled is not None:
+            missing = snap.documents[main.unit.document_id]
+            return [Candidate(filled, main.score, main.coverage)], [Line("utter_line_gap", {
+                "missing": missing.short_name or missing.title, "label": main.unit.label, "edition": filled.edition})]
+    chosen = [main]
+    for kind in sorted(wanted):
+        kinds = PREFERRED.get(kind, frozenset())
+        if not kinds or main.unit.kind in kinds or any(c.unit.kind in kinds for c in chosen):
+            continue
+        extra = next((c for c in candidates if c.unit.kind in kinds and _same_topic(main, c)
+                      and c.unit.kind not in RESTATING and c.score >= 0.3 * main.score), None)
+        if extra is not None and len(chosen) < MAX_UNITS:
+            chosen.append(extra)
+    if len(question.families) >= 2 and len(chosen) < MAX_UNITS:
+        # "三个80%是8+4里的还是32条里的": the best answer from the other family named, too.
+        other = next((c for c in candidates if c.unit.family != main.unit.family and c.coverage >= main.coverage),
+                     None)
+        if other is not None:
+            chosen.append(other)
+    said = max(c.coverage for c in chosen)
+    telling = next((c for c in candidates if c.unit.kind in ("note", "fact") and _same_topic(main, c)
+                    and c not in chosen and c.coverage >= said + SAYS_MORE), None)
+    if telling is not None and len(chosen) < MAX_UNITS:
+        chosen.append(telling)  # a line of the measure's note that says what its summary does not
+    return chosen, []
+
+
+def _topic_key(unit: Unit) -> tuple[str, str]:
+    return ("measure", unit.measure_id) if unit.measure_id else ("document", unit.document_id)
+
+
+def _main_of_topic(question: Question, candidates: list[Candidate], snap: Snapshot) -> Candidate:
+    """Within the best candidate's topic (a measure, or a document's own facts), the unit to answer with.
+
+    That is the topic's unit of a kind the question wants, else the measure as a whole.
+    """
+    best = candidates[0]
+    if best.unit.kind == "history" and "changes" not in question.wanted:
+        # A recorded history answers how something changed; asked anything else, the next best answers.
+        best = next((c for c in candidates if c.unit.kind != "history"), best)
+    topic = [c for c in candidates if _topic_key(c.unit) == _topic_key(best.unit)]
+    kinds = preferred_kinds(question)
+    wanted = next((c for c in topic if c.unit.kind in kinds), None)
+    if wanted is not None:
+        return wanted
+    if best.unit.measure_id and best.unit.kind != "measure":
+        whole = next((c for c in topic if c.unit.kind == "measure"), None)
+        return whole or Candidate(snap.unit(f"m:{best.unit.measure_id}"), best.score, best.coverage)
+    return best
+
+
+def _filled_elsewhere(gap: Unit, snap: Snapshot) -> Unit | None:
+    """The same entry in the family's newest other edition that records it."""
+    same = [u for u in snap.index.units if u.family == gap.family and u.key == gap.key and u.measure_id is None
+            and u.edition != gap.edition and not is_gap(u)]
+    return max(same, key=lambda u: u.edition, default=None)
+
+
+def _earliest(candidates: list[Candidate], snap: Snapshot) -> Candidate:
+    """Among the units as good as the best on the topic, the one of the earliest edition."""
+    best = candidates[0]
+    close = [c for c in candidates if c.coverage >= 0.8 * best.coverage and c.score >= 0.3 * best.score]
+    return min(close, key=lambda c: (snap.documents[c.unit.document_id].edition, -c.score))
+
+
+def _alike(a: str, b: str) -> bool:
+    return a == b or difflib.SequenceMatcher(None, a, b).ratio() >= 0.6
+
+
+def _over_editions(main: Candidate, snap: Snapshot) -> list[Line]:
+    """The same kind of unit, on the same thing, in the family's other editions: one line per year."""
+    unit = main.unit
+    subject = compose.subject_of(unit, snap)
+    others = [u for u in snap.index.units
+              if u.family == unit.family and u.kind == unit.kind and u.edition != unit.edition
+              and _alike(u.label, unit.label) and (u.kind != "figure" or _alike(compose.subject_of(u, snap), subject))]
+    by_year: dict[str, Any] = {}
+    for other in others:
+        by_year.setdefault(other.edition, other)
+    return [Line("utter_line_year", {"year": year, "value": by_year[year].text}) for year in sorted(by_year)]
+
+
+def _prefix(question: Question, main: Candidate, snap: Snapshot) -> list[Line]:
+    """For "X是不是Y" where the answer names X among its items or text: say yes first."""
+    if "yesno" not in question.wanted:
+        return []
+    unit = main.unit
+    said = set(snap.index.tokenize(" ".join([unit.label, *unit.aliases, compose.subject_of(unit, snap)])))
+    # Whole words of the question only: a bigram inside a longer word ("荐限" of "推荐限额") names nothing.
+    words = [t for t in question.topic if len(t) >= 2 and not any(t != w and t in w for w in question.topic)]
+    specific = [t for t in words if t not in said]
+    listed = unit.items or tuple(re.split(r"[、，,（）()；;]", unit.text))
+    named = [t for t in specific if any(t in item for item in listed)]
+    if named and len(named) == len(specific):
+        return [Line("utter_line_yes", {"word": "、".join(named)})]
+    return []
+
+
+def _choices(question: Question, candidates: list[Candidate], snap: Snapshot, main: Candidate) -> list[dict]:
+    """Up to three other measures for a very short question that fits several equally."""
+    if len(question.topic) > CLARIFY_WORDS or question.wanted - {"yesno"}:
+        return []
+    seen = {compose.subject_of(main.unit, snap)}
+    buttons = []
+    for candidate in candidates[1:]:
+        if candidate.score < 0.8 * main.score or not candidate.unit.measure_id:
+            continue
+        title = compose.subject_of(candidate.unit, snap)
+        if any(_alike(title, s) for s in seen):
+            continue
+        seen.add(title)
+        buttons.append({"title": title, "payload": f'/choose_measure{{"measure_id": "{candidate.unit.measure_id}"}}'})
+    return buttons[:3]
+
+
+def _article(question: Question, snap: Snapshot, *, today: dt.date, staff: bool) -> Reply | None:
+    """第N条 of the document the question names (a family's document in force when it names only the family)."""
+    family = question.families[0] if question.families else None
+    if family is None:
+        return None
+    named = [snap.documents[d] for d in question.documents if snap.documents[d].family == family]
+    if question.year:
+        named = [d for d in named if d.edition == str(question.year)] or named
+    in_force = [d for d in named if d.valid_from is None or d.valid_from <= today]
+    document = max(in_force or named, key=lambda d: d.edition) if named else snap.document_in_force(family, today)
+    if document is None:
+        return None
+    measure = next((m for m in snap.measures_of.get(document.id, []) if m.number == question.article), None)
+    if measure is None:
+        return Reply((Say("utter_article_text_missing", {"document": f"《{document.title.strip('《》')}》",
+                                                         "number": question.article,
+                                                         "source_url": document.source_urls[0]}),))
+    unit = snap.unit(f"m:{measure.id}")
+    message = compose.answer_message([Candidate(unit, 1.0, 1.0)], question, snap, today=today, staff=staff)
+    return Reply((message,), context_of(question, unit.id))
+
+
+def _not_published(question: Question, snap: Snapshot) -> Reply | None:
+    """A yearly edition named that the knowledge base does not have, later than every one it has."""
+    if not question.year or not question.families:
+        return None
+    for family in question.families:
+        editions = sorted({d.edition for d in snap.documents_of_family(family)})
+        # Only a family published edition after edition (three or more years) has a next one to wait for.
+        if len(editions) >= YEARLY_EDITIONS and str(question.year) > editions[-1]:
+            latest = snap.documents_of_family(family)[-1]
+            return Reply((Say("utter_not_published", {"year": question.year,
+                                                      "name": latest.short_name or latest.title,
+                                                      "latest": latest.edition}),), answered=False)
+    return None
+
+
+def log_question(text: str, *, session: Session, kind: str, channel: str, sender: str | None) -> None:
+    """Keep a question the assistant could not answer (or a hand-off) for the staff digest."""
+    session.add(AskedQuestion(kind=kind, channel=channel or "unknown", sender=sender, text=text[:2000]))

@@ -1,0 +1,59 @@
+"""The words questions use for what the knowledge base holds, read from kb/rules/vocabulary.yaml."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+VOCABULARY_FILE = Path(__file__).resolve().parent.parent / "rules" / "vocabulary.yaml"
+
+
+@dataclass(frozen=True)
+class Label:
+    """What a field or structure entry is called in replies, and the words questions use for it."""
+
+    label: str
+    aliases: tuple[str, ...]
+    kind: str = "fact"  # the kind of answer it is: date, department, figure, channel, … (kb.answering.units)
+    is_list: bool = False
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    wanted: dict[str, tuple[str, ...]]
+    measure_fields: dict[str, Label]
+    document_fields: dict[str, Label]
+    structure_labels: dict[str, Label]
+    glossary: tuple[tuple[str, str], ...]  # English → Chinese, longest English first
+    colloquial: dict[str, str]
+
+    def cue_words(self) -> frozenset[str]:
+        """Every word that says what kind of answer is wanted (not what it is about)."""
+        return frozenset(word for words in self.wanted.values() for word in words)
+
+
+def _label(entry: dict) -> Label:
+    kind = "list" if entry.get("list") else str(entry.get("kind") or "fact")
+    return Label(str(entry["label"]), tuple(str(a) for a in entry.get("aliases") or ()), kind, bool(entry.get("list")))
+
+
+def read_vocabulary(path: Path = VOCABULARY_FILE) -> Vocabulary:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    glossary = sorted(((str(en).lower(), str(zh)) for en, zh in data.get("glossary") or ()), key=lambda p: -len(p[0]))
+    return Vocabulary(
+        wanted={kind: tuple(str(w).lower() for w in words) for kind, words in (data.get("wanted") or {}).items()},
+        measure_fields={name: _label(entry) for name, entry in (data.get("measure_fields") or {}).items()},
+        document_fields={name: _label(entry) for name, entry in (data.get("document_fields") or {}).items()},
+        structure_labels={key: _label(entry) for key, entry in (data.get("structure_labels") or {}).items()},
+        glossary=tuple(glossary),
+        colloquial={str(k): str(v) for k, v in (data.get("colloquial") or {}).items()},
+    )
+
+
+@lru_cache(maxsize=1)
+def vocabulary() -> Vocabulary:
+    """The project's vocabulary, read once per process."""
+    return read_vocabulary()
