@@ -97,17 +97,14 @@ class ActionCheckEligibility(Action):
         events = [SlotSet("firm_facts", facts), SlotSet("skipped_fields", skipped), SlotSet("eligibility_scope", scope)]
         if starting and scope.startswith("measure:"):
             # "个税能减半吗": the measure's own figures first, then only the facts that decide it.
-            with sessions()() as session:
-                answer = service.measure_by_id(scope.partition(":")[2], session=session)
-            utter_measure(dispatcher, tracker, answer)
+            events += utter_measure(dispatcher, tracker, domain, scope.partition(":")[2])
         elif starting and scope.startswith("category:"):
             # "能评高企吗？研发占比要求多少": the category's conditions first, then the verdict or the missing facts.
             with sessions()() as session:
                 ranked = service.ranked_measures(text, session=session, family="firm_category", today=today())
-                answer = service.measure_answer(ranked[0][1], ranked[0][0], text) if ranked and \
-                    ranked[0][1].document.family == "firm_category" else None
-            if answer is not None:
-                utter_measure(dispatcher, tracker, answer)
+                category = ranked[0][1].id if ranked and ranked[0][1].document.family == "firm_category" else None
+            if category is not None:
+                events += utter_measure(dispatcher, tracker, domain, category)
         if not result.verdicts:
             dispatcher.utter_message(response="utter_eligibility_none")
             return events + [SlotSet("asked_field", None)]

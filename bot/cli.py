@@ -105,16 +105,21 @@ def cmd_kb_history(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from kb.service import answer_measure
+    """Answer one question from the knowledge base as the assistant would, without Rasa (exit 1 if unanswered)."""
+    import datetime as dt
 
+    import yaml
+
+    from kb.answering.reply import reply_text
+    from kb.answering.respond import respond
+
+    responses = yaml.safe_load((Path(__file__).resolve().parent.parent / "domain.yml")
+                               .read_text(encoding="utf-8"))["responses"]
     sessions = _sessions()
     with sessions() as session:
-        answer = answer_measure(args.text, session=session)
-    if answer is None:
-        print("没有找到匹配的措施。")
-        return 1
-    print(json.dumps(answer.__dict__, ensure_ascii=False, indent=2))
-    return 0
+        reply = respond(args.text, session=session, today=dt.date.today(), staff=args.staff)
+    print(reply_text(reply, responses))
+    return 0 if reply.answered else 1
 
 
 def cmd_nlu_dict(args: argparse.Namespace) -> int:
@@ -230,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ask = commands.add_parser("ask", help="answer a question from the knowledge base (no Rasa)")
     ask.add_argument("text")
+    ask.add_argument("--staff", action="store_true", help="include staff-only notes, as DingTalk staff see them")
     ask.set_defaults(func=cmd_ask)
     nlu = commands.add_parser("nlu", help="NLU vocabulary").add_subparsers(dest="nlu_command", required=True)
     nlu.add_parser("dict", help="write jieba_dict/kb_terms.txt from the seed's names, aliases and keywords"

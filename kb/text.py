@@ -104,6 +104,14 @@ def _chinese_number(text: str) -> int:
     return (_CN_NUMERALS.get(tens, 1) if tens else 1) * 10 + (_CN_NUMERALS.get(units, 0) if units else 0)
 
 
+_COUNT_OF_ARTICLES = re.compile(r"(?<!第)([一二两三四五六七八九]?十[一二三四五六七八九]?)(?=条)")
+
+
+def arabic_article_counts(text: str) -> str:
+    """"三十二条", "十八条" as documents are named (32条, 18条); 第十五条 (one article) is left alone."""
+    return _COUNT_OF_ARTICLES.sub(lambda m: str(_chinese_number(m.group(1))), text)
+
+
 def article_number(text: str) -> int | None:
     """The article a question names: 第3条, 第十五条, 第 2 条."""
     match = _ARTICLE.search(normalize(text))

@@ -42,7 +42,9 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
            intent: str | None = None, staff: bool = False, params: Parameters = PARAMETERS) -> Reply:
     if question.other_region:
         return Reply((Say("utter_out_of_scope_region", {"region": question.other_region}),), answered=True)
-    question, _ = resolve(question, context, snap)
+    question, followed = resolve(question, context, snap)
+    # "第三个具体讲什么": the item is asked about, not the list it was read from.
+    item_of = context.get("unit") if followed and question.ordinal and context else None
     if question.article:
         found = _article(question, snap, today=today, staff=staff)
         if found is not None:
@@ -51,6 +53,8 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
     if unpublished is not None:
         return unpublished
     candidates = rank(question, snap, today=today, params=params)
+    if item_of:
+        candidates = [c for c in candidates if c.unit.id != item_of] or candidates
     least = params.min_coverage_out_of_scope if intent == "out_of_scope" else params.min_coverage
     if not candidates or (candidates[0].coverage < least and not question.documents):
         if intent == "nlu_fallback":
@@ -60,6 +64,9 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
         return Reply((Say("utter_out_of_scope"),), answered=False)
     chosen, extra = _choose(question, candidates, snap)
     prefix = _prefix(question, chosen[0], snap)
+    if item_of:
+        prefix = [Line("utter_line_item", {"ordinal": question.ordinal,
+                                            "item": context["items"][question.ordinal - 1]}), *prefix]
     message = compose.answer_message(chosen, question, snap, today=today, staff=staff, prefix=prefix)
     if extra:
         message = Say(message.response, {**message.values, "details": [*message.values["details"], *extra]})
