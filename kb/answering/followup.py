@@ -50,6 +50,8 @@ def resolve(question: Question, context: dict[str, Any] | None, snapshot: Snapsh
                                     families=tuple(context.get("families") or ()),
                                     year=question.year or context.get("year"))
         return fresh, True
+    if question.topic and not question.elliptical and not any(snapshot.index.known(t) for t in question.topic):
+        return question, False  # every word of its own is unknown here: about something else, not a follow-up
     if question.documents:
         if question.elliptical and not question.topic:  # "32条呢": the new subject, what was asked before
             return dataclasses.replace(question, wanted=question.wanted or frozenset(context.get("wanted") or ())), True

@@ -98,12 +98,12 @@ class UnitIndex:
     def weight(self, token: str, *, unknown: float = 1.0) -> float:
         """How much a question token counts as evidence of what it is about.
 
-        Its idf; an unknown Chinese word, `unknown` × the rarest idf; a number or an English word, nothing
-        (a value, or a word around the question, not its topic).
+        Its idf; an unknown word (English function words are stopwords already), `unknown` × the rarest idf:
+        "写Python代码" is about something the knowledge base does not hold; a number, nothing (a value).
         """
         if token in self.idf:
             return self.idf[token]
-        return 0.0 if english(token) or any(ch.isdigit() for ch in token) else unknown * self.rarest
+        return 0.0 if any(ch.isdigit() for ch in token) else unknown * self.rarest
 
     def tokenize(self, text: str) -> tuple[str, ...]:
         return cut(text, self.colloquial)

@@ -21,7 +21,9 @@ STOPWORDS = frozenset(
     "具体 大概 一些 相关 情况 现在 目前 怎么报 怎么办 咋报 咋办 办理 哪儿 一共 总共 到底 啥 是啥 咋 咋样 怎么样 "
     "意思 啥意思 时候 什么时候 哪个 哪家 哪天 这块 那块 那 那个 这 它 他们 还 也 都 就 又 再 呗 嘛 哦 哈 "
     "今年 去年 前年 明年 本年 上年 这版 那版 年版 这一版 那一版 浙江 浙江省 全省 "
-    "the a an of for in on to is are was what which how much many do does can we our my".split()
+    "the a an of for in on to is are was were be what which how much many do does did can could would will we our "
+    "my i me you your it its this that these those there about with from at by as please tell get need want "
+    "and or if any some".split()
 )
 # "1+3+5", "1+n", "4+1": a framework named by its numbers is one word, whether jieba knows it or not.
 _PLUS_NAME = re.compile(r"(?<![0-9a-z+])[0-9a-z]{1,2}(?:\+[0-9a-z]{1,2})+(?![0-9a-z+])")
