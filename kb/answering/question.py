@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kb.text import arabic_article_counts, article_number, normalize, other_region, question_in
+from kb.text import arabic_article_counts, arabic_years, article_number, normalize, other_region, question_in
 
 if TYPE_CHECKING:
     from kb.answering.snapshot import Snapshot
@@ -114,7 +114,7 @@ def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
     """Parse a message once: everything answering needs to know about it."""
     words = snapshot.vocabulary
     index = snapshot.index
-    cleaned = arabic_article_counts(question_in(strip_noise(normalize(raw))))
+    cleaned = arabic_years(arabic_article_counts(question_in(strip_noise(normalize(raw)))))
     is_english = len(_ASCII_WORD.findall(cleaned.lower())) >= 3 and len(_CJK.findall(cleaned)) < 4
     lowered = cleaned.lower()
     text = words.plain(index.correct(_glossed(cleaned, words.glossary)))

@@ -27,8 +27,6 @@ STOPWORDS = frozenset(
 )
 # "1+3+5", "1+n", "4+1": a framework named by its numbers is one word, whether jieba knows it or not.
 _PLUS_NAME = re.compile(r"(?<![0-9a-z+])[0-9a-z]{1,2}(?:\+[0-9a-z]{1,2})+(?![0-9a-z+])")
-# Single characters that stand for a whole word in questions (奖 → 奖励); other single characters are dropped.
-_SHORT_WORDS = {"奖": "奖励", "补": "补贴"}
 
 
 def english(token: str) -> bool:
@@ -50,9 +48,7 @@ def tokenize(text: str, colloquial: Mapping[str, str] | None = None) -> list[str
         if word in STOPWORDS or not _TOKEN.fullmatch(word):
             continue
         if len(word) == 1 and CJK.match(word):
-            if word in _SHORT_WORDS:  # "省里奖多少钱": 奖 alone means 奖励
-                tokens.append(_SHORT_WORDS[word])
-            continue
+            continue  # a single character means a word only through the colloquial map (奖 → 奖励)
         tokens.append(word)
         if len(word) >= 3:
             tokens.extend(word[i : i + 2] for i in range(len(word) - 1) if CJK.match(word[i]) and CJK.match(word[i + 1]))
