@@ -35,6 +35,7 @@ GRID: dict[str, tuple[float, ...]] = {
     "coverage_power": (0.5, 1.0, 2.0),
     "preferred": (1.2, 1.6, 2.5),
     "named": (1.0, 1.3, 1.6),
+    "named_measure": (1.0, 1.3, 2.0, 3.0),
     "dated": (1.0, 1.3, 1.6),
     "superseded": (0.7, 0.85, 1.0),
     "outline": (0.4, 0.6, 0.8),

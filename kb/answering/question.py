@@ -47,6 +47,7 @@ class Question:
     year: int | None  # the edition asked about
     years: tuple[int, ...]  # every year named, in order
     documents: tuple[str, ...]  # ids of the documents it names, in the order named
+    measures: tuple[str, ...]  # ids of the measures it names by a name few share ("高企")
     families: tuple[str, ...]
     article: int | None
     ordinal: int | None  # 第二个: an item of the previous answer's list
@@ -136,7 +137,7 @@ def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
     elliptical = stripped.endswith("呢") or stripped.startswith(_ELLIPTICAL_START) or " 呢 " in f" {text} "
     return Question(
         raw=raw, text=text, year=years[0] if years else None, years=tuple(years),
-        documents=tuple(d.id for d in documents), families=tuple(dict.fromkeys(d.family for d in documents)),
+        documents=tuple(d.id for d in documents), measures=snapshot.named_measures(text), families=tuple(dict.fromkeys(d.family for d in documents)),
         article=article_number(text), ordinal=_ordinal(text), wanted=wanted, elliptical=elliptical,
         english=is_english, tokens=tuple(tokens), topic=topic, other_region=other_region(text),
     )
