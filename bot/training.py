@@ -85,18 +85,22 @@ def _logged(lines: Iterable[str], log) -> Iterator[str]:
         yield line
 
 
-# "…/rasa/shared/utils/io.py:99: UserWarning: …" and its indented continuation lines.
+# "…/rasa/shared/utils/io.py:99: UserWarning: …" (often in colour) and what follows it up to the next log
+# record: an indented source line, or a message that goes on over several lines.
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _WARNING = re.compile(r"^\S.*?:\d+: \w*Warning\b|^\w*Warning: |^WARNING:(tensorflow|absl)|^\d{4}-\d\d-\d\d .*WARNING ")
+_NOT_WARNING = re.compile(r"^\d{4}-\d\d-\d\d |^Traceback|^\w*(Error|Exception)\b")
 
 
 def without_warnings(lines: Iterable[str]) -> Iterator[str]:
     """The lines of Rasa's output that are not warnings (they stay in var/log/train.log)."""
     in_warning = False
     for line in lines:
-        if _WARNING.match(line):
+        plain = _ANSI.sub("", line)
+        if _WARNING.match(plain):
             in_warning = True
             continue
-        if in_warning and (line.startswith((" ", "\t")) or not line.strip()):
+        if in_warning and not _NOT_WARNING.match(plain):
             continue
         in_warning = False
         yield line
