@@ -245,8 +245,11 @@ async def run_import(client: Client, kb_url: str, trials: int) -> dict:
 # ---------------------------------------------------------------- load without loss
 
 async def run_load(client: Client, rasa_url: str, script: list[str], conversations: int, turns: int,
-                   rate: float, session: aiohttp.ClientSession) -> dict:
-    """Turn k of conversation i is due at (k × conversations + i) / rate; it waits for the reply to turn k−1."""
+                   rate: float, session: aiohttp.ClientSession, api_token: str = "") -> dict:
+    """Turn k of conversation i is due at (k × conversations + i) / rate; it waits for the reply to turn k−1.
+
+    The trackers are read back through Rasa's HTTP API with its token (`api_token`).
+    """
     token = uuid.uuid4().hex[:6]
     senders = [f"load-{token}-{i}" for i in range(conversations)]
     sent: dict[str, list[str]] = {s: [] for s in senders}
@@ -274,7 +277,7 @@ async def run_load(client: Client, rasa_url: str, script: list[str], conversatio
     missing = duplicated = out_of_order = unanswered = 0
     for sender in senders:
         async with session.get(f"{rasa_url}/conversations/{sender}/tracker",
-                               params={"include_events": "ALL"}) as reply:
+                               params={"include_events": "ALL", "token": api_token}) as reply:
             events = (await reply.json())["events"]
         said = [e.get("text") for e in events if e.get("event") == "user"]
         # A user turn the bot answered: at least one bot event before the next user event.
@@ -357,7 +360,8 @@ async def bench(args: argparse.Namespace) -> dict:
                 print(f"  load: {args.load_conversations} conversations × {args.load_turns} turns at "
                       f"{args.load_rate} messages/s…", file=sys.stderr, flush=True)
                 result["load"] = await run_load(ours, assistant.rasa_url, script, args.load_conversations,
-                                                args.load_turns, args.load_rate, session)
+                                                args.load_turns, args.load_rate, session,
+                                                api_token=assistant.settings.rasa_token)
         if "memory" in args.only:
             memory = {s.name: memory_mib(s.process.pid) for s in assistant.group.services}
             result["memory"] = memory

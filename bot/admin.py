@@ -16,6 +16,7 @@ from typing import Any
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from bot import limits
 from kb import queries
 from kb.errors import KBError, ValidationFailed
 from kb.exporter import export_data, measure_record
@@ -39,15 +40,25 @@ def _bearer(request: Request) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
+# Failed token attempts per client address (bot/limits.py): over the limit, 429 until the window passes,
+# checked before the token is looked at, so guessing costs the guesser time and the database nothing.
+FAILED_ATTEMPTS = limits.RateLimiter(limits.ADMIN_FAILURES_PER_CLIENT, limits.ADMIN_FAILURE_WINDOW)
+
+
 def requires(role: str):
     """Let the handler run only for a valid token of `role` (editor) or any valid token (viewer)."""
 
     def decorate(handler):
         @functools.wraps(handler)
         async def wrapper(request: Request, *args, **kwargs):
+            client = request.remote_addr or request.ip
+            if FAILED_ATTEMPTS.blocked(client):
+                return _error(429, "令牌错误次数过多，请稍后再试",
+                              retry_after=FAILED_ATTEMPTS.retry_after(client))
             token = _bearer(request)
             holder = await _db(request, lambda session: _holder(token, session)) if token else None
             if holder is None:
+                FAILED_ATTEMPTS.hit(client)
                 return _error(401, "需要有效的管理令牌（Authorization: Bearer …）")
             if role == "editor" and holder[1] != "editor":
                 return _error(403, "此令牌只能查看，不能修改（需要 editor 角色）")

@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -157,16 +158,25 @@ def write_admin_terms(export: dict[str, Any], jieba_dir: Path | None = None) -> 
     return terms
 
 
-def reload_model(rasa_url: str, model: Path, timeout: float = 300) -> None:
-    """Ask a running Rasa server (started with --enable-api) to swap in a model: no restart, no downtime."""
+def reload_model(rasa_url: str, model: Path, timeout: float = 300, token: str | None = None) -> None:
+    """Ask a running Rasa server (started with --enable-api) to swap in a model: no restart, no downtime.
+
+    Sends Rasa's API token (`HUIQI_RASA_TOKEN` or var/rasa_token unless given).
+    """
+    from bot.settings import load_settings
+
+    token = token if token is not None else load_settings().rasa_token
     request = urllib.request.Request(
-        f"{rasa_url.rstrip('/')}/model", method="PUT",
+        f"{rasa_url.rstrip('/')}/model?{urllib.parse.urlencode({'token': token})}", method="PUT",
         data=json.dumps({"model_file": str(model.resolve())}).encode(), headers={"Content-Type": "application/json"},
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as reply:
             if reply.status != 204:
                 raise KBError(f"Rasa 服务器 {rasa_url} 没有加载新模型（HTTP {reply.status}）")
+    except urllib.error.HTTPError as exc:
+        hint = "：令牌不对（HUIQI_RASA_TOKEN 或 var/rasa_token 须与服务器的一致）" if exc.code in (401, 403) else ""
+        raise KBError(f"Rasa 服务器 {rasa_url} 没有加载新模型（HTTP {exc.code}）{hint}") from exc
     except (urllib.error.URLError, OSError) as exc:
         raise KBError(f"无法让 Rasa 服务器 {rasa_url} 加载新模型：{exc}") from exc
 

@@ -18,6 +18,7 @@ from sanic.request import Request
 
 from kb import matching
 from kb.eligibility import FactsError
+from kb.fact_bounds import out_of_range
 from kb.profile import FIELDS, extract
 from kb.text import normalize
 
@@ -72,6 +73,9 @@ def create_blueprint() -> Blueprint:
             unknown = sorted(set(body["facts"]) - set(FIELDS))
             if unknown:
                 return _bad(f"未知的企业信息字段：{', '.join(unknown)}；可用字段：{', '.join(FIELDS)}")
+            bad = out_of_range(body["facts"])  # the bounds are in kb/fact_bounds.py
+            if bad:
+                return response.json({"error": bad.message, "field": bad.field}, status=400, ensure_ascii=False)
         scope = body.get("scope")
         if scope is not None and (not isinstance(scope, str) or scope.partition(":")[0] not in ("all", "family", "category")):
             return _bad('"scope" 须是 "all"、"family:<family>" 或 "category:<名称>"')

@@ -60,7 +60,7 @@ PAGE = """<!doctype html>
   <p class="note">回答依据已公开的政策文件整理，办理前请以主管部门发布的正式通知为准。</p>
 </main>
 <script src="/widget/{script}" defer
-        data-server-url="{server_url}" data-target="#chat" data-title="{title}"
+        data-server-url="{server_url}" data-history-url="/api/history" data-target="#chat" data-title="{title}"
         data-intro="{intro}" data-examples="{examples}"></script>
 </body>
 </html>

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import time
@@ -138,15 +139,17 @@ def cmd_nlu_dict(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.services import (
+        GaveUp,
         ServiceError,
         ServiceGroup,
+        Supervisor,
         action_service,
         dingtalk_bridge_service,
         dingtalk_stream_wanted,
         rasa_service,
         web_service,
     )
-    from bot.settings import load_settings
+    from bot.settings import load_settings, token_hint
     from bot.training import ensure_model
 
     settings = load_settings()
@@ -161,7 +164,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         except ServiceError as exc:
             print(f"启动失败：{exc}", file=sys.stderr)
             return 1
-    group = ServiceGroup(services, settings.var_dir / "log")
+    log_dir = settings.var_dir / "log"
+    group = ServiceGroup(services, log_dir)
     stopping = False
 
     def request_stop(signum, _frame) -> None:
@@ -176,6 +180,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ServiceError as exc:
         print(f"启动失败：{exc}", file=sys.stderr)
         return 1
+    token_source = "HUIQI_RASA_TOKEN" if os.environ.get("HUIQI_RASA_TOKEN", "").strip() else \
+        settings.var_dir / "rasa_token"
     print(
         f"\n惠企政策助手已启动：\n"
         f"  企业咨询页面  {settings.web_url}/\n"
@@ -183,18 +189,29 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"  资格判断 API  {settings.web_url}/api/eligibility\n"
         f"  Rasa REST     {settings.rasa_url}/webhooks/rest/webhook\n"
         f"  Rasa socket.io {settings.rasa_url}/socket.io\n"
+        f"  Rasa HTTP API 需要令牌 ?token=…（{token_hint(settings.rasa_token)}，见 {token_source}）\n"
         f"  动作服务器    {settings.actions_url}\n"
-        f"  日志          {settings.var_dir / 'log'}\n"
+        f"  日志          {log_dir}\n"
         f"试一试：curl -s -X POST {settings.rasa_url}/webhooks/rest/webhook "
         f"-d '{{\"sender\":\"u1\",\"message\":\"民营经济32条是什么\"}}'\n"
+        f"某个服务意外退出时会自动重启（1、2、4、8、16、30 秒后），5 分钟内退出超过 5 次则全部停止。\n"
         f"按 Ctrl-C 停止全部服务。",
         flush=True,
     )
+
+    def report(message: str) -> None:
+        line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}"
+        print(line, file=sys.stderr, flush=True)
+        with (log_dir / "supervisor.log").open("a", encoding="utf-8") as log:
+            log.write(line + "\n")
+
+    supervisor = Supervisor(group, report)
     exit_code = 0
     while not stopping:
-        crashed = group.first_exited()
-        if crashed:
-            print(f"{crashed.name} 意外退出（{crashed.process.returncode}）：\n{crashed.log_tail()}", file=sys.stderr)
+        try:
+            supervisor.tick()
+        except GaveUp as exc:
+            report(str(exc))
             exit_code = 1
             break
         time.sleep(0.5)

@@ -1,7 +1,8 @@
-"""Starting, watching and stopping the assistant's server processes.
+"""Starting, watching, restarting and stopping the assistant's server processes.
 
 Each process gets its own process group so that stopping it also stops what it
-spawned (Sanic workers, TensorFlow threads); nothing is left behind.
+spawned (Sanic workers, TensorFlow threads); nothing is left behind. `Supervisor`
+restarts a server that exits, with backoff, while the others keep serving.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,10 +35,15 @@ class Service:
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = None
     log_path: Path | None = None
+    # Sent as ?token= with the health check (Rasa's /status needs it); never part of health_url or a message.
+    api_token: str | None = None
 
     def healthy(self) -> bool:
+        url = self.health_url
+        if self.api_token:
+            url += ("&" if "?" in url else "?") + urllib.parse.urlencode({"token": self.api_token})
         try:
-            with urllib.request.urlopen(self.health_url, timeout=2) as reply:
+            with urllib.request.urlopen(url, timeout=2) as reply:
                 return reply.status == 200
         except (urllib.error.URLError, OSError):
             return False
@@ -61,13 +69,7 @@ class ServiceGroup:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         try:
             for service in self.services:
-                service.log_path = self.log_dir / f"{service.name}.log"
-                log = service.log_path.open("ab")
-                service.process = subprocess.Popen(
-                    service.command, cwd=PROJECT_ROOT, env={**os.environ, **service.env},
-                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-                )
-                log.close()
+                self.spawn(service)
             deadline = time.monotonic() + timeout
             for service in self.services:
                 while not service.healthy():
@@ -81,6 +83,15 @@ class ServiceGroup:
         except BaseException:
             self.stop()
             raise
+
+    def spawn(self, service: Service) -> None:
+        """Start (or start again) one service, appending its output to log_dir/<name>.log."""
+        service.log_path = self.log_dir / f"{service.name}.log"
+        with service.log_path.open("ab") as log:
+            service.process = subprocess.Popen(
+                service.command, cwd=PROJECT_ROOT, env={**os.environ, **service.env},
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            )
 
     def first_exited(self) -> Service | None:
         return next((s for s in self.services if s.process and s.process.poll() is not None), None)
@@ -107,6 +118,80 @@ class ServiceGroup:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+# The restart policy of `huiqi run` (README, "Restarts"): wait 1, 2, 4, 8, 16, then 30 s before each
+# restart of a server that exited; more than MAX_EXITS exits of one server within EXIT_WINDOW seconds
+# means it will not come back by itself, so everything stops and says why.
+RESTART_DELAYS = (1, 2, 4, 8, 16, 30)
+MAX_EXITS = 5
+EXIT_WINDOW = 300
+# A server that has run this long without exiting starts again from the first delay.
+STABLE_AFTER = 60
+
+
+class GaveUp(ServiceError):
+    """A server kept exiting; the message says which, how often and its last log lines."""
+
+
+@dataclass
+class _Watch:
+    exits: deque = field(default_factory=deque)
+    attempt: int = 0
+    restart_at: float | None = None
+    started_at: float = 0.0
+
+
+class Supervisor:
+    """Keep a started ServiceGroup serving: a server that exits is restarted with backoff.
+
+    The others are left alone. Call `tick()` often (huiqi run does, twice a second); it raises GaveUp when a server
+    exited more than `max_exits` times within `window` seconds.
+    """
+
+    def __init__(self, group: ServiceGroup, report: Callable[[str], None], *,
+                 delays: tuple[float, ...] = RESTART_DELAYS, max_exits: int = MAX_EXITS,
+                 window: float = EXIT_WINDOW, stable_after: float = STABLE_AFTER,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.group = group
+        self.report = report
+        self.delays = delays
+        self.max_exits = max_exits
+        self.window = window
+        self.stable_after = stable_after
+        self.clock = clock
+        now = clock()
+        self.watches = {service.name: _Watch(started_at=now) for service in group.services}
+        self.restarts = 0
+
+    def tick(self) -> None:
+        now = self.clock()
+        for service in self.group.services:
+            watch = self.watches[service.name]
+            if watch.restart_at is not None:
+                if now >= watch.restart_at:
+                    watch.restart_at = None
+                    watch.started_at = now
+                    self.group.spawn(service)
+                    self.restarts += 1
+                    self.report(f"{service.name} 已重新启动（第 {watch.attempt} 次尝试），日志见 {service.log_path}")
+                continue
+            code = service.process.poll() if service.process else None
+            if code is None:
+                if watch.attempt and now - watch.started_at >= self.stable_after:
+                    watch.attempt = 0
+                continue
+            watch.exits.append(now)
+            while watch.exits and now - watch.exits[0] > self.window:
+                watch.exits.popleft()
+            if len(watch.exits) > self.max_exits:
+                raise GaveUp(f"{service.name} 在 {self.window / 60:g} 分钟内退出了 {len(watch.exits)} 次"
+                             f"（最后一次退出码 {code}），不再重启，全部服务停止。最后的日志：\n{service.log_tail()}")
+            delay = self.delays[min(watch.attempt, len(self.delays) - 1)]
+            watch.attempt += 1
+            watch.restart_at = now + delay
+            _signal_group(service.process, signal.SIGKILL)  # whatever it left behind in its group
+            self.report(f"{service.name} 意外退出（退出码 {code}），{delay:g} 秒后重新启动；其他服务照常运行")
 
 
 def _signal_group(process: subprocess.Popen, sig: int) -> None:
@@ -165,16 +250,19 @@ def rasa_service(settings: Settings, model: Path, action_url: str | None = None,
     """Run Rasa with endpoints.yml, or the file `HUIQI_ENDPOINTS` names (in extra_env or the environment)."""
     environ = {**os.environ, **(extra_env or {})}
     endpoints = endpoints_file(environ)
+    token = settings.rasa_token
     return Service(
         name="rasa",
+        # bot.rasa_server runs `rasa run` with --auth-token (from HUIQI_RASA_TOKEN, set below).
         command=[
-            str(VENV_BIN / "rasa"), "run", "--model", str(model), "--enable-api",
+            str(VENV_BIN / "python"), "-m", "bot.rasa_server", "--model", str(model), "--enable-api",
             "--interface", settings.host, "--port", str(settings.rasa_port),
             "--credentials", "credentials.yml", "--endpoints", str(endpoints), "--cors", "*",
         ],
         # /status answers only once the model is loaded.
         health_url=f"http://{settings.host}:{settings.rasa_port}/status",
-        env={**rasa_env(settings, action_url, endpoints, environ), **(extra_env or {})},
+        api_token=token,
+        env={**rasa_env(settings, action_url, endpoints, environ), "HUIQI_RASA_TOKEN": token, **(extra_env or {})},
     )
 
 
@@ -183,7 +271,9 @@ def web_service(settings: Settings) -> Service:
         name="web",
         command=[str(VENV_BIN / "python"), "-m", "bot.web", "--host", settings.host, "--port", str(settings.web_port)],
         health_url=f"http://{settings.host}:{settings.web_port}/health",
-        env={"HUIQI_RASA_URL": settings.rasa_url, "SQLALCHEMY_SILENCE_UBER_WARNING": "1"},
+        # The token: /api/history reads a widget's own conversation from Rasa's API and checks its session key.
+        env={"HUIQI_RASA_URL": settings.rasa_url, "HUIQI_RASA_TOKEN": settings.rasa_token,
+             "SQLALCHEMY_SILENCE_UBER_WARNING": "1"},
     )
 
 

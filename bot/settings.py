@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,44 @@ class Settings:
     @property
     def web_url(self) -> str:
         return f"http://{self.host}:{self.web_port}"
+
+    @property
+    def rasa_token(self) -> str:
+        """Rasa's HTTP API token: `HUIQI_RASA_TOKEN`, else the one generated once into var/rasa_token."""
+        return rasa_token(self.var_dir)
+
+
+TOKEN_FILE = "rasa_token"
+
+
+def rasa_token(var_dir: Path, environ: os._Environ | dict = os.environ) -> str:
+    """The token every internal caller of Rasa's HTTP API sends; generated once (mode 0600) when unset.
+
+    Never print it whole: `token_hint` shows enough to tell two tokens apart.
+    """
+    given = environ.get("HUIQI_RASA_TOKEN", "").strip()
+    if given:
+        return given
+    path = var_dir / TOKEN_FILE
+    if path.exists():
+        saved = path.read_text(encoding="utf-8").strip()
+        if saved:
+            return saved
+    var_dir.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    # Created readable by this user only, and never overwritten once written (two starts race safely).
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(token + "\n")
+    return token
+
+
+def token_hint(token: str) -> str:
+    """The first four characters and the length: enough to tell tokens apart, never enough to use one."""
+    return f"{token[:4]}…（{len(token)} 个字符）"
 
 
 def load_settings() -> Settings:

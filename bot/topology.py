@@ -64,14 +64,20 @@ def endpoints_env(path: Path, environ: Mapping[str, str] = os.environ) -> dict[s
 
 
 def render_nginx(*, listen: str, rasa_servers: Iterable[str], action_servers: Iterable[str],
-                 actions_listen: str, prefix: Path, template: Path = NGINX_TEMPLATE) -> str:
-    """deploy/nginx.conf with its `${HUIQI_…}` placeholders filled in (nginx's own `$vars` are left alone)."""
+                 actions_listen: str, prefix: Path, web_servers: Iterable[str] = (),
+                 template: Path = NGINX_TEMPLATE) -> str:
+    """deploy/nginx.conf with its `${HUIQI_…}` placeholders filled in (nginx's own `$vars` are left alone).
+
+    Without `web_servers` the web app's routes answer 502 (a topology of Rasa servers only).
+    """
+    web = list(web_servers)
     values = {
         "HUIQI_NGINX_LISTEN": listen,
         "HUIQI_NGINX_ACTIONS_LISTEN": actions_listen,
         "HUIQI_NGINX_PREFIX": str(prefix),
         "HUIQI_RASA_SERVERS": _servers(rasa_servers),
         "HUIQI_ACTION_SERVERS": _servers(action_servers),
+        "HUIQI_WEB_SERVERS": _servers(web) if web else "server 127.0.0.1:9 down;  # no web app in this topology",
     }
 
     def fill(match: re.Match) -> str:
@@ -96,10 +102,11 @@ def nginx_command(prefix: Path, conf: Path) -> list[str]:
     return [nginx, "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"]
 
 
-def write_nginx_conf(prefix: Path, *, listen: str, actions_listen: str,
-                     rasa_servers: Iterable[str], action_servers: Iterable[str]) -> Path:
+def write_nginx_conf(prefix: Path, *, listen: str, actions_listen: str, rasa_servers: Iterable[str],
+                     action_servers: Iterable[str], web_servers: Iterable[str] = ()) -> Path:
     prefix.mkdir(parents=True, exist_ok=True)
     conf = prefix / "nginx.conf"
     conf.write_text(render_nginx(listen=listen, actions_listen=actions_listen, prefix=prefix,
-                                 rasa_servers=rasa_servers, action_servers=action_servers), encoding="utf-8")
+                                 rasa_servers=rasa_servers, action_servers=action_servers,
+                                 web_servers=web_servers), encoding="utf-8")
     return conf

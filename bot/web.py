@@ -15,7 +15,7 @@ import urllib.request
 from sanic import Sanic, response
 from sanic.request import Request
 
-from bot import admin, api, chat_page
+from bot import admin, api, chat_page, history
 from kb import queries
 from kb.db import make_engine, make_sessionmaker
 from kb.schema import create_schema
@@ -47,6 +47,7 @@ def create_app() -> Sanic:
     app.blueprint(chat_page.create_blueprint())
     app.blueprint(admin.create_blueprint())  # /admin page and /api/admin/ JSON API
     app.blueprint(api.create_blueprint())  # POST /api/eligibility
+    app.blueprint(history.create_blueprint())  # POST /api/history (a widget's own conversation)
 
     return app
 

@@ -111,8 +111,8 @@ def test_reload_asks_the_running_rasa_server_to_load_the_new_model(tmp_path):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         model = tmp_path / "huiqi-new.tar.gz"
-        reload_model(f"http://127.0.0.1:{server.server_port}", model)
-        assert received == [("/model", {"model_file": str(model.resolve())})]
+        reload_model(f"http://127.0.0.1:{server.server_port}", model, token="tok-en")
+        assert received == [("/model?token=tok-en", {"model_file": str(model.resolve())})]
     finally:
         server.shutdown()
     with pytest.raises(KBError):

@@ -50,7 +50,9 @@ class Chat:
         return [m.get("text", "") for m in self.send(sender, text)]
 
     def tracker_events(self, sender: str) -> list[dict]:
-        reply = requests.get(f"{self.settings.rasa_url}/conversations/{sender}/tracker", timeout=30)
+        """Read the conversation through Rasa's HTTP API, which needs the token."""
+        reply = requests.get(f"{self.settings.rasa_url}/conversations/{sender}/tracker",
+                             params={"token": self.settings.rasa_token}, timeout=30)
         reply.raise_for_status()
         return reply.json()["events"]
 

@@ -155,6 +155,15 @@ def test_staff_content_never_reaches_the_rest_channel_even_if_metadata_claims_a_
     assert INTERNAL_NOTE not in json.dumps(reply.json(), ensure_ascii=False)
 
 
+def test_staff_content_never_reaches_the_rest_channel_even_if_the_body_names_the_dingtalk_channel(dingtalk):
+    reply = requests.post(f"{dingtalk.settings.rasa_url}/webhooks/rest/webhook",
+                          json={"sender": "cfg-staff-1", "message": QUESTION, "input_channel": "dingtalk",
+                                "metadata": {"channel": "dingtalk", "role": "admin", "staff_id": "cfg-staff-1"}},
+                          timeout=60)
+    text = json.dumps(reply.json(), ensure_ascii=False)
+    assert "200万元" in text and INTERNAL_NOTE not in text and INTERNAL_CONTACT not in text
+
+
 def test_staff_ask_for_todays_unanswered_questions_through_the_server(dingtalk):
     [body] = dingtalk.ask("今日未解答", msg_id="conv-digest", staff_id="cfg-staff-1")
     assert "今日未解答" in body["markdown"]["text"] or "还没有未解答" in body["markdown"]["text"]

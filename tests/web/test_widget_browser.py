@@ -86,8 +86,8 @@ def test_after_a_reload_the_history_is_shown_and_the_conversation_continues(brow
     assert before_reload < after_reload
 
 
-def test_history_comes_back_from_rasa_when_the_browser_kept_only_the_session(browser_run):
-    assert passed(browser_run, "history_from_tracker")["restored"] > 0
+def test_history_comes_back_from_the_web_app_when_the_browser_kept_only_the_session_and_its_key(browser_run):
+    assert passed(browser_run, "history_from_web_app")["restored"] > 0
 
 
 def test_html_in_a_message_is_shown_as_text_and_never_runs(browser_run):

@@ -1,6 +1,6 @@
 // The conversation kept in localStorage, one entry per Rasa server: the
 // session id (Rasa's sender id, so the tracker continues after a reload or a
-// server restart) and the messages shown so far.
+// server restart), the key the server issued with it, and the messages shown so far.
 const PREFIX = 'huiqi-chat:v1:';
 const MAX_MESSAGES = 200;
 
@@ -23,6 +23,7 @@ export class ConversationStore {
     // True when this browser already had a conversation with this server.
     this.restored = typeof saved.sessionId === 'string' && /^[\w-]{8,64}$/.test(saved.sessionId);
     this.sessionId = this.restored ? saved.sessionId : randomId();
+    this.sessionKey = this.restored && typeof saved.sessionKey === 'string' ? saved.sessionKey : '';
     this.messages = Array.isArray(saved.messages) ? saved.messages.filter(validMessage) : [];
     this.initialSent = Boolean(saved.initialSent);
     this.save();
@@ -40,6 +41,7 @@ export class ConversationStore {
     try {
       this.storage.setItem(this.key, JSON.stringify({
         sessionId: this.sessionId,
+        sessionKey: this.sessionKey,
         messages: this.messages.slice(-MAX_MESSAGES),
         initialSent: this.initialSent,
       }));
@@ -63,21 +65,4 @@ export class ConversationStore {
     this.initialSent = true;
     this.save();
   }
-}
-
-/** Rasa tracker events → messages as the widget stores them. */
-export function messagesFromTracker(tracker) {
-  const out = [];
-  for (const event of (tracker && tracker.events) || []) {
-    const ts = Math.round((event.timestamp || 0) * 1000);
-    if (event.event === 'user' && event.text) {
-      out.push({ from: 'user', text: String(event.text), ts });
-    } else if (event.event === 'bot' && event.text) {
-      const buttons = ((event.data && event.data.buttons) || [])
-        .filter((b) => b && b.title)
-        .map((b) => ({ title: String(b.title), payload: String(b.payload ?? b.title) }));
-      out.push({ from: 'bot', text: String(event.text), buttons, ts });
-    }
-  }
-  return out;
 }

@@ -5,16 +5,19 @@
 //
 // It talks to Rasa's socket.io channel (user_uttered / bot_uttered, session
 // persistence): the session id lives in localStorage and is sent with
-// session_request on every (re)connect, so a reload or a server restart
-// continues the same Rasa conversation.
+// session_request on every (re)connect together with the key the server issued
+// with it, so a reload or a server restart continues the same Rasa conversation
+// (and nobody who only knows the id can). The history comes from localStorage,
+// else from the web app's POST /api/history (data-history-url) with that key.
 import { io } from 'socket.io-client';
 
 import css from './widget.css';
 import { renderMarkdown } from './render.js';
-import { ConversationStore, messagesFromTracker } from './store.js';
+import { ConversationStore } from './store.js';
 
 const DEFAULTS = {
   serverUrl: '',
+  historyUrl: '',
   title: '惠企政策助手',
   initialMessage: '',
   intro: '',
@@ -145,7 +148,7 @@ export class ChatWidget {
 
     this.renderAll();
     this.setState('connecting');
-    if (!this.store.messages.length && this.store.restored) this.restoreFromTracker();
+    if (!this.store.messages.length && this.store.restored) this.restoreHistory();
     this.connect();
     if (!inline && o.open) this.open();
     return this;
@@ -166,7 +169,7 @@ export class ChatWidget {
     this.socket.on('connect', () => {
       this.ready = false;
       // Rejoin the conversation's room on every (re)connect.
-      this.socket.emit('session_request', { session_id: this.store.sessionId });
+      this.socket.emit('session_request', { session_id: this.store.sessionId, session_key: this.store.sessionKey });
     });
     this.socket.on('session_confirm', (data) => this.onSessionConfirm(data));
     this.socket.on('bot_uttered', (data) => this.onBotMessage(data || {}));
@@ -176,8 +179,15 @@ export class ChatWidget {
 
   onSessionConfirm(data) {
     const id = typeof data === 'string' ? data : data && data.session_id;
-    if (id && id !== this.store.sessionId) {
+    const key = data && typeof data.session_key === 'string' ? data.session_key : '';
+    if (id && (id !== this.store.sessionId || key !== this.store.sessionKey)) {
+      // A new session (the old one's key was missing or wrong) starts with an empty log.
+      if (id !== this.store.sessionId && this.store.messages.length) {
+        this.store.replaceAll([]);
+        this.renderAll();
+      }
       this.store.sessionId = id;
+      this.store.sessionKey = key;
       this.store.save();
     }
     this.ready = true;
@@ -216,13 +226,19 @@ export class ChatWidget {
     this.showTyping(true);
   }
 
-  async restoreFromTracker() {
-    // localStorage lost its messages but kept the session: ask Rasa for the history.
+  async restoreHistory() {
+    // localStorage lost its messages but kept the session and its key: ask the web app for the history.
+    if (!this.options.historyUrl || !this.store.sessionKey) return;
     try {
-      const url = `${this.options.serverUrl}/conversations/${encodeURIComponent(this.store.sessionId)}/tracker`;
-      const reply = await fetch(url, { signal: AbortSignal.timeout(5000) });
+      const reply = await fetch(this.options.historyUrl, {
+        method: 'POST',
+        // text/plain keeps it a simple request (no preflight) when the web app is on another origin.
+        headers: { 'Content-Type': 'text/plain;charset=UTF-8' },
+        body: JSON.stringify({ session_id: this.store.sessionId, session_key: this.store.sessionKey }),
+        signal: AbortSignal.timeout(5000),
+      });
       if (!reply.ok) return;
-      let messages = messagesFromTracker(await reply.json());
+      let messages = ((await reply.json()).messages || []);
       const { initialMessage } = this.options;
       if (initialMessage && messages[0] && messages[0].from === 'user' && messages[0].text === initialMessage) {
         messages = messages.slice(1);
@@ -232,7 +248,7 @@ export class ChatWidget {
         this.renderAll();
       }
     } catch {
-      // The tracker API may be closed (auth token) or the server down; start from an empty log.
+      // The web app may be unreachable; start from an empty log.
     }
   }
 
@@ -386,6 +402,7 @@ function optionsFromScript(script) {
   const max = parseInt(d.maxLength, 10);
   return {
     serverUrl: d.serverUrl || '',
+    historyUrl: d.historyUrl || '',
     title: d.title || DEFAULTS.title,
     initialMessage: d.initialMessage || '',
     intro: d.intro || '',

@@ -277,13 +277,13 @@ await scenario('reload', async () => {
   return { sessionId: storedAfter.sessionId, messagesKept: after.messages.length, answerAfterReload: answer.map((m) => m.text) };
 });
 
-await scenario('history_from_tracker', async () => {
-  // Storage lost the messages but kept the session id: the history comes back from Rasa's tracker.
+await scenario('history_from_web_app', async () => {
+  // Storage lost the messages but kept the session id and key: the history comes back from the web app's /api/history.
   const key = `huiqi-chat:v1:${RASA}`;
   const count = (await snapshot(page)).messages.length;
   await page.evaluate((k) => {
     const saved = JSON.parse(localStorage.getItem(k));
-    localStorage.setItem(k, JSON.stringify({ sessionId: saved.sessionId, messages: [], initialSent: true }));
+    localStorage.setItem(k, JSON.stringify({ sessionId: saved.sessionId, sessionKey: saved.sessionKey, messages: [], initialSent: true }));
   }, key);
   await page.reload();
   await page.waitForFunction(() => document.querySelector('.huiqi-chat-host').shadowRoot.querySelectorAll('.hq-msg').length > 0,
