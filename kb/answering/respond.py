@@ -59,9 +59,10 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
     if not candidates or (candidates[0].coverage < least and not question.documents):
         if intent == "nlu_fallback":
             return Reply((Say("utter_default"),), answered=False)
-        if question.families or question.documents:
-            return Reply((Say("utter_measure_not_found"),), answered=False)
-        return Reply((Say("utter_out_of_scope"),), answered=False)
+        if intent == "out_of_scope" and not (question.families or question.documents):
+            return Reply((Say("utter_out_of_scope"),), answered=False)
+        # The classifier took it for a policy question ("跨境电商海外仓补助多少"): say the KB lacks it.
+        return Reply((Say("utter_measure_not_found"),), answered=False)
     chosen, extra = _choose(question, candidates, snap)
     prefix = _prefix(question, chosen[0], snap)
     if item_of:
