@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import signal
 import sys
@@ -94,6 +95,22 @@ def _by_family(data: dict) -> dict[str, dict]:
         family["outline"] += int(measure["outline_only"])
         family["editions"][measure["edition"]] = family["editions"].get(measure["edition"], 0) + 1
     return counts
+
+
+def cmd_kb_stale(args: argparse.Namespace) -> int:
+    from kb.currency import stale_records
+
+    today = dt.date.fromisoformat(args.today) if args.today else dt.date.today()
+    with _sessions()() as session:
+        items = stale_records(queries.all_measures(session=session), today=today)
+    if args.json:
+        print(json.dumps({"today": today.isoformat(), "measures": items}, ensure_ascii=False, indent=2))
+        return 0
+    labels = {"superseded": "已有新版", "window_closed": "申报已截止", "expired": "已过期"}
+    print(f"截至 {today.isoformat()}，{len(items)} 条措施已不是现行的：")
+    for item in items:
+        print(f"  {item['id']}  [{labels[item['state']]}]  {item['title']}：{item['note']}")
+    return 0
 
 
 def cmd_kb_history(args: argparse.Namespace) -> int:
@@ -223,6 +240,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", "-o")
     export.set_defaults(func=admin_cli.cmd_kb_export)
     kb.add_parser("stats", help="counts by family and sourcing").set_defaults(func=cmd_kb_stats)
+    stale = kb.add_parser("stale", help="measures past their validity, closed windows and superseded editions",
+                          epilog="example: huiqi kb stale --today 2026-12-02")
+    stale.add_argument("--today", help="judge as of this date (YYYY-MM-DD); default today")
+    stale.add_argument("--json", action="store_true", help="print JSON for the staff digest")
+    stale.set_defaults(func=cmd_kb_stale)
     history = kb.add_parser("history", help="revisions, newest first")
     history.add_argument("--limit", type=int, default=20)
     history.set_defaults(func=cmd_kb_history)

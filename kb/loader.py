@@ -153,7 +153,8 @@ def validate_content(content: dict, file: str, state: Validation, *, extra_top_k
             if item.get("kind") is not None and item["kind"] not in SOURCE_KINDS:
                 errors.append(SeedError(file, f"{label}.kind", f"must be one of {', '.join(SOURCE_KINDS)}"))
             if _valid_url(item["url"]):
-                data.sources[item["url"]] = dict(item)
+                # One URL may be described in several files: what each says is merged.
+                data.sources[item["url"]] = {**data.sources.get(item["url"], {}), **item}
             else:
                 errors.append(SeedError(file, f"{label}.url", f"not an http(s) URL: {item['url']!r}"))
 
@@ -496,8 +497,9 @@ def upsert_sources(session: Session, data: SeedData) -> dict[str, Source]:
         existing[url] = Source(url=url)
         session.add(existing[url])
     for url, meta in data.sources.items():
-        existing[url].title, existing[url].publisher = meta.get("title"), meta.get("publisher")
-        existing[url].kind = meta.get("kind")
+        for key in ("title", "publisher", "kind"):
+            if key in meta:  # a key left out keeps what the database has
+                setattr(existing[url], key, meta[key])
     return existing
 
 

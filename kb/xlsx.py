@@ -97,7 +97,7 @@ SHEETS: dict[str, tuple[Column, ...]] = {
         Column("申报批次", "window_call", "时间出自哪一年度、哪一批通知", example="2026年度第二批申报通知"),
         Column("时间来源", "window_source", "申报时间的来源网址（有日期就必须写）"),
         Column("时间说明", "window_note", "补充说明；没有日期时写“未找到”和查过什么"),
-        Column("申报材料", "materials", "需要提交的材料，顿号（、）分隔"),
+        Column("申报材料", "materials", "需要提交的材料，每行一项"),
         DELETE,
     ),
     "条件": (
@@ -458,8 +458,8 @@ def _measure(record: dict[str, Any], row: int, problems: _Sheetless) -> dict[str
             problems.add("措施", row, "规则", "not valid YAML")
     if "applies_by" in record:
         measure["applies_by"] = _text(record["applies_by"])
-    if "materials" in record:
-        measure["materials"] = _list(record["materials"])
+    if "materials" in record:  # one per line: a material's own text may hold 、
+        measure["materials"] = [line.strip() for line in (_text(record["materials"]) or "").split("\n") if line.strip()]
     channel = {key: _text(record[f"channel_{key}"]) for key in ("name", "url", "note") if f"channel_{key}" in record}
     if channel:
         measure["channel"] = channel
@@ -628,7 +628,7 @@ def write_workbook(export: dict[str, list[dict[str, Any]]] | None = None) -> byt
                              m["valid_from"], m["valid_to"], m["confidence"], m["note"], rule_text,
                              _join(m["sources"], "\n"), m.get("applies_by"), channel.get("name"), channel.get("url"),
                              channel.get("note"), window.get("from"), window.get("until"), window.get("call"),
-                             window.get("source"), window.get("note"), _join(m.get("materials")), None])
+                             window.get("source"), window.get("note"), _join(m.get("materials"), "\n"), None])
         for benefit in benefits[1:]:
             sheets["措施"].append([m["id"], None, None, None, None, None, None, benefit.get("what"), benefit.get("amount"),
                                  benefit.get("unit"), benefit.get("note")])

@@ -124,3 +124,11 @@ def test_exports_come_as_json_yaml_and_xlsx(admin):
 def test_the_admin_page_is_served_in_chinese(admin):
     page = requests.get(f"{admin.url}/admin", timeout=30)
     assert page.status_code == 200 and "知识库管理" in page.text and "/api/admin" in page.text
+
+
+def test_the_stale_list_names_closed_windows_and_superseded_editions_for_a_viewer(admin):
+    reply = admin.call("GET", "/api/admin/stale?today=2026-12-02", role="viewer")
+    assert reply.status_code == 200
+    states = {m["id"]: m["state"] for m in reply.json()["measures"]}
+    assert states["sjsl-2026-b2"] == "window_closed" and states["e84-2024-first-set"] == "superseded"
+    assert admin.call("GET", "/api/admin/stale?today=someday", role="viewer").status_code == 400

@@ -118,3 +118,17 @@ def test_application_facts_survive_an_excel_round_trip(sessions, tmp_path):
     plan = parse_import(write_workbook(data), "kb.xlsx")
     with sessions.begin() as session:
         assert apply_import(session, plan, author="excel", dry_run=True).unchanged
+def test_the_curated_seed_says_how_every_measure_is_got(seed_data):
+    missing = [m["id"] for m in seed_data.measures.values() if not m["applies_by"]]
+    assert missing == []
+
+
+def test_most_measures_a_firm_applies_for_name_a_channel_and_a_window_or_say_none_was_found(seed_data):
+    applied = [m for m in seed_data.measures.values() if m["applies_by"] == "申报"]
+    covered = [m for m in applied if m["channel"] and m["application_window"]]
+    assert applied and len(covered) >= 0.8 * len(applied), sorted(m["id"] for m in applied if m not in covered)
+
+
+def test_tax_measures_are_claimed_when_filing_taxes(seed_data):
+    for measure_id in ("fc-xxwl", "pe32-01"):
+        assert seed_data.measures[measure_id]["applies_by"] == "申报纳税时直接享受"
