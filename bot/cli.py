@@ -15,8 +15,8 @@ from kb import queries
 from kb.db import database_url, make_engine, make_sessionmaker
 from kb.errors import KBError, ValidationFailed
 from kb.exporter import export_data, export_sources
-from kb.models import APPLIES_BY, DRAFT, NOT_FOUND, SOURCE_KINDS
 from kb.loader import default_seed_dir, load_seed, read_seed, seed_files
+from kb.models import APPLIES_BY, DRAFT, NOT_FOUND, SOURCE_KINDS
 from kb.schema import create_schema
 
 EXAMPLES = """examples:
@@ -85,7 +85,7 @@ def cmd_kb_stats(args: argparse.Namespace) -> int:
     dated = [m for m in applied if _found(m["channel"], "name") and m["application_window"]
              and (m["application_window"]["from"] or m["application_window"]["until"])]
     either = [m for m in applied if m["channel"] and m["application_window"]]
-    print(f"享受方式：" + "，".join(f"{k} {sum(1 for m in data['measures'] if m['applies_by'] == k)}"
+    print("享受方式：" + "，".join(f"{k} {sum(1 for m in data['measures'] if m['applies_by'] == k)}"
                                  for k in (*APPLIES_BY, None) if any(m["applies_by"] == k for m in data["measures"])))
     print(f"申报类措施 {len(applied)} 条：有渠道和申报时间（含写明“未找到”）{len(either)}，渠道和日期都有 {len(dated)}")
     drafts = [d["id"] for d in data["documents"] if d["status"] == DRAFT]
