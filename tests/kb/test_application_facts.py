@@ -167,3 +167,16 @@ def test_edition_metadata_is_held_in_document_fields(seed_data):
                                                                                 ["中共浙江省委", "浙江省人民政府"])
     assert seed_data.documents["e84-2024"]["articles"] == 66
     assert seed_data.documents["e84-2026"]["press_conference"] == dt.date(2026, 2, 26)
+
+
+def test_a_figure_held_only_by_mirror_pages_is_low_confidence(seed_data):
+    kinds = {url: source.get("kind") for url, source in seed_data.sources.items()}
+    for item in [*seed_data.documents.values(), *seed_data.measures.values()]:
+        figures = [b for b in item.get("benefits", []) if b["amount"] is not None]
+        if figures and all(kinds.get(url) == "mirror" for url in item["sources"]):
+            assert item["confidence"] == "low", item["id"]
+
+
+def test_every_cited_source_is_graded(seed_data):
+    cited = {url for item in [*seed_data.documents.values(), *seed_data.measures.values()] for url in item["sources"]}
+    assert sorted(url for url in cited if not seed_data.sources.get(url, {}).get("kind")) == []
