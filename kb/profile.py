@@ -24,7 +24,7 @@ from typing import Any
 from kb.format import format_number
 from kb.regions import RegionMatch, find_region
 
-KINDS = ("money", "count", "ratio", "region", "industry", "certifications", "ownership", "year")
+KINDS = ("money", "count", "ratio", "region", "industry", "certifications", "ownership", "year", "choice")
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class Field:
     unit: str
     question: str
     ease: int  # 1 = easiest to answer; breaks ties when choosing the next question
+    values: tuple[str, ...] = ()  # the standard values of a "choice" field
 
 
 FIELDS: dict[str, Field] = {f.name: f for f in (
@@ -58,13 +59,19 @@ FIELDS: dict[str, Field] = {f.name: f for f in (
     # 省级数字化车间/智能工厂的投资门槛（浙经信产数〔2025〕174号）：设备、软件、技术咨询，不含土建厂房。
     Field("digital_investment", "近五年数字化软硬件投资", "money", "万元",
           "近五年在数字化改造上的软硬件投资（设备、软件、技术咨询，不含厂房）大约多少？没有就说0", 13),
+    Field("entity_type", "主体类型", "choice", "", "是公司（企业），还是个体工商户、个人独资企业？", 3,
+          ("企业", "个体工商户", "个人独资企业", "合伙企业")),
+    Field("taxpayer_type", "增值税纳税人类型", "choice", "", "增值税是小规模纳税人还是一般纳税人？", 6,
+          ("小规模纳税人", "一般纳税人")),
+    Field("tax_collection", "企业所得税征收方式", "choice", "", "企业所得税是查账征收还是核定征收？", 12,
+          ("查账征收", "核定征收")),
 )}
 
 OWNERSHIPS = ("民营", "国有", "外资")
 
 # 省首台（套）产品: the firm has equipment recognised as a provincial 首台（套） (listed in the promotion catalogue).
 CERTIFICATIONS = ("高新技术企业", "科技型中小企业", "创新型中小企业", "专精特新中小企业", "专精特新小巨人企业",
-                  "省首台（套）产品")
+                  "省首台（套）产品", "制造业单项冠军企业")
 
 # Standard industry names; the manufacturing subgroups are also the members of the group 制造业
 # in kb/rules/groups.yaml (GB/T 4754 divisions, shortened).
@@ -135,7 +142,8 @@ _CERTIFICATION_WORDS = {
     "专精特新中小企业": ("专精特新",),
     "科技型中小企业": ("科技型中小企业", "科技型中小", "科技型企业", "科小"),
     "创新型中小企业": ("创新型中小企业", "创新型中小"),
-    "省首台（套）产品": ("首台套", "首台(套)"),  # text is NFKC-normalised: （套） arrives as (套)
+    "省首台（套）产品": ("首台套", "首台(套)"),
+    "制造业单项冠军企业": ("单项冠军",),  # text is NFKC-normalised: （套） arrives as (套)
 }
 # A 小巨人 must already be a 专精特新中小企业 (firm_categories.yaml FC-XJR: prerequisite).
 _IMPLIED_CERTIFICATIONS = {"专精特新小巨人企业": ("专精特新中小企业",)}
