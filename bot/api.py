@@ -66,13 +66,14 @@ def check_body(sessions, body: dict[str, Any]) -> dict[str, Any]:
     if "text" in body:
         extraction = extract(normalize(body["text"]), today=today)
         facts, problems, approximate = extraction.facts, extraction.problems, sorted(extraction.approximate)
+        ranges = {name: extraction.ranges.get(name) for name in approximate}
     else:
-        facts = body["facts"]
+        facts, ranges = body["facts"], {}
     with sessions() as session:
         focus = matching.scope_of(body["text"], session=session, facts=facts) if "text" in body else "all"
         scope = body.get("scope") or "all"
         result = matching.match(facts, session=session, today=today, scope=scope, skipped=body.get("skipped") or [],
-                                approximate=approximate)
+                                approximate=ranges)
     question = result.next_field
     return {
         "date": today.isoformat(),

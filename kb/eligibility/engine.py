@@ -172,6 +172,11 @@ class _Result:
     met_count: int = 0  # conditions met beneath it
 
 
+_CITIES: dict[str, tuple[str, ...]] = {}
+for _full, (_city, _county) in REGIONS.items():
+    _CITIES.setdefault(_city, ())
+    _CITIES[_city] += (_full,)
+
 _STANDARD_VALUES = {"region": REGIONS, "industry": INDUSTRIES, "ownership": OWNERSHIPS,
                     "certifications": CERTIFICATIONS}
 
@@ -200,6 +205,8 @@ def _coerce(facts: Facts) -> dict[str, Any]:
                 raise FactsError(f"facts.{name}: “{value}”不是标准取值（{'、'.join(spec.values)}）")
             values[name] = value
         known = _STANDARD_VALUES.get(kind)
+        if kind == "region" and value in _CITIES:
+            known = None  # a city: conditions on a county decide only when all its counties agree
         if known is not None:
             strange = sorted(set(values[name]) - set(known)) if kind == "certifications" else (
                 [value] if value not in known else [])
@@ -395,7 +402,10 @@ class _Run:
 
     def __init__(self, facts: Facts, on: dt.date, cache: _BookCache, approximate: Collection[str] = ()) -> None:
         self.raw, self.on, self.cache, self.book = facts, on, cache, cache.book
-        self.approximate = frozenset(approximate)
+        # Approximate figures: a field name (±10% around the fact) or field → (low, high), None = open.
+        self.ranges: dict[str, tuple[float | None, float | None] | None] = (
+            {name: (tuple(bounds) if bounds is not None else None) for name, bounds in approximate.items()}
+            if isinstance(approximate, Mapping) else dict.fromkeys(approximate))
         confirmed = facts.get("confirmed") or ()
         self.confirmed = frozenset([confirmed] if isinstance(confirmed, str) else confirmed)
         self.values: dict[str, Any] | None = None
@@ -464,6 +474,23 @@ class _Run:
         return _Result(found.state, tuple(f if f.ref else replace(f, ref=ref) for f in found.findings), found.touched,
                        found.leaf, found.met_count)
 
+    @staticmethod
+    def ranged(state: str, op: str, fact: Any, value: Any, bounds, negated: bool) -> str:
+        """A hedged figure decides a comparison only when its whole range lies on one side of the threshold."""
+        if bounds is None:
+            return UNKNOWN if _near(fact, value) else state
+        low, high = bounds
+        ends = [_test(op, end, value, None) for end in (low, high) if end is not None]
+        if low is None:  # open below: "不到2000万" can be anything down to 0 for money
+            ends.append(_test(op, min(0.0, high if high is not None else 0.0), value, None))
+        if high is None:
+            ends.append(_test(op, float("inf"), value, None))
+        if all(ends):
+            return MET if not negated else FAILED
+        if not any(ends):
+            return FAILED if not negated else MET
+        return UNKNOWN
+
     def condition(self, node: _Cond, negated: bool, category: str | None) -> _Result:
         field_name, op, value = node.field, node.op, node.value
         fact = self.values.get(field_name)
@@ -478,9 +505,13 @@ class _Run:
                 members = self.members.get((value, on))
                 if members is None:
                     members = self.members[(value, on)] = self.book.members(value, on)
-            state = MET if _test(op, fact, value, members) != negated else FAILED
-            if op in _COMPARISON_OPS and field_name in self.approximate and _near(fact, value):
-                state = UNKNOWN
+            if isinstance(fact, str) and fact in _CITIES:  # a city: each of its counties, then agree or not
+                outcomes = {_test(op, county, value, members) for county in _CITIES[fact]}
+                state = UNKNOWN if len(outcomes) > 1 else (MET if outcomes.pop() != negated else FAILED)
+            else:
+                state = MET if _test(op, fact, value, members) != negated else FAILED
+            if op in _COMPARISON_OPS and field_name in self.ranges:
+                state = self.ranged(state, op, fact, value, self.ranges[field_name], negated)
         text = node.texts.get((negated, on))
         if text is None:
             if node.explain is not _NO_TEXT:

@@ -154,8 +154,9 @@ def rules_in_force(*, session: Session, today: dt.date, family: str | None = Non
 
 def match(
     facts: Mapping[str, Any], *, session: Session, today: dt.date, scope: str = "all",
-    skipped: Collection[str] = (), approximate: Collection[str] = (),
+    skipped: Collection[str] = (), approximate: Collection[str] | Mapping[str, Any] = (),
 ) -> MatchResult:
+    """Every verdict in scope on the facts; `approximate` names hedged figures, or maps them to their ranges."""
     kind, _, name = scope.partition(":")
     if kind == "category":
         category = default_rulebook().categories[name]
