@@ -65,7 +65,11 @@ FIELDS: dict[str, Field] = {f.name: f for f in (
           ("小规模纳税人", "一般纳税人")),
     Field("tax_collection", "企业所得税征收方式", "choice", "", "企业所得税是查账征收还是核定征收？", 16,
           ("查账征收", "核定征收")),
+    # Derived by the engine from founded_year and the evaluation date; asked as founded_year (DERIVED_FROM).
+    Field("firm_age", "成立年限", "count", "年", "公司是哪一年成立的？", 17),
 )}
+# Facts the engine derives: the field to ask instead.
+DERIVED_FROM = {"firm_age": "founded_year", "rd_ratio": "rd_ratio"}
 
 OWNERSHIPS = ("民营", "国有", "外资", "集体", "混合")
 

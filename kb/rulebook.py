@@ -36,7 +36,7 @@ RULES_DIR = Path(__file__).resolve().parent / "rules"
 
 COMPARISONS = ("lt", "le", "gt", "ge")
 OPS = ("eq", "ne", *COMPARISONS, "between", "in", "not_in", "contains", "holds", "in_group")
-CONDITION_KEYS = {"field", "op", "value", "explain", "ref", "as_of"}
+CONDITION_KEYS = {"field", "op", "value", "explain", "ref", "as_of", "if_missing"}
 NODE_KEYS = ("all", "any", "not", "category", "field", "unencoded")
 UNENCODED_KEYS = {"unencoded", "explain", "ref", "source"}
 NUMERIC_KINDS = ("money", "count", "ratio", "year")
@@ -153,6 +153,8 @@ def _check_condition(node: Mapping[str, Any], path: str, book: Rulebook, problem
     for key in ("explain", "ref"):
         if key in node and not isinstance(node[key], str):
             problems.append(f"{path}.{key}: 应是一句话")
+    if "if_missing" in node and spec is not None and node["if_missing"] not in (spec.values or (node["if_missing"],)):
+        problems.append(f"{path}.if_missing: 不是 {field_name} 的标准取值")
     if "as_of" in node and (op != "in_group" or not isinstance(node["as_of"], dt.date)):
         problems.append(f"{path}.as_of: 只用于 in_group，且应是日期（如 2023-08-25）")
     if spec is None or op not in OPS or "value" not in node:

@@ -42,7 +42,7 @@ from typing import Any
 
 from kb.errors import KBError
 from kb.format import format_number
-from kb.profile import CERTIFICATIONS, FIELDS, INDUSTRIES, OWNERSHIPS, Field, derive
+from kb.profile import CERTIFICATIONS, DERIVED_FROM, FIELDS, INDUSTRIES, OWNERSHIPS, Field, derive
 from kb.regions import REGIONS
 from kb.rulebook import Rulebook, check_rule, default_rulebook
 
@@ -268,12 +268,13 @@ def _content_key(value: Any) -> bytes:
 
 
 class _Cond:
-    __slots__ = ("field", "op", "value", "explain", "ref", "as_of", "texts")
+    __slots__ = ("field", "op", "value", "explain", "ref", "as_of", "texts", "if_missing")
 
     def __init__(self, node: Rule) -> None:
         self.field, self.op, self.value = node["field"], node["op"], copy.deepcopy(node["value"])
         self.explain, self.ref, self.as_of = node.get("explain", _NO_TEXT), node.get("ref"), node.get("as_of", _NO_TEXT)
         self.texts: dict[tuple[bool, dt.date], str] = {}  # explanations by (negated, date), made once
+        self.if_missing = node.get("if_missing", _NO_TEXT)
 
 
 class _Unencoded:
@@ -430,6 +431,9 @@ class _Run:
         if parts is None:
             if self.values is None:
                 self.values = _coerce(self.raw)  # raises FactsError at the first rule judged, as before
+                founded = self.values.get("founded_year")
+                if founded is not None and self.values.get("firm_age") is None:
+                    self.values["firm_age"] = self.on.year - int(founded)
             result = self.node(root, False, None)
             by_state: dict[str, list[Finding]] = {MET: [], FAILED: [], UNKNOWN: []}
             for finding in result.findings:
@@ -495,6 +499,9 @@ class _Run:
         field_name, op, value = node.field, node.op, node.value
         fact = self.values.get(field_name)
         on = self.on if node.as_of is _NO_TEXT else node.as_of
+        assumed = fact is None and node.if_missing is not _NO_TEXT
+        if assumed:
+            fact = node.if_missing  # a fact firms rarely state, read as the usual case ("a company")
         if fact is None and op == "holds":
             state = FAILED if not negated else MET  # nothing said about the title: the firm does not hold it
         elif fact is None:
@@ -519,6 +526,8 @@ class _Run:
             else:
                 text = explain(field_name, _NEGATED_OP[op] if negated else op, value, on=on, book=self.book)
             node.texts[(negated, on)] = text
+        if assumed:  # decided by the usual case, not by anything the firm said: no reason to show
+            return _Result(state, (), False, True, 0)
         return _Result(state, (Finding(field_name, op, value, state, text, node.ref, category, negated),),
                        state == MET, op != "holds", int(state == MET))
 
@@ -667,7 +676,7 @@ def next_question(measures: Iterable[tuple[str, Rule | None]], facts: Facts, *, 
     for root, times in rules.items():
         status, _, _, undecided = run.verdicts[root]
         if status is Status.UNKNOWN:
-            for name in dict.fromkeys(f.field for f in undecided if not f.unencoded):
+            for name in dict.fromkeys(DERIVED_FROM.get(f.field, f.field) for f in undecided if not f.unencoded):
                 if name not in exclude and name in FIELDS:
                     counts[name] += times
     if not counts:

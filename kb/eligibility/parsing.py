@@ -349,14 +349,11 @@ def _certifications(text: str) -> set[str]:
         for clause in re.split(r"[，,、]|和|与|及|还有", sentence):
             if re.match(r"\s*(?:没有|没|无|不是|未|不再)", clause) or lapsed:
                 continue
-            if _INTENT.search(clause) and not _HELD.search(re.sub(r"申请|申报|能评|能报", "", clause)):
+            if _INTENT.search(clause) and not _HELD.search(_INTENT.sub("", clause)):
                 continue
             for standard, words in _CERTIFICATION_WORDS.items():
                 if any(word in clause for word in words):
                     found.add(standard)
-        for standard, words in _CERTIFICATION_WORDS.items():
-            if any(word in clause for word in words):
-                found.add(standard)
     if re.search(r"(?:高新|高企|国高)\S{0,2}和\S{0,4}都有|都有", text):  # "高新和科小都有"
         for part in re.split(r"和|与|、", re.sub(r"都有.*", "", text)):
             for standard, words in _CERTIFICATION_WORDS.items():

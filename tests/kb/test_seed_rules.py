@@ -89,7 +89,9 @@ def test_every_seed_rule_has_cases_on_both_sides():
     for path in CASES_DIR.glob("*.yaml"):
         for case in yaml.safe_load(path.read_text(encoding="utf-8")):
             if "measure" in case:
-                statuses.setdefault(case["measure"], set()).add(case["status"])
+                # A rule with official conditions it does not encode is at best "likely": that is its positive side.
+                status = "eligible" if case["status"] == "likely" else case["status"]
+                statuses.setdefault(case["measure"], set()).add(status)
     missing = {m: sorted({"eligible", "not_eligible"} - statuses.get(m, set())) for m in RULES}
     assert {m: sides for m, sides in missing.items() if sides} == {}
 
