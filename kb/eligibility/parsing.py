@@ -317,10 +317,26 @@ def _words(raw: str, found: _Found, asked: str | None) -> None:
     certifications = _certifications(raw)
     if certifications:
         found.put("certifications", None, close_certifications(certifications))
-    industry = _best_word(re.sub(r"研发\S*|纳税人|征收", "", _without_places(raw)), _INDUSTRY_WORDS,
-                          _GENERIC_INDUSTRY_WORDS)
+    # What the firm plans to do ("准备新设一家房地产公司") is not its trade.
+    said = "，".join(c for c in re.split(r"[，,。；;！!？?\n]", _without_places(raw)) if not _PLANS.search(c))
+    industry = _best_word(re.sub(r"研发\S*|纳税人|征收", "", said), _industry_words(), _GENERIC_INDUSTRY_WORDS)
+    if industry and re.search(r"不生产|不做生产|自己不做|没有工厂|没工厂|不自己生产", said) and _best_word(
+            said, {"批发零售": _industry_words()["批发零售"]}):
+        industry = "批发零售"  # sells what others make: trade, whatever the goods are
     if industry:
         found.put("industry", None, industry)
+
+
+_PLANS = re.compile(r"准备|打算|计划|拟|想要?|将来|以后")
+
+
+@functools.lru_cache(maxsize=1)
+def _industry_words() -> dict[str, tuple[str, ...]]:
+    """The built-in industry words plus those in kb/rules/facts.yaml."""
+    table = {name: tuple(words) for name, words in _INDUSTRY_WORDS.items()}
+    for name, words in (vocabulary().get("industry_words") or {}).items():
+        table[name] = table.get(name, ()) + tuple(words)
+    return table
 
 
 def _first_said(text: str, table: dict[str, list[str]]) -> str | None:
