@@ -119,7 +119,8 @@ class RuleMeasure:
 
     @classmethod
     def of(cls, measure: Measure) -> RuleMeasure:
-        figures = [format_benefit(b) for b in measure.benefits or [] if b.get("amount") is not None]
+        figures = [format_benefit(b) for b in measure.benefits or [] if b.get("amount") is not None] or [
+            b["what"] for b in measure.benefits or [] if b.get("what")]
         sources = measure.sources or measure.document.sources
         return cls(measure.id, measure.rule, measure.valid_to, measure.title, measure.document.family,
                    measure.document.edition, "；".join(figures[:2]) or measure.title, measure.department,
