@@ -1,6 +1,7 @@
-"""The eligibility dialogue: read every fact in every message, ask only a fact that still decides something,
-and end with a short result (counts, the most valuable benefits, what would decide the rest) and the full list
-on request.
+"""The eligibility dialogue: every fact in every message, a question only while it decides, a short result.
+
+Every message is read for every fact; only a fact that still decides something is asked; the result is short
+(counts, the most valuable benefits, what would decide the rest) with the full list on request.
 
 The answer path is reached only through `answer_question` and `utter_measure` (actions/answer.py); after a
 question asked mid-dialogue, the answer path may call `resume_after_answer` to re-ask the pending fact.

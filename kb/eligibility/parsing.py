@@ -70,7 +70,7 @@ class Quantity:
 _D = "零〇○一二两三四五六七八九"
 _EPSILON = 1e-6  # "多/出头/不到" make a bound strict
 _NUMERAL = rf"(?:\d+(?:\.\d+)?|[{_D}十百千])(?:[\d.{_D}十百千万亿点])*"
-_PAIR = re.compile(rf"([一二两三四五六七八九])([二三四五六七八九])([十百千]?)")
+_PAIR = re.compile(r"([一二两三四五六七八九])([二三四五六七八九])([十百千]?)")
 _FEW = re.compile(r"(大)?几([十百千]?)")
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from kb.eligibility.engine import Status, Verdict, evaluate, evaluate_category, next_question
 from kb.format import format_benefit
 from kb.models import Measure
-from kb.profile import FIELDS, Field
+from kb.profile import DERIVED_FROM, FIELDS, Field
 from kb.queries import latest_revision_id
 from kb.rulebook import default_rulebook
 
@@ -59,6 +59,17 @@ class MeasureVerdict:
     department: str | None
     how_to_apply: str | None
     source_url: str | None
+    document: str = ""  # where the measure is written: "民营经济32条第3条"
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """Labels of the facts that would decide an undecided verdict."""
+        return tuple(field_label(DERIVED_FROM.get(name, name)) for name in self.missing_fields)
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Why not, for a failed verdict."""
+        return tuple(reason.explanation for reason in self.failed)
 
 
 @dataclass
@@ -116,6 +127,7 @@ class RuleMeasure:
     how_to_apply: str | None
     source_url: str | None
     keywords: tuple[str, ...] = ()
+    document: str = ""
 
     @classmethod
     def of(cls, measure: Measure) -> RuleMeasure:
@@ -124,7 +136,14 @@ class RuleMeasure:
         sources = measure.sources or measure.document.sources
         return cls(measure.id, measure.rule, measure.valid_to, measure.title, measure.document.family,
                    measure.document.edition, "；".join(figures[:2]) or measure.title, measure.department,
-                   measure.how_to_apply, sources[0].url if sources else None, tuple(measure.keywords or ()))
+                   measure.how_to_apply, sources[0].url if sources else None, tuple(measure.keywords or ()),
+                   _document_label(measure))
+
+
+def _document_label(measure: Measure) -> str:
+    document = measure.document
+    name = document.short_name or document.title.strip("《》")
+    return f"{name}第{measure.number}条" if measure.number else name
 
 
 # Per database engine: (revision, measures with a rule). Held rules keep their compiled form in the
@@ -190,6 +209,7 @@ def _measure_verdict(measure: RuleMeasure, verdict: Verdict) -> MeasureVerdict:
         unknown=_reasons(verdict.undecided), missing_fields=verdict.undecided_fields,
         to_confirm=verdict.to_confirm, benefit=measure.benefit,
         department=measure.department, how_to_apply=measure.how_to_apply, source_url=measure.source_url,
+        document=measure.document,
     )
 
 

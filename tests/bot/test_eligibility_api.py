@@ -20,7 +20,7 @@ def test_a_firm_description_is_parsed_and_judged(web):
     text = "我们是丽水遂昌的民营金属制品厂，85个人，营收6800万，能享受什么？"
     reply = requests.post(web, json={"text": text, "date": "2026-11-26"}, timeout=30).json()
     assert reply["facts"] == {"region": "丽水市遂昌县", "ownership": "民营", "industry": "金属制品",
-                              "employees": 85, "revenue": 6800.0}
+                              "employees": 85, "revenue": 6800.0, "entity_type": "企业"}
     statuses = {v["status"] for v in reply["verdicts"]}
     assert reply["verdicts"] and statuses <= {"eligible", "likely", "unknown", "not_eligible"}
     assert reply["scope"] == "all"

@@ -18,7 +18,7 @@ from kb.models import Measure
         ("双尖双领企业自筹比例要多少", "sjsl-self-funding"),
         ("电动自行车以旧换新补贴多少", "e84-2025-trade-in"),
         ("民营企业提高容积率扩建厂房要补土地款吗", "pe32-03"),
-        ("六税两费减半吗", "pe32-01"),
+        ("六税两费减半吗", "tr-six-taxes-two-fees"),
         ("国际科技合作项目最多补助多少", "sjsl-2025-cooperation"),
     ],
 )
