@@ -107,10 +107,12 @@ class ActionCheckEligibility(Action):
             return []
 
         found: dict[str, Any] = {}
-        if intent == "skip" and asked:
+        before = dict(facts)
+        extraction = extract(text, today=today(), asked=asked if intent not in ("ask_eligibility", "skip") else None)
+        if intent == "skip" and asked and not extraction.facts:
             skipped.append(asked)
         else:
-            extraction = extract(text, today=today(), asked=asked if intent != "ask_eligibility" else None)
+            # "这个我不知道，会计管的。一年大概赚个一百来万吧": a "don't know" that still gives a fact gives it.
             found = dict(extraction.facts)
             if scope is None and intent != "ask_eligibility" and not found:
                 return None  # not a firm fact: the caller answers it as a question
@@ -152,6 +154,10 @@ class ActionCheckEligibility(Action):
                 questions = 0
             result = eligibility.match(facts, session=session, today=today(), scope=scope, skipped=skipped,
                                        approximate=_ranges(ranges))
+            earlier = set() if starting or not found else {
+                v.measure_id for v in eligibility.match(before, session=session, today=today(), scope=scope,
+                                                        skipped=skipped).verdicts
+                if v.status in (Status.ELIGIBLE.value, Status.LIKELY.value)}
         events = [SlotSet("firm_facts", facts), SlotSet("fact_ranges", ranges), SlotSet("skipped_fields", skipped),
                   SlotSet("eligibility_scope", scope)]
         if starting and scope.startswith("measure:"):
@@ -175,6 +181,11 @@ class ActionCheckEligibility(Action):
         if question is not None and not (wide and questions >= MAX_QUESTIONS):
             if starting:
                 dispatcher.utter_message(response="utter_eligibility_intro")
+            decided = [v for v in result.verdicts if v.measure_id not in earlier and v.status in (
+                Status.ELIGIBLE.value, Status.LIKELY.value)] if found and not starting else []
+            if decided:  # what the facts just given settle, before the next question
+                dispatcher.utter_message(response="utter_eligibility_progress",
+                                         items="\n".join(_verdict_line(domain, v) for v in decided[:3]))
             dispatcher.utter_message(response="utter_ask_fact", question=question.question)
             return events + [SlotSet("asked_field", question.name), SlotSet("questions_asked", float(questions + 1)),
                              SlotSet("eligibility_done", False)]

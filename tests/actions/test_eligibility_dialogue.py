@@ -100,3 +100,15 @@ def test_the_dialogue_resumes_after_a_question_answered_midway():
     done = tracker_for("首台套奖励多少", "ask_measure", {"asked_field": None, "eligibility_done": True})
     dispatcher = CollectingDispatcher()
     assert eligibility.resume_after_answer(dispatcher, done, DOMAIN) == [] and dispatcher.messages == []
+
+
+def test_a_dont_know_that_still_gives_a_figure_gives_it_and_what_it_settles_is_said_at_once():
+    replies, slots, asked = talk([
+        ("小本生意有没有什么优惠可以享受", "ask_eligibility"),
+        ("金华兰溪的，开理发店，个体户", "inform"),
+        ("这个说不清，会计在管，反正一年挣个六七十万", "skip"),
+    ])
+    assert slots["firm_facts"]["taxable_income"] == 60
+    assert "taxable_income" not in slots["skipped_fields"]
+    said = [m for turn in replies[1:] for m in turn if m["response"] == "utter_eligibility_progress"]
+    assert said and "个税减半" in " ".join(m["items"] for m in said)
