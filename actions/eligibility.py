@@ -162,6 +162,14 @@ class ActionCheckEligibility(Action):
                 questions = 0
             result = eligibility.match(facts, session=session, today=today(), scope=scope, skipped=skipped,
                                        approximate=_ranges(ranges))
+            if asked and found and asked not in found and result.next_field is not None and \
+                    result.next_field.name == asked:
+                # The firm answered something else: ask another fact first, and this one again only at the end.
+                other = eligibility.match(facts, session=session, today=today(), scope=scope,
+                                          skipped=[*skipped, asked], approximate=_ranges(ranges))
+                if other.next_field is not None:
+                    result = other
+                    result.skipped = list(skipped)
             earlier = set() if starting or not found else {
                 v.measure_id for v in eligibility.match(before, session=session, today=today(), scope=scope,
                                                         skipped=skipped).verdicts
