@@ -31,6 +31,8 @@ OPEN_QUESTION = ("享受什么", "享受哪些", "能享受", "哪些政策", "�
 _ASKING = ("吗", "么", "多少", "能否", "是否", "可以", "够不够", "能不能", "算不算", "行不行")
 # A firm answers a few questions, not a questionnaire: after these, the result says what would decide the rest.
 MAX_QUESTIONS = 6
+_QUESTION = "question"  # _run's answer for a question asked mid-dialogue
+_QUESTIONISH = re.compile(r"[?？吗呢么]\s*$|多少|怎么|什么|哪些|哪个|哪档|是否|能不能|要求|条件")
 _NO_ANSWER = re.compile(r"\s*(?:没有|没|无|不知道|不清楚|不记得了?|说不准|不方便说|不好说|暂时没有)[了啊呢吧。.!！]*\s*")
 TOP_ITEMS = 4  # benefits named in the short result
 
@@ -74,6 +76,10 @@ class ActionCheckEligibility(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         events = await asyncio.to_thread(self._run, dispatcher, tracker, domain)
+        if events == _QUESTION:
+            # A question in the middle of the dialogue ("高新收入占比呢"): answered, then the pending fact re-asked.
+            answered = await answer_question(dispatcher, tracker, domain, "ask_measure")
+            return answered + resume_after_answer(dispatcher, tracker, domain)
         if events is None:
             # A question is answered from the KB; a "reply" when nothing was asked ("pass", "asdkjh") is
             # an unclear message: tried against the KB too, else the general "please rephrase".
@@ -116,6 +122,8 @@ class ActionCheckEligibility(Action):
             found = dict(extraction.facts)
             if scope is None and intent != "ask_eligibility" and not found:
                 return None  # not a firm fact: the caller answers it as a question
+            if asked and not found and intent != "ask_eligibility" and _QUESTIONISH.search(text):
+                return _QUESTION
             if asked and not found and intent != "ask_eligibility":
                 parsed = parse(asked, text, today=today())
                 if isinstance(parsed, Problem) and _NO_ANSWER.fullmatch(text):
@@ -154,6 +162,14 @@ class ActionCheckEligibility(Action):
                 questions = 0
             result = eligibility.match(facts, session=session, today=today(), scope=scope, skipped=skipped,
                                        approximate=_ranges(ranges))
+            if asked and found and asked not in found and result.next_field is not None and \
+                    result.next_field.name == asked:
+                # The firm answered something else: ask another fact first, and this one again only at the end.
+                other = eligibility.match(facts, session=session, today=today(), scope=scope,
+                                          skipped=[*skipped, asked], approximate=_ranges(ranges))
+                if other.next_field is not None:
+                    result = other
+                    result.skipped = list(skipped)
             earlier = set() if starting or not found else {
                 v.measure_id for v in eligibility.match(before, session=session, today=today(), scope=scope,
                                                         skipped=skipped).verdicts

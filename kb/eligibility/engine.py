@@ -330,6 +330,7 @@ class _BookCache:
         self.by_content: dict[Any, _Compiled] = {}
         self.nodes: dict[Any, _Node] = {}
         self.categories: dict[str, _Node] = {}
+        self.holds: dict[_Node, frozenset[str]] = {}
 
     def compiled(self, rule: Any) -> _Compiled:
         seen = self.by_object.get(id(rule))
@@ -494,6 +495,24 @@ class _Run:
         if not any(ends):
             return FAILED if not negated else MET
         return UNKNOWN
+
+    def holds_fields(self, node: _Node) -> frozenset[str]:
+        """The fields of the `holds` conditions under a node (categories included), each node walked once."""
+        found = self.cache.holds.get(node)
+        if found is None:
+            kind = type(node)
+            if kind is _Cond:
+                found = frozenset([node.field]) if node.op == "holds" else frozenset()
+            elif kind is _Branch:
+                found = frozenset().union(*(self.holds_fields(child) for child in node.children))
+            elif kind is _Not:
+                found = self.holds_fields(node.child)
+            elif kind is _Category:
+                found = self.holds_fields(self.cache.category(node.name))
+            else:
+                found = frozenset()
+            self.cache.holds[node] = found
+        return found
 
     def condition(self, node: _Cond, negated: bool, category: str | None) -> _Result:
         field_name, op, value = node.field, node.op, node.value
@@ -678,6 +697,11 @@ def next_question(measures: Iterable[tuple[str, Rule | None]], facts: Facts, *, 
         if status is Status.UNKNOWN:
             for name in dict.fromkeys(DERIVED_FROM.get(f.field, f.field) for f in undecided if not f.unencoded):
                 if name not in exclude and name in FIELDS:
+                    counts[name] += times
+        if status is not Status.ELIGIBLE:
+            # A title not mentioned counts as not held; asked, it may turn out to be held and decide the verdict.
+            for name in run.holds_fields(root):
+                if name not in exclude and run.values.get(name) is None:
                     counts[name] += times
     if not counts:
         return None

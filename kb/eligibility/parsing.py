@@ -354,7 +354,9 @@ def _first_said(text: str, table: dict[str, list[str]]) -> str | None:
 
 _HELD = re.compile(r"已|拿到|拿了|拿的|评上|评了|获得|获评|通过|认定|入库|证书|是|有|属于|挂牌")
 _INTENT = re.compile(r"想|申请|申报|准备|打算|能不能|能否|可不可以|能评|能报|吗|有戏|够不够|条件|怎么|如何|\?")
-_LAPSED = re.compile(r"过期|到期|失效|被取消|撤销|没通过|没评上|没去复审|没复审|未复审|摘牌")
+_LAPSED = re.compile(r"过期|到期了|已到期|已经到期|[去前]年到期|失效|被取消|撤销|没通过|没评上|没去复审|没复审|未复审|摘牌")
+_PENDING = re.compile(r"在等|等结果|公示中|还没下来|还没批|在审|评审中|正在|申请中|申报中|在申请|在申报|准备中")
+_DENIED = re.compile(r"(?:没有|没|无|不是|未|不再|并非|非)\S{0,3}$")
 
 
 def _certifications(text: str) -> set[str]:
@@ -365,11 +367,14 @@ def _certifications(text: str) -> set[str]:
         for clause in re.split(r"[，,、]|和|与|及|还有", sentence):
             if re.match(r"\s*(?:没有|没|无|不是|未|不再)", clause) or lapsed:
                 continue
-            if _INTENT.search(clause) and not _HELD.search(_INTENT.sub("", clause)):
+            if _INTENT.search(clause) and not _HELD.search(_INTENT.sub("", clause)) or _PENDING.search(clause):
                 continue
             for standard, words in _CERTIFICATION_WORDS.items():
-                if any(word in clause for word in words):
-                    found.add(standard)
+                for word in words:
+                    at = clause.find(word)
+                    if at >= 0 and not _DENIED.search(clause[:at]):  # "我们不是高企"
+                        found.add(standard)
+                        break
     if re.search(r"(?:高新|高企|国高)\S{0,2}和\S{0,4}都有|都有", text):  # "高新和科小都有"
         for part in re.split(r"和|与|、", re.sub(r"都有.*", "", text)):
             for standard, words in _CERTIFICATION_WORDS.items():
@@ -448,8 +453,9 @@ def _figures(clause: str, today: dt.date, asked: str | None, found: _Found, last
             continue
         if name is None:
             name = last_label if last_label in MONEY_FIELDS else None
-        if name is None and asked in FIELDS and FIELDS[asked].kind in ("money", "count", "ratio") and alone:
-            name = asked
+        if name is None and asked in FIELDS and FIELDS[asked].kind in ("money", "count", "ratio") and alone and not any(
+                w in clause for w in vocab["other_money_words"]):
+            name = asked  # a bare figure answers the question just asked, unless it names some other money
         if name is None:
             continue
         if per_head and name == "revenue":

@@ -112,3 +112,12 @@ def test_a_dont_know_that_still_gives_a_figure_gives_it_and_what_it_settles_is_s
     assert "taxable_income" not in slots["skipped_fields"]
     said = [m for turn in replies[1:] for m in turn if m["response"] == "utter_eligibility_progress"]
     assert said and "个税减半" in " ".join(m["items"] for m in said)
+
+
+def test_a_question_in_the_middle_is_answered_and_the_pending_fact_asked_again():
+    slots = {"eligibility_scope": "all", "asked_field": "industry", "firm_facts": {"revenue": 9000},
+             "eligibility_done": False}
+    messages, _ = run(tracker_for("那科技人员占比要求多少呢", "inform", slots))
+    responses = [m["response"] for m in messages]
+    assert "utter_fact_problem" not in responses
+    assert responses[-1] == "utter_eligibility_resume" and "行" in messages[-1]["question"]

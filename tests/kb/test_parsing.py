@@ -99,3 +99,17 @@ def test_years_since_founding():
 
 def test_a_lone_numeral_character_is_a_word():
     assert quantities(_normalise("一般就是这样")) == []
+
+
+@pytest.mark.parametrize("text", ["高企认定还在等结果", "我们不是高企", "专精特新正在申报中"])
+def test_a_title_pending_or_denied_is_not_held(text):
+    assert "certifications" not in facts(text).facts
+
+
+def test_a_title_expiring_later_is_still_held():
+    assert facts("高企证书明年到期").facts["certifications"] == frozenset({"高新技术企业"})
+
+
+def test_a_figure_of_some_other_money_answers_no_question():
+    assert facts("注册资本1000万", asked="revenue").facts == {}
+    assert facts("近两年融了三千万", asked="revenue").facts == {"equity_financing_2yr": 3000}
