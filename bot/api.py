@@ -82,6 +82,7 @@ def check_body(sessions, body: dict[str, Any]) -> dict[str, Any]:
         "focus": focus,
         "facts": matching.jsonable_facts(result.facts),
         "approximate": approximate,
+        "ranges": {name: list(bounds) for name, bounds in ranges.items() if bounds is not None},
         "problems": problems,
         "verdicts": [dataclasses.asdict(v) for v in result.verdicts],
         "next_question": None if question is None else

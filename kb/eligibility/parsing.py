@@ -180,7 +180,8 @@ def quantities(text: str) -> list[Quantity]:
         if any(before.endswith(w) for w in ("不超过", "未超过", "没超过")) or any(
                 after_text.startswith(w) for w in ("以内", "以下", "之内")):
             low, high, approximate = None, value, True
-        elif any(before.endswith(w) for w in vocab["at_most"]):  # "不到两千万" is less than 2000万
+        elif any(before.endswith(w) for w in vocab["at_most"]) or any(
+                after_text.startswith(w) for w in ("不到", "不足", "没到")):  # "不到两千万", "两百人不到"
             low, high, approximate = None, value - _EPSILON * max(value, 1), True
         elif any(before.endswith(w) for w in vocab["nearly"]):
             low, high, approximate = value * 0.9, value - _EPSILON * max(value, 1), True
@@ -431,9 +432,17 @@ def _figures(clause: str, today: dt.date, asked: str | None, found: _Found, last
     margin = re.search(r"利润率|净利率|毛利率", clause)
     ratio_clause = _is_ratio_clause(clause)
     per_head = "人均" in clause
+    # "其中出口一千万", "其中研发5人": a part of a figure already given, not the figure itself.
+    part = clause.lstrip().startswith("其中")
+    # "近三年研发投入合计900万": a total over several years is not last year's figure.
+    several_years = re.search(r"近[两二三四五]年|这几年|历年", clause) and re.search(r"合计|累计|一共|总共|加起来", clause)
     used_label = last_label
     for q in figures:
         name = _label_for(q, labels, clause)
+        if part and (name in found.facts or q.unit == "人" and "employees" in found.facts or name is None):
+            continue
+        if several_years and name in ("rd_expense", "revenue", "taxable_income"):
+            continue
         if q.unit == "%":
             if margin and "revenue" in found.facts:
                 found.put("taxable_income", _approx(q, found.facts["revenue"] * q.value / 100),
@@ -520,7 +529,9 @@ def _founded(clause: str, today: dt.date) -> tuple[int, Quantity | None] | None:
     """The founding year a clause states: "2015年成立", "成立八年了", "去年刚成立", "九几年就有了"."""
     text = _digit_runs(clause)
     if not re.search(r"成立|注册|创办|创立|开办|开了|开的公司|就有了|开始做|办厂|建厂|开厂", text):
-        return None
+        owned = re.search(r"(?:厂|公司|企业)(?:是|是在)?\s*((?:19|20)\d{2})\s*年的", text) or re.search(
+            r"((?:19|20)\d{2})\s*年的(?:厂|公司|企业|老厂)", text)
+        return (int(owned.group(1)), None) if owned else None
     if re.search(r"去年", text) and re.search(r"成立|注册", text):
         return today.year - 1, None
     if re.search(r"今年", text) and re.search(r"成立|注册", text):

@@ -113,3 +113,17 @@ def test_a_title_expiring_later_is_still_held():
 def test_a_figure_of_some_other_money_answers_no_question():
     assert facts("注册资本1000万", asked="revenue").facts == {}
     assert facts("近两年融了三千万", asked="revenue").facts == {"equity_financing_2yr": 3000}
+
+
+def test_a_part_introduced_by_qizhong_does_not_replace_the_whole():
+    assert facts("四十来个员工，其中技术人员8人").facts["employees"] == 40
+    assert facts("销售额三千万，其中外贸一千二百万").facts["revenue"] == 3000
+
+
+def test_a_total_over_several_years_is_not_last_years_figure():
+    assert "rd_expense" not in facts("这几年研发加起来投了一千多万").facts
+
+
+def test_a_hedge_after_the_figure_and_a_founding_year_without_a_founding_word():
+    found = facts("我们公司是2012年的，员工一百人不到")
+    assert found.facts["founded_year"] == 2012 and found.ranges["employees"][1] < 100
