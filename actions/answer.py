@@ -16,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import intent_name, is_staff, log_unanswered, message_text, sessions, today
 from kb.answering.reply import Reply, render
 from kb.answering.respond import respond, respond_measure
+from kb.profile import FIELDS
 
 CONTEXT_SLOT = "answer_context"
 
@@ -56,14 +57,6 @@ async def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, do
     return [SlotSet(CONTEXT_SLOT, reply.context)] if reply.context else []
 
 
-def utter_measure(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any],
-                  measure_id: str) -> list[dict[str, Any]]:
-    """One measure's answer, as a button choosing it shows it; blocking, so call it from a worker thread."""
-    reply = _measure_reply(tracker, measure_id)
-    utter_reply(dispatcher, domain, reply)
-    return [SlotSet(CONTEXT_SLOT, reply.context)] if reply.context else []
-
-
 class ActionAnswer(Action):
     """Any question about the policies: facts, lists, documents, changes, definitions, how and where to apply."""
 
@@ -73,7 +66,29 @@ class ActionAnswer(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        return await answer_question(dispatcher, tracker, domain, intent_name(tracker))
+        events = await answer_question(dispatcher, tracker, domain, intent_name(tracker))
+        # A question asked in the middle of the eligibility dialogue: the pending fact is asked again after it.
+        return events + resume_after_answer(dispatcher, tracker, domain)
+
+
+def resume_after_answer(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+    """After the answer path answered a question asked mid-dialogue: re-ask the pending fact, if any.
+
+    Returns the events to add (none: the slots already say what was asked).
+    """
+    asked = tracker.get_slot("asked_field")
+    if not asked or asked not in FIELDS or tracker.get_slot("eligibility_done"):
+        return []
+    dispatcher.utter_message(response="utter_eligibility_resume", question=FIELDS[asked].question)
+    return []
+
+
+def utter_measure(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any],
+                  measure_id: str) -> list[dict[str, Any]]:
+    """One measure's answer, as a button choosing it shows it; blocking, so call it from a worker thread."""
+    reply = _measure_reply(tracker, measure_id)
+    utter_reply(dispatcher, domain, reply)
+    return [SlotSet(CONTEXT_SLOT, reply.context)] if reply.context else []
 
 
 class ActionHandoff(Action):

@@ -4,7 +4,7 @@ Every message is read for every fact; only a fact that still decides something i
 (counts, the most valuable benefits, what would decide the rest) with the full list on request.
 
 The answer path is reached only through `answer_question` and `utter_measure` (actions/answer.py); after a
-question asked mid-dialogue, the answer path may call `resume_after_answer` to re-ask the pending fact.
+question asked mid-dialogue, `resume_after_answer` (actions/answer.py) re-asks the pending fact.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answer import answer_question, utter_measure
+from actions.answer import answer_question, resume_after_answer, utter_measure
 from actions.common import intent_name, line, message_text, sessions, today
-from kb import service
+from kb.answering.respond import family_named, measures_asked_about
+from kb.answering.snapshot import snapshot
 from kb.eligibility import Status, format_value
 from kb.eligibility import service as eligibility
 from kb.profile import DERIVED_FROM, FIELDS, Parsed, Problem, extract, parse
@@ -57,13 +58,17 @@ def _chat_scope(text: str, facts: dict[str, Any], *, session) -> str:
     for category, names in eligibility.CATEGORY_NAMES.items():
         if any(name in text for name in (category, *names)) and not any(h[:2] in category for h in held):
             return f"category:{category}"
-    family = service.detect_family(text, session=session)
-    ranked = service.ranked_measures(text, session=session, today=today())
-    if ranked and ranked[0][1].rule and not ranked[0][1].outline_only and (
-            family is None or ranked[0][1].document.family == family) and any(
+    family = family_named(text, session=session)
+    ranked = measures_asked_about(text, session=session, today=today())
+    if ranked and ranked[0][1].has_rule and not ranked[0][1].outline_only and (
+            family is None or ranked[0][1].document_id in _documents_of(family, session)) and any(
             keyword in text for keyword in ranked[0][1].keywords or [] if len(keyword) >= 2):
         return f"measure:{ranked[0][1].id}"
     return f"family:{family}" if family else "all"
+
+
+def _documents_of(family: str, session) -> set[str]:
+    return {d.id for d in snapshot(session=session).documents_of_family(family)}
 
 
 class ActionCheckEligibility(Action):
@@ -154,7 +159,7 @@ class ActionCheckEligibility(Action):
         with sessions()() as session:
             if starting:
                 scope = _chat_scope(text, facts, session=session)
-                ranked = service.ranked_measures(text, session=session, today=today())
+                ranked = measures_asked_about(text, session=session, today=today())
                 if scope.startswith(("all", "family:")) and not _asks_open(text) and ranked:
                     return None  # "招标要求必须是国企，能投诉吗": a question about one measure, answered from the KB
                 if scope.startswith("category:") and ranked and not _asks_about_category(text, scope.partition(":")[2]):
@@ -182,8 +187,8 @@ class ActionCheckEligibility(Action):
         elif starting and scope.startswith("category:"):
             # "能评高企吗？研发占比要求多少": the category's conditions first, then the verdict or the missing facts.
             with sessions()() as session:
-                ranked = service.ranked_measures(text, session=session, family="firm_category", today=today())
-                category = ranked[0][1].id if ranked and ranked[0][1].document.family == "firm_category" else None
+                ranked = measures_asked_about(text, session=session, family="firm_category", today=today())
+                category = ranked[0][1].id if ranked else None
             if category is not None:
                 events += utter_measure(dispatcher, tracker, domain, category)
         if not result.verdicts:
@@ -270,15 +275,3 @@ def _described(facts: dict[str, Any]) -> str:
 def _ranges(ranges: dict[str, Any]) -> dict[str, tuple[float | None, float | None]]:
     return {name: (bounds[0], bounds[1]) for name, bounds in ranges.items() if isinstance(bounds, (list, tuple))}
 
-
-def resume_after_answer(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
-    """After the answer path answered a question asked mid-dialogue: re-ask the pending fact, if any.
-
-    Returns the events to add (none: the slots already say what was asked). Call it after answering, from
-    actions/answer.py, when the tracker's `asked_field` is set.
-    """
-    asked = tracker.get_slot("asked_field")
-    if not asked or asked not in FIELDS or tracker.get_slot("eligibility_done"):
-        return []
-    dispatcher.utter_message(response="utter_eligibility_resume", question=FIELDS[asked].question)
-    return []

@@ -86,7 +86,7 @@ def load_profiles(path: Path = PROFILES) -> list[dict[str, Any]]:
 def seed_rules(on: dt.date | None = None) -> Rules:
     """(measure id, rule) for every seed measure with a rule; with `on`, only those still in force that day.
 
-    "In force" follows kb.matching.rules_in_force: valid_to not yet passed.
+    "In force" follows kb.eligibility.service.rules_in_force: valid_to not yet passed.
     """
     measures = read_seed(seed_files(SEED_DIR)).measures
     return [(measure_id, item["rule"]) for measure_id, item in sorted(measures.items())

@@ -10,7 +10,9 @@ from kb.answering.reply import Line, Say
 from kb.answering.retrieval import Candidate
 from kb.answering.snapshot import Snapshot
 from kb.answering.units import Unit
+from kb.currency import NOT_YET_OPEN, OPEN, WINDOW_CLOSED, measure_currency
 from kb.format import format_date
+from kb.models import DRAFT
 
 MAX_DETAILS = 4
 LEAD_CHARS = 90  # a summary is cut to its first sentence, and that to about this many characters
@@ -104,19 +106,39 @@ def lead(unit: Unit, question: Question, snapshot: Snapshot) -> str:
     return f"{subject}{unit.label}：{unit.text}"
 
 
+def window_lines(measure, today: dt.date) -> list[Line]:
+    """Where the measure's application window stands today: open until, opens on, or closed on."""
+    currency = measure_currency(measure, today=today)
+    call = (measure.application_window or {}).get("call") or ""
+    values = {"call": f"（{call}）" if call else ""}
+    if currency.state == WINDOW_CLOSED:
+        return [Line("utter_line_window_closed", {**values, "date": format_date(currency.closed_on)})]
+    if currency.state == OPEN:
+        return [Line("utter_line_window_open", {**values, "date": format_date(currency.until)})]
+    if currency.state == NOT_YET_OPEN:
+        opens = dt.date.fromisoformat(str(measure.application_window["from"])[:10])
+        return [Line("utter_line_window_not_open", {**values, "date": format_date(opens)})]
+    return []
+
+
 def currency_lines(unit: Unit, question: Question, snapshot: Snapshot, today: dt.date) -> list[Line]:
-    """Say when the unit's measure or document is past its validity, and name the current edition if known."""
+    """Say when the unit's measure or document is past its validity or window, and name the current edition."""
     measure = snapshot.measures.get(unit.measure_id) if unit.measure_id else None
     document = snapshot.documents[unit.document_id]
+    if document.status == DRAFT:
+        return [Line("utter_line_draft")]
+    window = window_lines(measure, today) if measure is not None and measure.application_window else []
+    if window and window[0].response != "utter_line_window_closed":
+        return window  # open now, or soon: what a firm needs to know first
     valid_to = measure.valid_to if measure is not None else document.valid_to
     if valid_to is None or valid_to >= today or question.year == int(unit.edition[:4] or 0):
-        return []  # in force, or the edition the question asks about by its year
+        return window  # in force (its window may have closed), or the edition the question asks about
     newer = [d for d in snapshot.documents_of_family(document.family) if d.edition > document.edition
              and (d.valid_from is None or d.valid_from <= today)]
     if newer and not question.year:
-        return [Line("utter_line_superseded", {"date": format_date(valid_to), "edition": document.edition,
+        return window + [Line("utter_line_superseded", {"date": format_date(valid_to), "edition": document.edition,
                                                 "current": newer[-1].short_name or newer[-1].title})]
-    return [Line("utter_line_expired", {"date": format_date(valid_to)})]
+    return window + [Line("utter_line_expired", {"date": format_date(valid_to)})]
 
 
 def detail_lines(chosen: list[Candidate], question: Question, snapshot: Snapshot, *, today: dt.date,

@@ -37,6 +37,7 @@ _RELATIVE_YEARS = (("前年", -2), ("去年", -1), ("上年", -1), ("今年", 0)
 _TARGET_BEFORE = re.compile(r"(?:到|至|截至|截止到|截止|by|until)\s*$")
 _TARGET_AFTER = re.compile(r"\s*(?:年)?(?:底|末|前|以前|之前)")
 _ASCII_WORD = re.compile(r"[a-z]{2,}")
+_BARE_NUMBER = re.compile(r"(?!20\d\d$)\d+(?:\.\d+)?")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -47,7 +48,6 @@ class Question:
     year: int | None  # the edition asked about
     years: tuple[int, ...]  # every year named, in order
     documents: tuple[str, ...]  # ids of the documents it names, in the order named
-    measures: tuple[str, ...]  # ids of the measures it names by a name few share ("高企")
     families: tuple[str, ...]
     article: int | None
     ordinal: int | None  # 第二个: an item of the previous answer's list
@@ -79,10 +79,11 @@ def _glossed(text: str, glossary: tuple[tuple[str, str], ...]) -> str:
     return lowered
 
 
-def years_named(text: str, *, today: dt.date) -> list[int]:
+def years_named(text: str, *, today: dt.date, relative: bool = True) -> list[int]:
     """Editions a question names, in order: 2025, 2025版, 23年, 今年, 去年 (resolved against today).
 
-    A year a target is set for ("到2027年", "2027年底前") names no edition.
+    A year a target is set for ("到2027年", "2027年底前") names no edition; nor does 去年/今年 when
+    `relative` is off (a firm's "去年营收" is its own year, not a policy's).
     """
     found: list[tuple[int, int]] = [(m.start(), int(m.group(1))) for m in _FOUR_DIGIT_YEAR.finditer(text)
                                     if not _TARGET_BEFORE.search(text[:m.start()])
@@ -91,7 +92,7 @@ def years_named(text: str, *, today: dt.date) -> list[int]:
     for m in _TWO_DIGIT_YEAR.finditer(text):
         if m.start() - 2 not in taken and 15 <= int(m.group(1)) <= today.year % 100 + 1:
             found.append((m.start(), 2000 + int(m.group(1))))
-    lowered = text.lower()
+    lowered = text.lower() if relative else ""
     for word, offset in _RELATIVE_YEARS:
         at = lowered.find(word)
         if at >= 0 and not (word == "去年" and "前年" in lowered[at - 1:at + 2]):
@@ -122,9 +123,12 @@ def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
     matched_cues = sorted({cue for cues in words.wanted.values() for cue in cues if cue in lowered or cue in text},
                           key=len, reverse=True)
     wanted = frozenset(kind for kind, cues in words.wanted.items() if any(cue in matched_cues for cue in cues))
-    years = years_named(text, today=today)
     documents = snapshot.all_named_documents(text)
-    tokens = index.tokenize(text)
+    # "去年那版8+4" names an edition; "去年应纳税所得额150万" names the firm's year: only a document named
+    # (or 版) makes 去年/今年 an edition.
+    years = years_named(text, today=today, relative=bool(documents) or "版" in text)
+    # A bare number ("150", "85") is a firm's figure, not what the question is about; years stay.
+    tokens = [t for t in index.tokenize(text) if not _BARE_NUMBER.fullmatch(t)]
     # The topic is what is left when the ways of asking are taken out of the text ("多少钱" leaves no "少钱").
     asked_about = text
     for cue in matched_cues:
@@ -137,7 +141,7 @@ def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
     elliptical = stripped.endswith("呢") or stripped.startswith(_ELLIPTICAL_START) or " 呢 " in f" {text} "
     return Question(
         raw=raw, text=text, year=years[0] if years else None, years=tuple(years),
-        documents=tuple(d.id for d in documents), measures=snapshot.named_measures(text), families=tuple(dict.fromkeys(d.family for d in documents)),
+        documents=tuple(d.id for d in documents), families=tuple(dict.fromkeys(d.family for d in documents)),
         article=article_number(text), ordinal=_ordinal(text), wanted=wanted, elliptical=elliptical,
         english=is_english, tokens=tuple(tokens), topic=topic, other_region=other_region(text),
     )

@@ -19,9 +19,10 @@ from kb.answering.followup import context_of, resolve
 from kb.answering.question import Question, parse_question
 from kb.answering.reply import Line, Reply, Say
 from kb.answering.retrieval import PARAMETERS, PREFERRED, Candidate, Parameters, preferred_kinds, rank
-from kb.answering.snapshot import Snapshot, snapshot
+from kb.answering.snapshot import MeasureRecord, Snapshot, snapshot
 from kb.answering.units import Unit, is_gap
 from kb.models import AskedQuestion
+from kb.text import normalize
 
 MAX_UNITS = 3
 SAYS_MORE = 0.15  # a note line is added when it matches this much more of the question than the answer does
@@ -42,6 +43,7 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
            intent: str | None = None, staff: bool = False, params: Parameters = PARAMETERS) -> Reply:
     if question.other_region:
         return Reply((Say("utter_out_of_scope_region", {"region": question.other_region}),), answered=True)
+    own_documents = question.documents
     question, followed = resolve(question, context, snap)
     # "第三个具体讲什么": the item is asked about, not the list it was read from.
     item_of = context.get("unit") if followed and question.ordinal and context else None
@@ -55,6 +57,9 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
     candidates = rank(question, snap, today=today, params=params)
     if item_of:
         candidates = [c for c in candidates if c.unit.id != item_of] or candidates
+    if followed and not own_documents and question.documents:
+        # "一共分几个部分" after a question on the 32条: the document talked about, while it has an answer.
+        candidates = [c for c in candidates if c.unit.document_id in question.documents] or candidates
     least = params.min_coverage_out_of_scope if intent == "out_of_scope" else params.min_coverage
     if not candidates or (candidates[0].coverage < least and not question.documents):
         if intent == "nlu_fallback":
@@ -287,3 +292,25 @@ def _not_published(question: Question, snap: Snapshot) -> Reply | None:
 def log_question(text: str, *, session: Session, kind: str, channel: str, sender: str | None) -> None:
     """Keep a question the assistant could not answer (or a hand-off) for the staff digest."""
     session.add(AskedQuestion(kind=kind, channel=channel or "unknown", sender=sender, text=text[:2000]))
+
+
+def measures_asked_about(text: str, *, session: Session, today: dt.date, family: str | None = None,
+                         limit: int = 5) -> list[tuple[float, MeasureRecord]]:
+    """The measures a message is about, best first, each scored by its best unit (for the eligibility dialogue)."""
+    snap = snapshot(session=session)
+    question = parse_question(text, snapshot=snap, today=today)
+    best: dict[str, float] = {}
+    for candidate in rank(question, snap, today=today):
+        if candidate.coverage < PARAMETERS.min_coverage:
+            continue  # what an answer would not be given for names no measure either
+        measure_id = candidate.unit.measure_id
+        if measure_id and (family is None or candidate.unit.family == family) and measure_id not in best:
+            best[measure_id] = candidate.score
+    ranked = sorted(best.items(), key=lambda pair: -pair[1])[:limit]
+    return [(score, snap.measures[measure_id]) for measure_id, score in ranked]
+
+
+def family_named(text: str, *, session: Session) -> str | None:
+    """The family of the document a message names (the longest name wins)."""
+    named = snapshot(session=session).named_documents(normalize(text))
+    return named[0].family if named else None

@@ -23,19 +23,18 @@ _YEARISH = re.compile(r"(?:20)?\d\d(?:年|年度|年版|版)?")
 
 @dataclass(frozen=True)
 class Parameters:
-    label_weight: float = 1.0  # a word of the topic in a unit's label and aliases, against its body text
+    label_weight: float = 2.0  # a word of the topic in a unit's label and aliases, against its body text
     cue_label_weight: float = 4.0  # a word asking for a kind of answer ("截止", "文号") in a unit's label
-    coverage_power: float = 1.0  # how much a unit's score depends on matching all of the topic
+    coverage_power: float = 0.5  # how much a unit's score depends on matching all of the topic
     preferred: float = 1.6  # a unit of a kind the question wants
     named: float = 1.3  # a unit of a document the question names
-    named_measure: float = 1.3  # a unit of a measure the question names ("高企", "首台套")
     dated: float = 1.3  # a unit of the edition the question names, or one that names the year itself
     superseded: float = 0.85  # a unit whose measure or document is past its validity, when no year is named
-    outline: float = 0.6  # a measure known only in outline, against full ones on the same topic
+    outline: float = 0.8  # a measure known only in outline, against full ones on the same topic
     note: float = 0.7  # a sentence of a measure's note: short, so it would outscore the measure it explains
-    unknown_weight: float = 0.5  # a question word the knowledge base never uses, as a share of the rarest word's weight
-    min_coverage: float = 0.05  # the share of the question's words an answer must match …
-    min_coverage_out_of_scope: float = 0.4  # … and when the classifier took it for out of scope
+    unknown_weight: float = 1.0  # a question word the knowledge base never uses, as a share of the rarest word's weight
+    min_coverage: float = 0.2  # the share of the question's words an answer must match …
+    min_coverage_out_of_scope: float = 0.3  # … and when the classifier took it for out of scope
 
 
 PARAMETERS = Parameters()
@@ -106,7 +105,6 @@ def rank(question: Question, snapshot: Snapshot, *, today: dt.date, params: Para
             candidates = np.array(dated, dtype=np.intp)
     preferred = preferred_kinds(question)
     named = set(question.documents)
-    named_measures = set(question.measures)
     # "What is the 8+4 policy system?": nothing asked beyond the documents' names, so the documents themselves.
     about_documents = bool(named) and not any(index.weight(t) for t in question.topic)
     ranked = []
@@ -117,8 +115,6 @@ def rank(question: Question, snapshot: Snapshot, *, today: dt.date, params: Para
             value *= params.preferred
         if unit.document_id in named:
             value *= params.named
-        if unit.measure_id in named_measures:
-            value *= params.named_measure
             if about_documents and unit.measure_id is None:
                 value *= params.preferred
         if year and (unit.edition == year or year in unit.years):

@@ -6,6 +6,7 @@ environment, as in production, with the allowlist naming the fake endpoint on lo
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import time
@@ -18,7 +19,7 @@ from bot.channels.dingtalk import markdown_payload
 from bot.services import ServiceGroup, action_service, rasa_service
 from kb.db import make_engine, make_sessionmaker
 from kb.models import Measure, StaffMember
-from kb.service import answer_measure
+from kb.answering.respond import measures_asked_about
 from tests.bot.fake_dingtalk import FakeDingTalk, callback_body, signed_headers
 from tests.conversation.conftest import Chat, server_settings, with_kb
 
@@ -39,7 +40,7 @@ def dingtalk(trained_model, conversation_kb, tmp_path_factory):
     kb_url = f"sqlite:///{kb_path}"
     engine = make_engine(kb_url)
     with make_sessionmaker(engine).begin() as session:
-        measure_id = answer_measure(QUESTION, session=session).measure_id
+        measure_id = measures_asked_about(QUESTION, session=session, today=dt.date.today())[0][1].id
         session.execute(update(Measure).where(Measure.id == measure_id)
                         .values(internal_note=INTERNAL_NOTE, internal_contact=INTERNAL_CONTACT))
         session.add(StaffMember(staff_id="kb-staff-7", name="测试专员", role="staff"))

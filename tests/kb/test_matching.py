@@ -1,11 +1,12 @@
-"""kb.matching holds the measures with a rule per KB revision: a change is seen at once, nothing else re-read."""
+"""kb.eligibility.service holds the measures with a rule per KB revision: a change is seen at once, nothing else re-read."""
 
 from __future__ import annotations
 
 import datetime as dt
 import textwrap
 
-from kb import matching
+from kb.answering.respond import measures_asked_about
+from kb.eligibility import service as matching
 from kb.db import make_engine, make_sessionmaker
 from kb.importer import apply_import, read_import
 from kb.models import Revision
@@ -69,17 +70,15 @@ def test_two_knowledge_bases_in_one_process_do_not_share_held_measures(seeded, t
     engine.dispose()
 
 
-def test_two_knowledge_bases_in_one_process_do_not_share_a_search_index(seeded, tmp_path):
-    from kb import service
-
+def test_two_knowledge_bases_in_one_process_do_not_share_an_answer_index(seeded, tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
     create_schema(engine)
     with seeded() as session:
-        assert service.search_measures("首台套奖励多少", session=session)
+        assert measures_asked_about("首台套奖励多少", session=session, today=TODAY)
         seeded_revision = latest_revision_id(session=session)
     with make_sessionmaker(engine).begin() as session:  # an empty KB at the same revision number
         session.add_all(Revision(author="测试", action="import") for _ in range(seeded_revision))
     with make_sessionmaker(engine)() as session:
         assert latest_revision_id(session=session) == seeded_revision
-        assert service.search_measures("首台套奖励多少", session=session) == []
+        assert measures_asked_about("首台套奖励多少", session=session, today=TODAY) == []
     engine.dispose()
