@@ -20,7 +20,7 @@ from sanic.request import Request
 from bot import limits
 from kb import queries
 from kb.errors import KBError, ValidationFailed
-from kb.exporter import export_data, measure_record
+from kb.exporter import export_data, export_sources, measure_record
 from kb.importer import apply_import, measure_input, missing_terms, parse_import
 from kb.revisions import RevisionNotFound, revision_record, rollback
 from kb.tokens import token_holder
@@ -259,7 +259,8 @@ def create_blueprint() -> Blueprint:
             return response.raw(body, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                                 headers={"Content-Disposition": 'attachment; filename="kb.xlsx"'})
         content_type = "application/json" if fmt == "json" else "application/yaml"
-        return response.text(export_text(data, fmt), content_type=f"{content_type}; charset=utf-8")
+        sources = await _db(request, export_sources)  # with their kind, as `huiqi kb export` gives them
+        return response.text(export_text({**data, "sources": sources}, fmt), content_type=f"{content_type}; charset=utf-8")
 
     return bp
 

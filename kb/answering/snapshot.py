@@ -19,7 +19,7 @@ from kb import queries
 from kb.answering.index import UnitIndex
 from kb.answering.units import Unit, build_units
 from kb.answering.vocabulary import Vocabulary, vocabulary
-from kb.models import Document, Measure
+from kb.models import DRAFT, Document, Measure
 
 _EDITION_REMARK = re.compile(r"[（(][^（）()]*\d{4}[^（）()]*[）)]$")
 
@@ -148,8 +148,9 @@ class Snapshot:
         return self.units_by_id.get(unit_id)
 
     def documents_of_family(self, family: str) -> list[DocumentRecord]:
-        """The family's documents, oldest edition first."""
-        return sorted((d for d in self.documents.values() if d.family == family), key=lambda d: (d.edition, d.id))
+        """The family's documents in force or once in force (consultation drafts left out), oldest edition first."""
+        return sorted((d for d in self.documents.values() if d.family == family and d.status != DRAFT),
+                      key=lambda d: (d.edition, d.id))
 
     def document_in_force(self, family: str, today: dt.date, edition: str | None = None) -> DocumentRecord | None:
         """The family's document for `edition`, else the newest one already in force today."""

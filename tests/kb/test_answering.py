@@ -146,3 +146,26 @@ def test_staff_notes_are_shown_only_to_staff(seeded):
         staff = reply_text(respond_measure("e84-2025-trade-in", session=session, today=TODAY, staff=True), RESPONSES)
         public = reply_text(respond_measure("e84-2025-trade-in", session=session, today=TODAY), RESPONSES)
     assert "窗口周四集中受理（测试）" in staff and "窗口周四集中受理" not in public
+
+
+def test_a_figure_only_a_repost_or_mirror_gives_is_flagged_to_check_with_the_official_notice(seeded):
+    from kb.models import Measure, Revision
+
+    # Each change is a new revision, as an import or an admin edit makes it (the answer path reads per revision).
+    with seeded.begin() as session:
+        session.get(Measure, "e84-2025-trade-in").confidence = "high"
+        session.add(Revision(author="测试", action="edit"))
+    with seeded() as session:
+        trusted = reply_text(respond_measure("e84-2025-trade-in", session=session, today=TODAY), RESPONSES)
+    with seeded.begin() as session:
+        session.get(Measure, "e84-2025-trade-in").confidence = "low"
+        session.add(Revision(author="测试", action="edit"))
+    with seeded() as session:
+        flagged = reply_text(respond_measure("e84-2025-trade-in", session=session, today=TODAY), RESPONSES)
+    assert "请以官方通知为准" not in trusted and "请以官方通知为准" in flagged
+
+
+def test_an_application_window_that_closed_is_said_with_its_date(seeded):
+    with seeded() as session:
+        said = ask(session, "尖兵领雁第二批申报截止是几号")
+    assert "2025年10月28日" in said and "截止" in said

@@ -86,12 +86,3 @@ def test_huiqi_kb_stale_lists_closed_windows_for_the_staff_digest(tmp_path, db_u
         m for m in listed["measures"] if m["id"] == "e84-2024-first-set").items()
 
 
-
-def test_an_answer_about_an_expired_measure_says_when_it_ended(seeded):
-    from kb.answering.respond import respond
-
-    with seeded() as session:
-        reply = respond("首台套保险补偿怎么申报", session=session, today=TODAY)
-    lines = [line for line in reply.messages[0].values.get("details", []) if hasattr(line, "response")]
-    assert any(line.response in ("utter_line_expired", "utter_line_superseded")
-               and line.values.get("date") == "2024年12月31日" for line in lines), lines
