@@ -1,4 +1,11 @@
-"""The eligibility dialogue: use every fact given, ask only the fact that decides most, explain each verdict."""
+"""The eligibility dialogue: every fact in every message, a question only while it decides, a short result.
+
+Every message is read for every fact; only a fact that still decides something is asked; the result is short
+(counts, the most valuable benefits, what would decide the rest) with the full list on request.
+
+The answer path is reached only through `answer_question` and `utter_measure` (actions/answer.py); after a
+question asked mid-dialogue, the answer path may call `resume_after_answer` to re-ask the pending fact.
+"""
 
 from __future__ import annotations
 
@@ -12,14 +19,22 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answer import answer_question, utter_measure
 from actions.common import intent_name, line, message_text, sessions, today
-from kb import matching, service
+from kb import service
 from kb.eligibility import Status, format_value
-from kb.profile import FIELDS, Parsed, extract, parse
+from kb.eligibility import service as eligibility
+from kb.profile import DERIVED_FROM, FIELDS, Parsed, Problem, extract, parse
 from kb.text import normalize
 
 # Phrases of an open "what can we get" question, which starts the full profile dialogue.
 OPEN_QUESTION = ("享受什么", "享受哪些", "能享受", "哪些政策", "什么政策", "符合哪些", "能拿哪些", "能拿什么",
                  "申请什么", "申请哪些", "哪些补贴", "哪些优惠", "匹配", "体检", "测算", "测一测", "有资格吗", "符合条件吗")
+_ASKING = ("吗", "么", "多少", "能否", "是否", "可以", "够不够", "能不能", "算不算", "行不行")
+# A firm answers a few questions, not a questionnaire: after these, the result says what would decide the rest.
+MAX_QUESTIONS = 6
+_QUESTION = "question"  # _run's answer for a question asked mid-dialogue
+_QUESTIONISH = re.compile(r"[?？吗呢么]\s*$|多少|怎么|什么|哪些|哪个|哪档|是否|能不能|要求|条件")
+_NO_ANSWER = re.compile(r"\s*(?:没有|没|无|不知道|不清楚|不记得了?|说不准|不方便说|不好说|暂时没有)[了啊呢吧。.!！]*\s*")
+TOP_ITEMS = 4  # benefits named in the short result
 
 
 def _asks_open(text: str) -> bool:
@@ -30,10 +45,25 @@ def _asks_about_category(text: str, category: str) -> bool:
     """The asking clause names the category ("能申请专精特新吗"), rather than the firm describing itself with it."""
     clauses = [c for c in re.split(r"[，,。；;！!？?]", text) if c.strip()]
     asking = next((c for c in reversed(clauses) if any(m in c for m in _ASKING)), clauses[-1] if clauses else text)
-    return any(name in asking for name in (category, *matching.CATEGORY_NAMES.get(category, ())))
+    return any(name in asking for name in (category, *eligibility.CATEGORY_NAMES.get(category, ())))
 
 
-_ASKING = ("吗", "么", "多少", "能否", "是否", "可以", "够不够", "能不能", "算不算", "行不行")
+def _chat_scope(text: str, facts: dict[str, Any], *, session) -> str:
+    """What an opening message asks about: a category or one measure it names, a family, else everything.
+
+    A certification the firm already holds is a fact, never the scope.
+    """
+    held = set(facts.get("certifications") or ())
+    for category, names in eligibility.CATEGORY_NAMES.items():
+        if any(name in text for name in (category, *names)) and not any(h[:2] in category for h in held):
+            return f"category:{category}"
+    family = service.detect_family(text, session=session)
+    ranked = service.ranked_measures(text, session=session, today=today())
+    if ranked and ranked[0][1].rule and not ranked[0][1].outline_only and (
+            family is None or ranked[0][1].document.family == family) and any(
+            keyword in text for keyword in ranked[0][1].keywords or [] if len(keyword) >= 2):
+        return f"measure:{ranked[0][1].id}"
+    return f"family:{family}" if family else "all"
 
 
 class ActionCheckEligibility(Action):
@@ -46,6 +76,10 @@ class ActionCheckEligibility(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         events = await asyncio.to_thread(self._run, dispatcher, tracker, domain)
+        if events == _QUESTION:
+            # A question in the middle of the dialogue ("高新收入占比呢"): answered, then the pending fact re-asked.
+            answered = await answer_question(dispatcher, tracker, domain, "ask_measure")
+            return answered + resume_after_answer(dispatcher, tracker, domain)
         if events is None:
             # A question is answered from the KB; a "reply" when nothing was asked ("pass", "asdkjh") is
             # an unclear message: tried against the KB too, else the general "please rephrase".
@@ -57,92 +91,194 @@ class ActionCheckEligibility(Action):
         text = normalize(message_text(tracker))
         intent = intent_name(tracker)
         facts = dict(tracker.get_slot("firm_facts") or {})
+        ranges = dict(tracker.get_slot("fact_ranges") or {})
         skipped = list(tracker.get_slot("skipped_fields") or [])
         asked = tracker.get_slot("asked_field")
         scope = tracker.get_slot("eligibility_scope")
+        done = bool(tracker.get_slot("eligibility_done"))
+        questions = int(tracker.get_slot("questions_asked") or 0)
         starting = intent == "ask_eligibility" or scope is None
 
-        if intent == "skip" and asked:
+        if intent == "show_results":
+            if scope is None:
+                dispatcher.utter_message(response="utter_eligibility_no_result")
+                return []
+            with sessions()() as session:
+                result = eligibility.match(facts, session=session, today=today(), scope=scope, skipped=skipped,
+                                           approximate=_ranges(ranges))
+            self._utter_full(dispatcher, domain, result)
+            return [SlotSet("eligibility_done", True)]
+        if intent == "skip" and done and not asked:
+            dispatcher.utter_message(response="utter_eligibility_already")  # the result is not repeated
+            return []
+
+        found: dict[str, Any] = {}
+        before = dict(facts)
+        extraction = extract(text, today=today(), asked=asked if intent not in ("ask_eligibility", "skip") else None)
+        if intent == "skip" and asked and not extraction.facts:
             skipped.append(asked)
         else:
-            extraction = extract(text, today=today())
+            # "这个我不知道，会计管的。一年大概赚个一百来万吧": a "don't know" that still gives a fact gives it.
             found = dict(extraction.facts)
             if scope is None and intent != "ask_eligibility" and not found:
                 return None  # not a firm fact: the caller answers it as a question
-            if asked and asked not in found and intent != "ask_eligibility":
+            if asked and not found and intent != "ask_eligibility" and _QUESTIONISH.search(text):
+                return _QUESTION
+            if asked and not found and intent != "ask_eligibility":
                 parsed = parse(asked, text, today=today())
-                if isinstance(parsed, Parsed):
-                    found[parsed.field] = parsed.value
-                    if parsed.approximate:
-                        dispatcher.utter_message(response="utter_fact_approximate",
-                                                 value=format_value(parsed.field, parsed.value))
-                else:
+                if isinstance(parsed, Problem) and _NO_ANSWER.fullmatch(text):
+                    skipped.append(asked)  # "没有" to a question a firm cannot answer that way: move on
+                elif isinstance(parsed, Problem):
                     dispatcher.utter_message(response="utter_fact_problem", problem=parsed.message)
                     return []
-            for name in extraction.approximate:
-                dispatcher.utter_message(response="utter_fact_approximate", value=format_value(name, found[name]))
-            facts.update(matching.jsonable_facts(found))
+                if isinstance(parsed, Parsed):
+                    found[parsed.field] = parsed.value
+            for name, problem in extraction.problems.items():
+                if name in FIELDS and name not in found and name == asked:
+                    dispatcher.utter_message(response="utter_fact_problem", problem=problem)
+                    return []
+            hedged = [f"{FIELDS[name].label}{format_value(name, found[name])}"
+                      for name in sorted(extraction.approximate & set(found))
+                      if name in FIELDS and FIELDS[name].kind in ("money", "count", "ratio")]
+            if hedged:  # one line for all the estimates in a message
+                dispatcher.utter_message(response="utter_fact_approximate", value="、".join(hedged))
+            # A fact given again replaces the old one ("不对，我们有320人"), with its range if it is hedged.
+            facts.update(eligibility.jsonable_facts(found))
+            for name in found:
+                ranges.pop(name, None)
+            for name, bounds in extraction.ranges.items():
+                if name in found:
+                    ranges[name] = list(bounds)
             skipped = [f for f in skipped if f not in found]
 
         with sessions()() as session:
-            if intent == "ask_eligibility" or scope is None:
-                scope = matching.scope_of(text, session=session, today=today())
-                ranked = service.ranked_measures(text, session=session, today=today()) if starting else []
-                if starting and scope.startswith(("all", "family:")) and not _asks_open(text) and ranked:
+            if starting:
+                scope = _chat_scope(text, facts, session=session)
+                ranked = service.ranked_measures(text, session=session, today=today())
+                if scope.startswith(("all", "family:")) and not _asks_open(text) and ranked:
                     return None  # "招标要求必须是国企，能投诉吗": a question about one measure, answered from the KB
-                if starting and scope.startswith("category:") and ranked and \
-                        not _asks_about_category(text, scope.partition(":")[2]):
+                if scope.startswith("category:") and ranked and not _asks_about_category(text, scope.partition(":")[2]):
                     return None  # "我们是专精特新，…能优先给我们供地吗": the category is a fact given, land is asked
-            result = matching.match(facts, session=session, today=today(), scope=scope, skipped=skipped)
-        events = [SlotSet("firm_facts", facts), SlotSet("skipped_fields", skipped), SlotSet("eligibility_scope", scope)]
+                questions = 0
+            result = eligibility.match(facts, session=session, today=today(), scope=scope, skipped=skipped,
+                                       approximate=_ranges(ranges))
+            if asked and found and asked not in found and result.next_field is not None and \
+                    result.next_field.name == asked:
+                # The firm answered something else: ask another fact first, and this one again only at the end.
+                other = eligibility.match(facts, session=session, today=today(), scope=scope,
+                                          skipped=[*skipped, asked], approximate=_ranges(ranges))
+                if other.next_field is not None:
+                    result = other
+                    result.skipped = list(skipped)
+            earlier = set() if starting or not found else {
+                v.measure_id for v in eligibility.match(before, session=session, today=today(), scope=scope,
+                                                        skipped=skipped).verdicts
+                if v.status in (Status.ELIGIBLE.value, Status.LIKELY.value)}
+        events = [SlotSet("firm_facts", facts), SlotSet("fact_ranges", ranges), SlotSet("skipped_fields", skipped),
+                  SlotSet("eligibility_scope", scope)]
         if starting and scope.startswith("measure:"):
             # "个税能减半吗": the measure's own figures first, then only the facts that decide it.
-            with sessions()() as session:
-                answer = service.measure_by_id(scope.partition(":")[2], session=session)
-            utter_measure(dispatcher, tracker, answer)
+            events += utter_measure(dispatcher, tracker, domain, scope.partition(":")[2])
         elif starting and scope.startswith("category:"):
             # "能评高企吗？研发占比要求多少": the category's conditions first, then the verdict or the missing facts.
             with sessions()() as session:
                 ranked = service.ranked_measures(text, session=session, family="firm_category", today=today())
-                answer = service.measure_answer(ranked[0][1], ranked[0][0], text) if ranked and \
-                    ranked[0][1].document.family == "firm_category" else None
-            if answer is not None:
-                utter_measure(dispatcher, tracker, answer)
+                category = ranked[0][1].id if ranked and ranked[0][1].document.family == "firm_category" else None
+            if category is not None:
+                events += utter_measure(dispatcher, tracker, domain, category)
         if not result.verdicts:
             dispatcher.utter_message(response="utter_eligibility_none")
             return events + [SlotSet("asked_field", None)]
-        if result.next_field is not None:
+        wide = scope.startswith(("all", "family:"))
+        question = result.next_field
+        if question is not None and not (wide and questions >= MAX_QUESTIONS):
             if starting:
                 dispatcher.utter_message(response="utter_eligibility_intro")
-            dispatcher.utter_message(response="utter_ask_fact", question=result.next_field.question)
-            return events + [SlotSet("asked_field", result.next_field.name)]
-        self._utter_result(dispatcher, domain, result)
-        return events + [SlotSet("asked_field", None)]
+            decided = [v for v in result.verdicts if v.measure_id not in earlier and v.status in (
+                Status.ELIGIBLE.value, Status.LIKELY.value)] if found and not starting else []
+            if decided:  # what the facts just given settle, before the next question
+                dispatcher.utter_message(response="utter_eligibility_progress",
+                                         items="\n".join(_verdict_line(domain, v) for v in decided[:3]))
+            dispatcher.utter_message(response="utter_ask_fact", question=question.question)
+            return events + [SlotSet("asked_field", question.name), SlotSet("questions_asked", float(questions + 1)),
+                             SlotSet("eligibility_done", False)]
+        if result.scope.startswith(("category:", "measure:")) and len(result.verdicts) == 1:
+            self._utter_category(dispatcher, result)
+        else:
+            self._utter_summary(dispatcher, domain, result)
+        return events + [SlotSet("asked_field", None), SlotSet("eligibility_done", True)]
 
     @staticmethod
-    def _utter_result(dispatcher: CollectingDispatcher, domain: dict[str, Any], result: matching.MatchResult) -> None:
-        if result.scope.startswith("category:"):
-            verdict = result.verdicts[0]
-            reasons = "；".join(r.explanation for r in (verdict.met if verdict.status == Status.ELIGIBLE.value
-                                                        else verdict.failed))
-            if verdict.status == Status.ELIGIBLE.value:
-                dispatcher.utter_message(response="utter_category_yes", title=verdict.title, reasons=reasons)
-            elif verdict.status == Status.NOT_ELIGIBLE.value:
-                dispatcher.utter_message(response="utter_category_no", title=verdict.title, reasons=reasons)
-            else:
-                missing = "、".join(matching.field_label(f) for f in verdict.missing_fields)
-                dispatcher.utter_message(response="utter_category_unknown", title=verdict.title, missing=missing)
-            return
-        lines = []
-        for verdict in result.with_status(Status.ELIGIBLE):
-            apply = f"；{verdict.how_to_apply}" if verdict.how_to_apply else ""
-            lines.append(line(domain, "utter_eligible_line", title=verdict.title, benefit=verdict.benefit, apply=apply))
-        for verdict in result.with_status(Status.UNKNOWN):
-            missing = "、".join(matching.field_label(f) for f in verdict.missing_fields)
-            lines.append(line(domain, "utter_possible_line", title=verdict.title, missing=missing))
-        for verdict in result.with_status(Status.NOT_ELIGIBLE)[:5]:
+    def _utter_category(dispatcher: CollectingDispatcher, result: eligibility.MatchResult) -> None:
+        verdict = result.verdicts[0]
+        if verdict.status in (Status.ELIGIBLE.value, Status.LIKELY.value):
+            reasons = "；".join(r.explanation for r in verdict.met)
+            if verdict.to_confirm:
+                reasons += "；还需确认：" + "、".join(verdict.to_confirm)
+            dispatcher.utter_message(response="utter_category_yes", title=verdict.title, reasons=reasons)
+        elif verdict.status == Status.NOT_ELIGIBLE.value:
+            reasons = "；".join(r.explanation for r in verdict.failed)
+            dispatcher.utter_message(response="utter_category_no", title=verdict.title, reasons=reasons)
+        else:
+            missing = "、".join(eligibility.field_label(f) for f in verdict.missing_fields)
+            dispatcher.utter_message(response="utter_category_unknown", title=verdict.title, missing=missing)
+
+    @staticmethod
+    def _utter_summary(dispatcher: CollectingDispatcher, domain: dict[str, Any],
+                       result: eligibility.MatchResult) -> None:
+        """At most about 8 lines: counts, the top benefits with their figure and how to apply, what decides more."""
+        by = {status: result.with_status(status) for status in Status}
+        counts = line(domain, "utter_eligibility_counts_line", eligible=len(by[Status.ELIGIBLE]),
+                      likely=len(by[Status.LIKELY]), unknown=len(by[Status.UNKNOWN]),
+                      not_eligible=len(by[Status.NOT_ELIGIBLE]))
+        top = [_verdict_line(domain, v) for v in (by[Status.ELIGIBLE] + by[Status.LIKELY])[:TOP_ITEMS]]
+        deciding = list(dict.fromkeys(DERIVED_FROM.get(f, f) for v in by[Status.UNKNOWN] for f in v.missing_fields
+                                      if f not in result.skipped))[:4]
+        more = line(domain, "utter_eligibility_more_line",
+                    fields="、".join(eligibility.field_label(f) for f in deciding)) if deciding else \
+            line(domain, "utter_eligibility_all_line")
+        dispatcher.utter_message(response="utter_eligibility_summary", facts=_described(result.facts),
+                                 counts=counts, lines="\n".join(top), more=more)
+
+    @staticmethod
+    def _utter_full(dispatcher: CollectingDispatcher, domain: dict[str, Any], result: eligibility.MatchResult) -> None:
+        lines = [_verdict_line(domain, v) for status in (Status.ELIGIBLE, Status.LIKELY, Status.UNKNOWN)
+                 for v in result.with_status(status)]
+        for verdict in result.with_status(Status.NOT_ELIGIBLE):
             reason = verdict.failed[0].explanation if verdict.failed else ""
             lines.append(line(domain, "utter_not_eligible_line", title=verdict.title, reason=reason))
-        described = "，".join(f"{matching.field_label(k)}：{format_value(k, v)}" for k, v in result.facts.items()
-                             if k in FIELDS)
-        dispatcher.utter_message(response="utter_eligibility_result", facts=described or "未提供", lines="\n".join(lines))
+        dispatcher.utter_message(response="utter_eligibility_result", facts=_described(result.facts),
+                                 lines="\n".join(lines))
+
+
+def _verdict_line(domain: dict[str, Any], verdict: eligibility.MeasureVerdict) -> str:
+    if verdict.status == Status.ELIGIBLE.value:
+        apply = f"；{verdict.how_to_apply}" if verdict.how_to_apply else ""
+        return line(domain, "utter_eligible_line", title=verdict.title, benefit=verdict.benefit, apply=apply)
+    if verdict.status == Status.LIKELY.value:
+        return line(domain, "utter_likely_line", title=verdict.title, benefit=verdict.benefit,
+                    confirm="、".join(verdict.to_confirm[:3]) + ("等" if len(verdict.to_confirm) > 3 else ""))
+    missing = "、".join(eligibility.field_label(DERIVED_FROM.get(f, f)) for f in verdict.missing_fields)
+    return line(domain, "utter_possible_line", title=verdict.title, missing=missing)
+
+
+def _described(facts: dict[str, Any]) -> str:
+    return "，".join(f"{eligibility.field_label(k)}：{format_value(k, v)}" for k, v in facts.items()
+                    if k in FIELDS and v not in (None, [])) or "未提供"
+
+
+def _ranges(ranges: dict[str, Any]) -> dict[str, tuple[float | None, float | None]]:
+    return {name: (bounds[0], bounds[1]) for name, bounds in ranges.items() if isinstance(bounds, (list, tuple))}
+
+
+def resume_after_answer(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+    """After the answer path answered a question asked mid-dialogue: re-ask the pending fact, if any.
+
+    Returns the events to add (none: the slots already say what was asked). Call it after answering, from
+    actions/answer.py, when the tracker's `asked_field` is set.
+    """
+    asked = tracker.get_slot("asked_field")
+    if not asked or asked not in FIELDS or tracker.get_slot("eligibility_done"):
+        return []
+    dispatcher.utter_message(response="utter_eligibility_resume", question=FIELDS[asked].question)
+    return []

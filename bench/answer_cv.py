@@ -35,12 +35,13 @@ GRID: dict[str, tuple[float, ...]] = {
     "coverage_power": (0.5, 1.0, 2.0),
     "preferred": (1.2, 1.6, 2.5),
     "named": (1.0, 1.3, 1.6),
+    "named_measure": (1.0, 1.3, 2.0, 3.0),
     "dated": (1.0, 1.3, 1.6),
     "superseded": (0.7, 0.85, 1.0),
     "outline": (0.4, 0.6, 0.8),
     "note": (0.5, 0.7, 1.0),
     "unknown_weight": (0.25, 0.5, 1.0),
-    "min_coverage": (0.0, 0.05, 0.1, 0.2),
+    "min_coverage": (0.0, 0.05, 0.1, 0.2, 0.3),
     "min_coverage_out_of_scope": (0.2, 0.3, 0.4, 0.5),
 }
 

@@ -119,15 +119,10 @@ class Replayer:
         self.responses = domain["responses"]
         self.eligibility_turns = 0
 
-    def text_of(self, messages) -> str:
-        from kb.answering.reply import render
+    def text_of(self, reply) -> str:
+        from kb.answering.reply import reply_text
 
-        out = []
-        for say in messages:
-            template = self.responses[say.response][0]["text"]
-            out.append(template.format(**render(say.values, self.responses)) if say.values else template)
-            out.extend(b["title"] for b in say.buttons)
-        return "\n".join(out)
+        return reply_text(reply, self.responses)
 
     def conversation(self, texts: list[str], params) -> tuple[list[str], list[bool]]:
         """Replies to a conversation's messages, and which of them the answer path gave."""
@@ -147,7 +142,7 @@ class Replayer:
                 context = reply.context or context
                 # The eligibility dialogue answers these itself (it hands questions to the answer path, which
                 # is what keeps the topic for the next turn): their replies are not scored here.
-                replies.append(self.text_of(reply.messages))
+                replies.append(self.text_of(reply))
                 simulated.append(intent not in ELIGIBILITY_INTENTS)
         return replies, simulated
 

@@ -16,7 +16,7 @@ TODAY = dt.date(2026, 12, 2)
 
 def read_facts(text: str, *, asked: str | None = None) -> dict[str, Any]:
     """Our field → value for every fact the parser reads from the text (as the chat reads a reply)."""
-    facts = dict(extract(text, today=TODAY).facts)
+    facts = dict(extract(text, today=TODAY, asked=asked if asked in FIELDS else None).facts)
     if asked in FIELDS and asked not in facts:
         parsed = parse(asked, text, today=TODAY)
         if isinstance(parsed, Parsed):

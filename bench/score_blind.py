@@ -250,8 +250,9 @@ def _within(got: Any, bounds: dict) -> bool:
 
 def phrase_expectations(raw: dict) -> dict[str, tuple[str, Any]]:
     """Our field → ("value", v) or ("range", {min, max}) for each fact the phrase states."""
-    if "values" in raw:
-        return {FACT_FIELDS.get(k, k): ("value", v) for k, v in raw["values"].items()}
+    if "values" in raw:  # a value may be a range {min, max}, as the round's header says
+        return {FACT_FIELDS.get(k, k): ("range", v) if isinstance(v, dict) else ("value", v)
+                for k, v in raw["values"].items()}
     name = FACT_FIELDS.get(raw["field"], raw["field"])
     return {name: ("range", raw["range"]) if "range" in raw else ("value", raw["value"])}
 

@@ -9,6 +9,7 @@ a revision — exactly as the CLI does. Database work runs in a thread, off the 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import functools
 from pathlib import Path
 from typing import Any
@@ -212,6 +213,18 @@ def create_blueprint() -> Blueprint:
     async def import_file(request: Request) -> response.HTTPResponse:
         return await _import(request, dry_run=_flag(request, "dry_run"))
 
+    @bp.get("/api/admin/stale")
+    @requires("viewer")
+    async def stale(request: Request) -> response.HTTPResponse:
+        from kb.currency import stale_records
+
+        try:
+            today = dt.date.fromisoformat(request.args.get("today")) if request.args.get("today") else dt.date.today()
+        except ValueError:
+            return _error(400, "today 须为日期，格式 2026-12-02")
+        items = await _db(request, lambda s: stale_records(queries.all_measures(session=s), today=today))
+        return response.json({"today": today.isoformat(), "measures": items}, ensure_ascii=False)
+
     @bp.get("/api/admin/history")
     @requires("viewer")
     async def history(request: Request) -> response.HTTPResponse:
@@ -276,6 +289,8 @@ OPENAPI: dict[str, Any] = {
     "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
     "paths": {
         "/api/admin/status": {"get": _op("知识库修订号、条目数，以及是否建议重新训练", "viewer")},
+        "/api/admin/stale": {"get": _op("已过期、申报已截止或已被新版本取代的措施", "viewer", params=[
+            {"name": "today", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "按哪一天判断，默认今天"}])},
         "/api/admin/measures": {"get": _op("列出或搜索措施", "viewer", params=[
             {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "编号、标题、摘要、关键词或部门里的文字"},
             {"name": "limit", "in": "query", "schema": {"type": "integer", "default": 50}}])},

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from kb.errors import KBError
-from kb.exporter import export_data
+from kb.exporter import export_data, export_sources
 
 RETRAIN_HINT = "建议重新训练"
 _FIELD_VALUE_WIDTH = 60
@@ -40,6 +40,7 @@ def export_text(data: dict[str, Any], fmt: str) -> str:
 def cmd_kb_export(args: argparse.Namespace) -> int:
     with _sessions()() as session:
         data = export_data(session)
+        sources = export_sources(session)
     if args.format == "xlsx":
         from kb.xlsx import write_workbook
 
@@ -48,7 +49,7 @@ def cmd_kb_export(args: argparse.Namespace) -> int:
         Path(args.output).write_bytes(write_workbook(data))
         print(f"已导出到 {args.output}")
         return 0
-    text = export_text(data, args.format)
+    text = export_text({**data, "sources": sources}, args.format)  # sources with their kind; importable back
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import signal
@@ -14,8 +15,9 @@ from bot import admin_cli
 from kb import queries
 from kb.db import database_url, make_engine, make_sessionmaker
 from kb.errors import KBError, ValidationFailed
-from kb.exporter import export_data
+from kb.exporter import export_data, export_sources
 from kb.loader import default_seed_dir, load_seed, read_seed, seed_files
+from kb.models import APPLIES_BY, DRAFT, NOT_FOUND, SOURCE_KINDS
 from kb.schema import create_schema
 
 EXAMPLES = """examples:
@@ -55,6 +57,7 @@ def cmd_kb_stats(args: argparse.Namespace) -> int:
     sessions = _sessions()
     with sessions() as session:
         data = export_data(session)
+        sources = export_sources(session)
         revision = queries.latest_revision_id(session=session)
     print(f"修订 {revision}，{len(data['documents'])} 份文件，{len(data['measures'])} 条措施")
     for family, counts in sorted(_by_family(data).items()):
@@ -70,6 +73,25 @@ def cmd_kb_stats(args: argparse.Namespace) -> int:
     print(f"有来源的条目：{sourced}/{len(items)}；有来源的数字：{figures_sourced}/{len(figures)}（{share}）")
     mix = {level: sum(1 for item in items if item["confidence"] == level) for level in ("high", "medium", "low")}
     print(f"置信度：high {mix['high']}，medium {mix['medium']}，low {mix['low']}")
+    kinds: dict[str, int] = {}
+    for source in sources:
+        kinds[source["kind"] or "未分级"] = kinds.get(source["kind"] or "未分级", 0) + 1
+    print(f"来源 {len(sources)} 个：" + "，".join(f"{kind} {kinds[kind]}" for kind in
+                                           sorted(kinds, key=lambda k: (SOURCE_KINDS + ("未分级",)).index(k))))
+    by_kind = {s["url"]: s["kind"] for s in sources}
+    mirror_only = [item["id"] for item in items if item["sources"]
+                   and all(by_kind.get(url) == "mirror" for url in item["sources"])]
+    print(f"只有镜像站来源的条目：{len(mirror_only)}（回答时应提示以官方通知为准）")
+    applied = [m for m in data["measures"] if m["applies_by"] == "申报"]
+    dated = [m for m in applied if _found(m["channel"], "name") and m["application_window"]
+             and (m["application_window"]["from"] or m["application_window"]["until"])]
+    either = [m for m in applied if m["channel"] and m["application_window"]]
+    print("享受方式：" + "，".join(f"{k} {sum(1 for m in data['measures'] if m['applies_by'] == k)}"
+                                 for k in (*APPLIES_BY, None) if any(m["applies_by"] == k for m in data["measures"])))
+    print(f"申报类措施 {len(applied)} 条：有渠道和申报时间（含写明“未找到”）{len(either)}，渠道和日期都有 {len(dated)}")
+    drafts = [d["id"] for d in data["documents"] if d["status"] == DRAFT]
+    if drafts:
+        print(f"征求意见稿（不作现行政策回答）：{'、'.join(drafts)}")
     with_rule = sum(1 for m in data["measures"] if m["rule"])
     print(f"有资格规则的措施：{with_rule}；仅知大纲（缺原文或数字）：{sum(1 for m in data['measures'] if m['outline_only'])}")
     gaps = [(d["id"], d["structure"].get("unknown")) for d in data["documents"] if d["structure"].get("unknown")]
@@ -79,6 +101,10 @@ def cmd_kb_stats(args: argparse.Namespace) -> int:
             items_missing = unknown if isinstance(unknown, list) else [unknown]
             print(f"  {document_id}: {'；'.join(str(u) for u in items_missing)}")
     return 0
+
+
+def _found(record: dict | None, key: str) -> bool:
+    return bool(record and record.get(key) and record[key] != NOT_FOUND)
 
 
 def _by_family(data: dict) -> dict[str, dict]:
@@ -97,6 +123,22 @@ def _by_family(data: dict) -> dict[str, dict]:
     return counts
 
 
+def cmd_kb_stale(args: argparse.Namespace) -> int:
+    from kb.currency import stale_records
+
+    today = dt.date.fromisoformat(args.today) if args.today else dt.date.today()
+    with _sessions()() as session:
+        items = stale_records(queries.all_measures(session=session), today=today)
+    if args.json:
+        print(json.dumps({"today": today.isoformat(), "measures": items}, ensure_ascii=False, indent=2))
+        return 0
+    labels = {"superseded": "已有新版", "window_closed": "申报已截止", "expired": "已过期"}
+    print(f"截至 {today.isoformat()}，{len(items)} 条措施已不是现行的：")
+    for item in items:
+        print(f"  {item['id']}  [{labels[item['state']]}]  {item['title']}：{item['note']}")
+    return 0
+
+
 def cmd_kb_history(args: argparse.Namespace) -> int:
     sessions = _sessions()
     with sessions() as session:
@@ -106,16 +148,21 @@ def cmd_kb_history(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from kb.service import answer_measure
+    """Answer one question from the knowledge base as the assistant would, without Rasa (exit 1 if unanswered)."""
+    import datetime as dt
 
+    import yaml
+
+    from kb.answering.reply import reply_text
+    from kb.answering.respond import respond
+
+    responses = yaml.safe_load((Path(__file__).resolve().parent.parent / "domain.yml")
+                               .read_text(encoding="utf-8"))["responses"]
     sessions = _sessions()
     with sessions() as session:
-        answer = answer_measure(args.text, session=session)
-    if answer is None:
-        print("没有找到匹配的措施。")
-        return 1
-    print(json.dumps(answer.__dict__, ensure_ascii=False, indent=2))
-    return 0
+        reply = respond(args.text, session=session, today=dt.date.today(), staff=args.staff)
+    print(reply_text(reply, responses))
+    return 0 if reply.answered else 1
 
 
 def cmd_nlu_dict(args: argparse.Namespace) -> int:
@@ -240,6 +287,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", "-o")
     export.set_defaults(func=admin_cli.cmd_kb_export)
     kb.add_parser("stats", help="counts by family and sourcing").set_defaults(func=cmd_kb_stats)
+    stale = kb.add_parser("stale", help="measures past their validity, closed windows and superseded editions",
+                          epilog="example: huiqi kb stale --today 2026-12-02")
+    stale.add_argument("--today", help="judge as of this date (YYYY-MM-DD); default today")
+    stale.add_argument("--json", action="store_true", help="print JSON for the staff digest")
+    stale.set_defaults(func=cmd_kb_stale)
     history = kb.add_parser("history", help="revisions, newest first")
     history.add_argument("--limit", type=int, default=20)
     history.set_defaults(func=cmd_kb_history)
@@ -247,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ask = commands.add_parser("ask", help="answer a question from the knowledge base (no Rasa)")
     ask.add_argument("text")
+    ask.add_argument("--staff", action="store_true", help="include staff-only notes, as DingTalk staff see them")
     ask.set_defaults(func=cmd_ask)
     nlu = commands.add_parser("nlu", help="NLU vocabulary").add_subparsers(dest="nlu_command", required=True)
     nlu.add_parser("dict", help="write jieba_dict/kb_terms.txt from the seed's names, aliases and keywords"

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kb.models import Document, Firm, Measure
+from kb.models import Document, Firm, Measure, Source, document_sources, measure_sources
 
 
 def _iso(value: dt.date | None) -> str | None:
@@ -31,6 +31,11 @@ def document_record(document: Document) -> dict[str, Any]:
         "summary": document.summary,
         "structure": document.structure or {},
         "confidence": document.confidence,
+        "status": document.status or "正式",
+        "press_conference": _iso(document.press_conference),
+        "articles": document.articles,
+        "lead_departments": list(document.lead_departments or []),
+        "co_issuers": list(document.co_issuers or []),
         "origin": document.origin,
         "sources": [s.url for s in document.sources],
     }
@@ -59,9 +64,17 @@ def measure_record(measure: Measure) -> dict[str, Any]:
         "note": measure.note,
         "internal_note": measure.internal_note,
         "internal_contact": measure.internal_contact,
+        "applies_by": measure.applies_by,
+        "channel": dict(measure.channel) if measure.channel else None,
+        "application_window": dict(measure.application_window) if measure.application_window else None,
+        "materials": list(measure.materials or []),
         "origin": measure.origin,
         "sources": [s.url for s in measure.sources],
     }
+
+
+def source_record(source: Source) -> dict[str, Any]:
+    return {"url": source.url, "title": source.title, "publisher": source.publisher, "kind": source.kind}
 
 
 def firm_record(firm: Firm) -> dict[str, Any]:
@@ -78,3 +91,10 @@ def export_data(session: Session) -> dict[str, list[dict[str, Any]]]:
         "measures": [measure_record(m) for m in measures],
         "firms": [firm_record(f) for f in firms],
     }
+
+
+def export_sources(session: Session) -> list[dict[str, Any]]:
+    """Every source some document or measure cites, with its title, publisher and kind, by URL."""
+    cited = select(document_sources.c.source_id).union(select(measure_sources.c.source_id))
+    found = session.execute(select(Source).where(Source.id.in_(cited)).order_by(Source.url)).scalars()
+    return [source_record(s) for s in found]

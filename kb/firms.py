@@ -17,9 +17,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kb.eligibility import FactsError, RuleError, Status, evaluate_all
-from kb.models import Firm, Measure
-from kb.profile import FIELDS, extract_facts
+from kb.eligibility import FactsError, RuleError, Status
+from kb.eligibility.service import MeasureVerdict, match
+from kb.models import Firm
+from kb.profile import extract_facts
 
 # GB 32100-2015: the 31 characters a code may use (no I, O, S, V, Z) and the weights of positions 1–17.
 CREDIT_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -58,16 +59,6 @@ def is_valid_credit_code(code: str) -> bool:
 
 
 @dataclass(frozen=True)
-class MeasureVerdict:
-    measure_id: str
-    title: str
-    document: str
-    status: Status
-    missing: tuple[str, ...] = ()  # labels of the facts that would decide an undecided verdict
-    reasons: tuple[str, ...] = ()  # why not, for a failed one
-
-
-@dataclass(frozen=True)
 class FirmCheck:
     """The answer to one "帮企业查"; `problem` set means nothing was evaluated."""
 
@@ -80,7 +71,7 @@ class FirmCheck:
     candidates: tuple[str, ...] = ()  # several registry names matched; the staff member should pick one
 
     def with_status(self, status: Status) -> list[MeasureVerdict]:
-        return [v for v in self.verdicts if v.status is status]
+        return [v for v in self.verdicts if v.status == status.value]
 
 
 def find_firm_by_code(code: str, *, session: Session) -> Firm | None:
@@ -101,33 +92,9 @@ def find_firms_by_name(name: str, *, session: Session, limit: int = 6) -> list[F
     return list(session.execute(query).scalars())
 
 
-def _measures_with_rules(session: Session, today: dt.date) -> list[Measure]:
-    measures = session.execute(select(Measure).where(Measure.rule.isnot(None)).order_by(Measure.id)).scalars()
-    return [m for m in measures if m.rule and (m.valid_to is None or m.valid_to >= today)]
-
-
-def _document_label(measure: Measure) -> str:
-    document = measure.document
-    name = document.short_name or document.title.strip("《》")
-    clause = f"第{measure.number}条" if measure.number else ""
-    return f"{name}{clause}"
-
-
 def evaluate_facts(facts: dict[str, Any], *, session: Session, today: dt.date) -> tuple[MeasureVerdict, ...]:
-    """Verdicts of every measure in force that has a rule; eligible first, then undecided, then not eligible."""
-    measures = _measures_with_rules(session, today)
-    by_id = {m.id: m for m in measures}
-    verdicts = evaluate_all([(m.id, m.rule) for m in measures], facts, on=today)
-    order = {Status.ELIGIBLE: 0, Status.UNKNOWN: 1, Status.NOT_ELIGIBLE: 2}
-    result = []
-    for verdict in sorted(verdicts, key=lambda v: (order[v.status], v.measure_id)):
-        measure = by_id[verdict.measure_id]
-        result.append(MeasureVerdict(
-            measure_id=measure.id, title=measure.title, document=_document_label(measure), status=verdict.status,
-            missing=tuple(FIELDS[name].label if name in FIELDS else name for name in verdict.undecided_fields),
-            reasons=tuple(f.explanation for f in verdict.failed),
-        ))
-    return tuple(result)
+    """Verdicts of every measure in force that has a rule, from the one eligibility service; best first."""
+    return tuple(match(facts, session=session, today=today, scope="all").verdicts)
 
 
 def check_firm(text: str, *, session: Session, today: dt.date | None = None) -> FirmCheck:

@@ -22,7 +22,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.errors import SeedError, ValidationFailed
-from kb.models import CONFIDENCE_LEVELS, FAMILIES, Document, Measure, Revision, Source
+from kb.models import (
+    APPLIES_BY,
+    CONFIDENCE_LEVELS,
+    DOCUMENT_STATUSES,
+    FAMILIES,
+    NOT_FOUND,
+    SOURCE_KINDS,
+    Document,
+    Measure,
+    Revision,
+    Source,
+)
 
 SEED_DIR = Path(__file__).resolve().parent / "seed"
 
@@ -34,16 +45,20 @@ def default_seed_dir() -> Path:
 DOCUMENT_KEYS = {
     "id", "family", "edition", "title", "short_name", "aliases", "issuer", "doc_number",
     "published", "valid_from", "valid_to", "summary", "structure", "confidence", "sources",
+    "status", "press_conference", "articles", "lead_departments", "co_issuers",
 }
 DOCUMENT_REQUIRED = {"id", "family", "edition", "title", "summary", "sources"}
 MEASURE_KEYS = {
     "id", "document", "number", "aspect", "title", "summary", "outline_only", "benefits",
     "department", "contact", "how_to_apply", "keywords", "rule", "valid_from", "valid_to",
     "confidence", "note", "internal_note", "internal_contact", "sources",
+    "applies_by", "channel", "application_window", "materials",
 }
 MEASURE_REQUIRED = {"id", "document", "title", "summary", "sources"}
 BENEFIT_KEYS = {"what", "amount", "unit", "note"}
-SOURCE_KEYS = {"url", "title", "publisher"}
+SOURCE_KEYS = {"url", "title", "publisher", "kind"}
+CHANNEL_KEYS = {"name", "url", "note"}
+WINDOW_KEYS = {"from", "until", "call", "source", "note"}
 TOP_KEYS = {"documents", "measures", "sources"}
 
 
@@ -135,8 +150,11 @@ def validate_content(content: dict, file: str, state: Validation, *, extra_top_k
     for index, item in enumerate(_as_list(content.get("sources"), file, "sources", errors)):
         label = _label("sources", index, item, "url")
         if _check_mapping(item, SOURCE_KEYS, {"url"}, file, label, errors):
+            if item.get("kind") is not None and item["kind"] not in SOURCE_KINDS:
+                errors.append(SeedError(file, f"{label}.kind", f"must be one of {', '.join(SOURCE_KINDS)}"))
             if _valid_url(item["url"]):
-                data.sources[item["url"]] = dict(item)
+                # One URL may be described in several files: what each says is merged.
+                data.sources[item["url"]] = {**data.sources.get(item["url"], {}), **item}
             else:
                 errors.append(SeedError(file, f"{label}.url", f"not an http(s) URL: {item['url']!r}"))
 
@@ -341,8 +359,79 @@ def _normalise_document(item: dict, file: str, label: str, errors: list[SeedErro
         "summary": _clean_text(item["summary"]),
         "structure": _plain(item.get("structure") or {}, file, f"{label}.structure", errors),
         "confidence": _confidence(item, file, label, errors),
+        "status": _choice(item.get("status") or "正式", DOCUMENT_STATUSES, file, f"{label}.status", errors),
+        "press_conference": _date(item.get("press_conference"), file, f"{label}.press_conference", errors),
+        "articles": _count(item.get("articles"), file, f"{label}.articles", errors),
+        "lead_departments": _names(item.get("lead_departments"), file, f"{label}.lead_departments", errors),
+        "co_issuers": _names(item.get("co_issuers"), file, f"{label}.co_issuers", errors),
         "sources": _sources(item, file, label, errors),
     }
+
+
+def _choice(value: Any, allowed: tuple[str, ...], file: str, key: str, errors: list[SeedError]) -> str | None:
+    if value is None or value == "":
+        return None
+    if value not in allowed:
+        errors.append(SeedError(file, key, f"{value!r} is not one of {', '.join(allowed)}"))
+    return value
+
+
+def _count(value: Any, file: str, key: str, errors: list[SeedError]) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        errors.append(SeedError(file, key, f"not a positive whole number: {value!r}"))
+        return None
+    return value
+
+
+def _names(value: Any, file: str, key: str, errors: list[SeedError]) -> list[str] | None:
+    """A list of names; one name alone is taken as a list of one."""
+    if value is None or value == [] or value == "":
+        return None
+    items = value if isinstance(value, list) else [value]
+    if not all(isinstance(v, str) and v.strip() for v in items):
+        errors.append(SeedError(file, key, "must be a list of names"))
+        return None
+    return [v.strip() for v in items]
+
+
+def _channel(value: Any, file: str, key: str, errors: list[SeedError]) -> dict[str, Any] | None:
+    """{name, url, note}: where a firm applies. name 未找到 records a search that found nothing (say what in note)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = {"name": value}
+    if not _check_mapping(value, CHANNEL_KEYS, {"name"}, file, key, errors):
+        return None
+    if value.get("url") is not None and not _valid_url(value["url"]):
+        errors.append(SeedError(file, f"{key}.url", f"not an http(s) URL: {value['url']!r}"))
+    if value["name"] == NOT_FOUND and not value.get("note"):
+        errors.append(SeedError(file, f"{key}.note", f"missing: a channel {NOT_FOUND} says what was searched"))
+    return {k: _clean_text(value.get(k)) if k != "url" else value.get(k) for k in ("name", "url", "note")}
+
+
+def _window(value: Any, file: str, key: str, errors: list[SeedError]) -> dict[str, Any] | None:
+    """{from, until, call, source, note}: the application window of one call, dates as YYYY-MM-DD.
+
+    A window without dates must say 未找到 in its note, with what was searched.
+    """
+    if value is None:
+        return None
+    if not _check_mapping(value, WINDOW_KEYS, set(), file, key, errors):
+        return None
+    start = _date(value.get("from"), file, f"{key}.from", errors)
+    until = _date(value.get("until"), file, f"{key}.until", errors)
+    if start and until and start > until:
+        errors.append(SeedError(file, f"{key}.until", f"before from ({start.isoformat()})"))
+    if value.get("source") is not None and not _valid_url(value["source"]):
+        errors.append(SeedError(file, f"{key}.source", f"not an http(s) URL: {value['source']!r}"))
+    if not start and not until and NOT_FOUND not in str(value.get("note") or ""):
+        errors.append(SeedError(file, key, f"no from/until: give a date or a note saying {NOT_FOUND} and what was searched"))
+    if (start or until) and not value.get("source"):
+        errors.append(SeedError(file, f"{key}.source", "missing: a window's dates need the URL they come from"))
+    return {"from": start.isoformat() if start else None, "until": until.isoformat() if until else None,
+            "call": _clean_text(value.get("call")), "source": value.get("source"), "note": _clean_text(value.get("note"))}
 
 
 def _normalise_measure(item: dict, file: str, label: str, errors: list[SeedError]) -> dict[str, Any]:
@@ -389,6 +478,10 @@ def _normalise_measure(item: dict, file: str, label: str, errors: list[SeedError
         "note": _clean_text(item.get("note")),
         "internal_note": _clean_text(item.get("internal_note")),
         "internal_contact": item.get("internal_contact"),
+        "applies_by": _choice(item.get("applies_by"), APPLIES_BY, file, f"{label}.applies_by", errors),
+        "channel": _channel(item.get("channel"), file, f"{label}.channel", errors),
+        "application_window": _window(item.get("application_window"), file, f"{label}.application_window", errors),
+        "materials": _names(item.get("materials"), file, f"{label}.materials", errors),
         "sources": _sources(item, file, label, errors),
     }
 
@@ -404,7 +497,9 @@ def upsert_sources(session: Session, data: SeedData) -> dict[str, Source]:
         existing[url] = Source(url=url)
         session.add(existing[url])
     for url, meta in data.sources.items():
-        existing[url].title, existing[url].publisher = meta.get("title"), meta.get("publisher")
+        for key in ("title", "publisher", "kind"):
+            if key in meta:  # a key left out keeps what the database has
+                setattr(existing[url], key, meta[key])
     return existing
 
 

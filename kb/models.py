@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, Column, Date, DateTime, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Date, DateTime, ForeignKey, Integer, String, Table, Text, case
 from sqlalchemy.orm import declarative_base, relationship
 
 Base = declarative_base()
 
 FAMILIES = ("private_economy_32", "eight_plus_four", "shuangjian_shuangling", "firm_category")
 CONFIDENCE_LEVELS = ("high", "medium", "low")
+# How a firm gets a measure: it applies; it gets it without applying; it claims it when filing taxes; not a firm's to get.
+APPLIES_BY = ("申报", "免申即享", "申报纳税时直接享受", "不面向企业")
+# A document's status: the final text, or a consultation draft (never answered as if it were in force).
+DOCUMENT_STATUSES = ("正式", "征求意见稿")
+DRAFT = "征求意见稿"
+# What a source page is: a government page, mainstream media, a repost by a known body (a university, a local
+# office, a consultancy), or a mirror that copies pages without saying whose they are.
+SOURCE_KINDS = ("official", "media", "repost", "mirror")
+NOT_FOUND = "未找到"
 
 document_sources = Table(
     "document_sources",
@@ -42,9 +51,15 @@ class Source(Base):
     url = Column(String(1000), nullable=False, unique=True)
     title = Column(String(500))
     publisher = Column(String(200))
+    kind = Column(String(20))  # one of SOURCE_KINDS; None when not yet graded
 
     def __repr__(self) -> str:
         return f"Source({self.url!r})"
+
+
+# Sources are listed official first, then media, reposts, mirrors and ungraded ones, each in the order they were added.
+SOURCE_ORDER = [case({kind: rank for rank, kind in enumerate(SOURCE_KINDS)}, value=Source.kind, else_=len(SOURCE_KINDS)),
+                Source.id]
 
 
 class Document(Base):
@@ -67,7 +82,13 @@ class Document(Base):
     structure = Column(JSON, nullable=False, default=dict)
     confidence = Column(String(10), nullable=False, default="high")
     origin = Column(String(20), nullable=False, default="seed")
-    sources = relationship(Source, secondary=document_sources, order_by=Source.id, lazy="selectin")
+    # Metadata of the edition (migration 0002): None where no source gives it.
+    status = Column(String(20))  # one of DOCUMENT_STATUSES; None reads as 正式
+    press_conference = Column(Date)
+    articles = Column(Integer)
+    lead_departments = Column(JSON)  # list of department names
+    co_issuers = Column(JSON)  # list of co-issuing bodies
+    sources = relationship(Source, secondary=document_sources, order_by=SOURCE_ORDER, lazy="selectin")
     measures = relationship("Measure", back_populates="document", cascade="all, delete-orphan")
 
 
@@ -97,8 +118,14 @@ class Measure(Base):
     internal_note = Column(Text)
     internal_contact = Column(String(300))
     origin = Column(String(20), nullable=False, default="seed")
+    # How and when a firm applies (migration 0002). channel: {name, url, note}; application_window:
+    # {from, until, call, source, note} with ISO dates; a name or note of 未找到 says a search found nothing.
+    applies_by = Column(String(20))  # one of APPLIES_BY
+    channel = Column(JSON)
+    application_window = Column(JSON)
+    materials = Column(JSON)  # list of documents a firm submits, where public
     document = relationship(Document, back_populates="measures", lazy="joined")
-    sources = relationship(Source, secondary=measure_sources, order_by=Source.id, lazy="selectin")
+    sources = relationship(Source, secondary=measure_sources, order_by=SOURCE_ORDER, lazy="selectin")
 
 
 class Revision(Base):

@@ -24,7 +24,7 @@ from typing import Any
 from kb.format import format_number
 from kb.regions import RegionMatch, find_region
 
-KINDS = ("money", "count", "ratio", "region", "industry", "certifications", "ownership", "year")
+KINDS = ("money", "count", "ratio", "region", "industry", "certifications", "ownership", "year", "choice")
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class Field:
     unit: str
     question: str
     ease: int  # 1 = easiest to answer; breaks ties when choosing the next question
+    values: tuple[str, ...] = ()  # the standard values of a "choice" field
 
 
 FIELDS: dict[str, Field] = {f.name: f for f in (
@@ -58,13 +59,23 @@ FIELDS: dict[str, Field] = {f.name: f for f in (
     # 省级数字化车间/智能工厂的投资门槛（浙经信产数〔2025〕174号）：设备、软件、技术咨询，不含土建厂房。
     Field("digital_investment", "近五年数字化软硬件投资", "money", "万元",
           "近五年在数字化改造上的软硬件投资（设备、软件、技术咨询，不含厂房）大约多少？没有就说0", 13),
+    Field("entity_type", "主体类型", "choice", "", "是公司（企业），还是个体工商户、个人独资企业？", 14,
+          ("企业", "个体工商户", "个人独资企业", "合伙企业")),
+    Field("taxpayer_type", "增值税纳税人类型", "choice", "", "增值税是小规模纳税人还是一般纳税人？", 15,
+          ("小规模纳税人", "一般纳税人")),
+    Field("tax_collection", "企业所得税征收方式", "choice", "", "企业所得税是查账征收还是核定征收？", 16,
+          ("查账征收", "核定征收")),
+    # Derived by the engine from founded_year and the evaluation date; asked as founded_year (DERIVED_FROM).
+    Field("firm_age", "成立年限", "count", "年", "公司是哪一年成立的？", 17),
 )}
+# Facts the engine derives: the field to ask instead.
+DERIVED_FROM = {"firm_age": "founded_year", "rd_ratio": "rd_ratio"}
 
-OWNERSHIPS = ("民营", "国有", "外资")
+OWNERSHIPS = ("民营", "国有", "外资", "集体", "混合")
 
 # 省首台（套）产品: the firm has equipment recognised as a provincial 首台（套） (listed in the promotion catalogue).
 CERTIFICATIONS = ("高新技术企业", "科技型中小企业", "创新型中小企业", "专精特新中小企业", "专精特新小巨人企业",
-                  "省首台（套）产品")
+                  "省首台（套）产品", "制造业单项冠军")
 
 # Standard industry names; the manufacturing subgroups are also the members of the group 制造业
 # in kb/rules/groups.yaml (GB/T 4754 divisions, shortened).
@@ -96,7 +107,7 @@ _INDUSTRY_WORDS: dict[str, tuple[str, ...]] = {
     "家具制造": ("家具",),
     "食品制造": ("食品",),
     "农副食品加工": ("农副食品",),
-    "酒饮料和精制茶制造": ("饮料", "酒厂"),
+    "酒饮料和精制茶制造": ("饮料", "酒厂", "茶叶", "制茶", "精制茶"),
     "造纸和纸制品": ("造纸", "纸制品", "纸箱"),
     "印刷": ("印刷",),
     "木材加工": ("木材",),
@@ -113,7 +124,7 @@ _INDUSTRY_WORDS: dict[str, tuple[str, ...]] = {
     "电力热力燃气及水生产和供应": ("电力", "供电", "燃气", "供水", "热力"),
     "建筑业": ("建筑", "施工", "装修"),
     "交通运输仓储和邮政": ("物流", "运输", "快递", "仓储"),
-    "住宿餐饮": ("餐饮", "饭店", "酒店", "民宿"),
+    "住宿餐饮": ("餐饮", "饭店", "酒店", "民宿", "火锅", "饭馆", "餐厅", "小吃", "奶茶", "宾馆", "旅馆"),
     "金融业": ("金融", "银行"),
     "房地产业": ("房地产",),
     "租赁和商务服务": ("租赁", "咨询", "广告", "商务服务", "人力资源"),
@@ -124,9 +135,12 @@ _INDUSTRY_WORDS: dict[str, tuple[str, ...]] = {
 _GENERIC_INDUSTRY_WORDS = {"制造", "工厂", "加工厂", "厂", "服务"}
 
 _OWNERSHIP_WORDS = {
-    "民营": ("民营", "民企", "私营", "私企", "私人企业", "民间资本"),
-    "国有": ("国企", "国有", "央企", "国营"),
-    "外资": ("外资", "外企", "外商", "合资", "港资", "台资", "独资外企"),
+    "民营": ("民营", "民企", "私营", "私企", "私人企业", "民间资本", "私人的", "家族企业", "民资控股"),
+    "国有": ("国企", "国有", "央企", "国营", "国资控股"),
+    "外资": ("外资", "外企", "外商", "合资", "港资", "台资", "独资外企", "日资", "美资", "韩资", "德资", "欧资",
+           "日本母公司", "外国母公司", "境外母公司", "外方控股"),
+    "集体": ("集体企业", "集体所有制", "村集体", "乡镇集体"),
+    "混合": ("混合所有制", "混改"),
 }
 
 _CERTIFICATION_WORDS = {
@@ -135,7 +149,8 @@ _CERTIFICATION_WORDS = {
     "专精特新中小企业": ("专精特新",),
     "科技型中小企业": ("科技型中小企业", "科技型中小", "科技型企业", "科小"),
     "创新型中小企业": ("创新型中小企业", "创新型中小"),
-    "省首台（套）产品": ("首台套", "首台(套)"),  # text is NFKC-normalised: （套） arrives as (套)
+    "省首台（套）产品": ("首台套", "首台(套)"),
+    "制造业单项冠军": ("单项冠军",),  # text is NFKC-normalised: （套） arrives as (套)
 }
 # A 小巨人 must already be a 专精特新中小企业 (firm_categories.yaml FC-XJR: prerequisite).
 _IMPLIED_CERTIFICATIONS = {"专精特新小巨人企业": ("专精特新中小企业",)}
@@ -161,11 +176,16 @@ class Problem:
 
 @dataclass(frozen=True)
 class Extraction:
-    """Facts found in one free sentence: values, which are approximate, and what could not be read."""
+    """Facts found in one free sentence: values, which are approximate, and what could not be read.
+
+    `ranges` holds, for approximate figures, the range the wording allows (low, high; None = open):
+    "八千多万" → (8000, 9000), "不到两千万" → (None, 2000).
+    """
 
     facts: dict[str, Any]
     approximate: frozenset[str] = frozenset()
     problems: dict[str, str] = field(default_factory=dict)
+    ranges: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
 
 
 # --- numbers --------------------------------------------------------------------------------------
@@ -491,8 +511,19 @@ _FILLER = r"(?:一年|每年|去年|上年|今年|年|大概|大约|约|差不�
 _AMOUNT = rf"{NUMBER}\s*(?:多|余)?\s*(?:个)?\s*[万亿]?\s*(?:元|块)?"
 
 
-def extract(text: str, *, today: dt.date | None = None) -> Extraction:
-    """Every fact a firm's own sentence gives, e.g. "我们是丽水遂昌的民营金属制品厂，85个人，营收6800万"."""
+def extract(text: str, *, today: dt.date | None = None, asked: str | None = None) -> Extraction:
+    """Every fact a firm's own sentence gives, e.g. "我们是丽水遂昌的民营金属制品厂，85个人，营收6800万".
+
+    The reader is kb.eligibility.parsing (vocabulary in kb/rules/facts.yaml); `asked` is the field the bot
+    just asked, which a bare figure answers.
+    """
+    from kb.eligibility.parsing import extract as read
+
+    return read(text, today=today, asked=asked)
+
+
+def extract_simple(text: str, *, today: dt.date | None = None) -> Extraction:
+    """The earlier one-regex-per-field reader, kept for comparison in bench/parser_libraries.py."""
     facts: dict[str, Any] = {}
     approximate: set[str] = set()
     problems: dict[str, str] = {}

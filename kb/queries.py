@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kb.models import Document, Measure, Revision
+from kb.models import DRAFT, Document, Measure, Revision
 
 
 def get_measure(measure_id: str, *, session: Session) -> Measure | None:
@@ -30,10 +30,12 @@ def all_documents(*, session: Session) -> list[Document]:
     return list(session.execute(select(Document).order_by(Document.id)).scalars())
 
 
-def documents_of_family(family: str, *, session: Session) -> list[Document]:
-    return list(
-        session.execute(select(Document).where(Document.family == family).order_by(Document.edition)).scalars()
-    )
+def documents_of_family(family: str, *, session: Session, include_drafts: bool = False) -> list[Document]:
+    """The family's documents, oldest edition first; consultation drafts (征求意见稿) only when asked for."""
+    query = select(Document).where(Document.family == family)
+    if not include_drafts:
+        query = query.where((Document.status.is_(None)) | (Document.status != DRAFT))
+    return list(session.execute(query.order_by(Document.edition, Document.id)).scalars())
 
 
 def document_in_force(family: str, *, session: Session, today: dt.date, edition: str | None = None) -> Document | None:

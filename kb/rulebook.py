@@ -4,9 +4,12 @@ A rule is a mapping, one of:
 
     {all: [rule, ...]}   {any: [rule, ...]}   {not: rule}   {category: 小型微利企业}
     {field: employees, op: le, value: 300, explain: "…", ref: "…"}   # a condition
+    {unencoded: 知识产权, explain: "…", ref: "…", source: URL}        # an official condition not encoded:
+                                                                     # undecided until confirmed
 
 Condition ops: eq, ne, lt, le, gt, ge, between ([lo, hi], inclusive), in, not_in,
-contains (a certification the firm holds), in_group (membership of a named group; the
+contains (a certification the firm holds), holds (the same, but a title not mentioned counts as not
+held: for "already certified, or meets the conditions" rules), in_group (membership of a named group; the
 evaluation date picks the group's version, or `as_of: 2023-08-25` pins one).
 
 Groups and categories live once, in kb/rules/groups.yaml and kb/rules/categories.yaml.
@@ -32,9 +35,10 @@ from kb.regions import REGIONS
 RULES_DIR = Path(__file__).resolve().parent / "rules"
 
 COMPARISONS = ("lt", "le", "gt", "ge")
-OPS = ("eq", "ne", *COMPARISONS, "between", "in", "not_in", "contains", "in_group")
-CONDITION_KEYS = {"field", "op", "value", "explain", "ref", "as_of"}
-NODE_KEYS = ("all", "any", "not", "category", "field")
+OPS = ("eq", "ne", *COMPARISONS, "between", "in", "not_in", "contains", "holds", "in_group")
+CONDITION_KEYS = {"field", "op", "value", "explain", "ref", "as_of", "if_missing"}
+NODE_KEYS = ("all", "any", "not", "category", "field", "unencoded")
+UNENCODED_KEYS = {"unencoded", "explain", "ref", "source"}
 NUMERIC_KINDS = ("money", "count", "ratio", "year")
 GROUP_KEYS = {"description", "kind", "aliases", "reference", "sources", "note", "versions"}
 VERSION_KEYS = {"from", "label", "members", "includes"}
@@ -149,11 +153,20 @@ def _check_condition(node: Mapping[str, Any], path: str, book: Rulebook, problem
     for key in ("explain", "ref"):
         if key in node and not isinstance(node[key], str):
             problems.append(f"{path}.{key}: 应是一句话")
+    if "if_missing" in node and spec is not None and node["if_missing"] not in (spec.values or (node["if_missing"],)):
+        problems.append(f"{path}.if_missing: 不是 {field_name} 的标准取值")
     if "as_of" in node and (op != "in_group" or not isinstance(node["as_of"], dt.date)):
         problems.append(f"{path}.as_of: 只用于 in_group，且应是日期（如 2023-08-25）")
     if spec is None or op not in OPS or "value" not in node:
         return
     value, key, kind = node["value"], f"{path}.value", spec.kind
+    if kind == "choice":
+        for item in value if isinstance(value, list) else [value]:
+            if item not in spec.values:
+                problems.append(f"{key}: “{item}”不在{field_name}的标准取值里（{'、'.join(spec.values)}）")
+        if op not in ("eq", "ne", "in", "not_in"):
+            problems.append(f"{path}.op: {field_name} 只能用 eq、ne、in、not_in")
+        return
     if op in COMPARISONS:
         if kind not in NUMERIC_KINDS:
             problems.append(f"{path}.op: {op} 只能比较数值字段，{field_name} 不是")
@@ -175,9 +188,9 @@ def _check_condition(node: Mapping[str, Any], path: str, book: Rulebook, problem
         else:
             for index, item in enumerate(value):
                 _check_value(kind, item, f"{key}[{index}]", problems)
-    elif op == "contains":
+    elif op in ("contains", "holds"):
         if kind != "certifications":
-            problems.append(f"{path}.op: contains 只用于资质（certifications），{field_name} 不是")
+            problems.append(f"{path}.op: {op} 只用于资质（certifications），{field_name} 不是")
         else:
             _check_value(kind, value, key, problems)
     elif op == "in_group":
@@ -209,6 +222,13 @@ def _check_node(node: Any, path: str, book: Rulebook, problems: list[str]) -> No
     kind = kinds[0]
     if kind == "field":
         _check_condition(node, path, book, problems)
+        return
+    if kind == "unencoded":
+        for key in sorted(set(node) - UNENCODED_KEYS):
+            problems.append(f"{path}.{key}: 未知的键（unencoded 节点可用 {', '.join(sorted(UNENCODED_KEYS))}）")
+        for key in sorted(UNENCODED_KEYS & set(node)):
+            if not isinstance(node[key], str) or not node[key].strip():
+                problems.append(f"{path}.{key}: 应是一句话")
         return
     for key in sorted(set(node) - {kind}):
         problems.append(f"{path}.{key}: 未知的键（{kind} 节点只有 {kind}）")

@@ -104,6 +104,24 @@ def _chinese_number(text: str) -> int:
     return (_CN_NUMERALS.get(tens, 1) if tens else 1) * 10 + (_CN_NUMERALS.get(units, 0) if units else 0)
 
 
+_COUNT_OF_ARTICLES = re.compile(r"(?<!第)([一二两三四五六七八九]?十[一二三四五六七八九]?)(?=条)")
+
+
+_YEAR_DIGITS = {"〇": "0", "零": "0", "一": "1", "二": "2", "两": "2", "三": "3", "四": "4", "五": "5", "六": "6",
+                "七": "7", "八": "8", "九": "9"}
+_CHINESE_YEAR = re.compile(r"([二两][〇零一二三四五六七八九]{3})(?=\s*年)")
+
+
+def arabic_years(text: str) -> str:
+    """"二〇二五年", "二零二四年" as 2025年, 2024年."""
+    return _CHINESE_YEAR.sub(lambda m: "".join(_YEAR_DIGITS[c] for c in m.group(1)), text)
+
+
+def arabic_article_counts(text: str) -> str:
+    """"三十二条", "十八条" as documents are named (32条, 18条); 第十五条 (one article) is left alone."""
+    return _COUNT_OF_ARTICLES.sub(lambda m: str(_chinese_number(m.group(1))), text)
+
+
 def article_number(text: str) -> int | None:
     """The article a question names: 第3条, 第十五条, 第 2 条."""
     match = _ARTICLE.search(normalize(text))

@@ -61,6 +61,11 @@ SHEETS: dict[str, tuple[Column, ...]] = {
         Column("结构", "structure", "高级：文件结构，JSON 写法，可空", example="{}"),
         Column("可信度", "confidence", "high / medium / low（或 高 / 中 / 低），默认 high", example="high"),
         Column("来源网址", "sources", "至少一个 http(s) 网址，多个换行分隔", True, "https://www.zj.gov.cn/…"),
+        Column("状态", "status", "正式 / 征求意见稿，默认 正式", example="正式"),
+        Column("发布会日期", "press_conference", "新闻发布会日期，格式 2026-02-26", example="2026-02-26"),
+        Column("条数", "articles", "正文条数（整数）", example="32"),
+        Column("牵头部门", "lead_departments", "牵头部门，顿号（、）分隔", example="省发展改革委"),
+        Column("联合发文单位", "co_issuers", "联合发文单位，顿号（、）分隔", example="中共浙江省委、浙江省人民政府"),
         DELETE,
     ),
     "措施": (
@@ -83,6 +88,16 @@ SHEETS: dict[str, tuple[Column, ...]] = {
         Column("备注", "note", "公开备注"),
         Column("规则", "rule", "高级：复杂的资格规则（YAML 写法）；简单条件请写在“条件”表", example=""),
         Column("来源网址", "sources", "至少一个 http(s) 网址，多个换行分隔", True),
+        Column("享受方式", "applies_by", "申报 / 免申即享 / 申报纳税时直接享受 / 不面向企业", example="申报"),
+        Column("申报渠道", "channel_name", "在哪里申报（平台或窗口名称）；查过没有写“未找到”", example="浙江省科技管理平台"),
+        Column("渠道网址", "channel_url", "申报平台的 http(s) 网址", example="https://pm.kjt.zj.gov.cn"),
+        Column("渠道说明", "channel_note", "补充说明；渠道“未找到”时写查过什么"),
+        Column("申报开始", "window_from", "日期，格式 2025-10-04", example="2025-10-04"),
+        Column("申报截止", "window_until", "日期，格式 2025-10-28", example="2025-10-28"),
+        Column("申报批次", "window_call", "时间出自哪一年度、哪一批通知", example="2026年度第二批申报通知"),
+        Column("时间来源", "window_source", "申报时间的来源网址（有日期就必须写）"),
+        Column("时间说明", "window_note", "补充说明；没有日期时写“未找到”和查过什么"),
+        Column("申报材料", "materials", "需要提交的材料，每行一项"),
         DELETE,
     ),
     "条件": (
@@ -224,6 +239,9 @@ class _Locator:
                 column = "规则"
         elif head in ("department", "contact", "internal_contact", "internal_note") and place.get("contact_row"):
             sheet, row, column = "联系人", place["contact_row"], _header("联系人", head)
+        elif head in ("channel", "application_window"):
+            leaf = rest.split(".")[1] if "." in rest else "from"
+            column = _header("措施", f"{'channel' if head == 'channel' else 'window'}_{leaf}")
         elif head == "facts":
             fact = rest.split(".")[1].split("[")[0] if "." in rest else ""
             column = _header("企业", f"fact:{fact}")
@@ -366,9 +384,21 @@ def _document(record: dict[str, Any], row: int, problems: _Sheetless) -> dict[st
             document[key] = _text(record[key])
     if "aliases" in record:
         document["aliases"] = _list(record["aliases"])
-    for key in ("published", "valid_from", "valid_to"):
+    for key in ("published", "valid_from", "valid_to", "press_conference"):
         if key in record:
             document[key] = _cell_date(record[key])
+    if "status" in record:
+        document["status"] = _text(record["status"])
+    for key in ("lead_departments", "co_issuers"):
+        if key in record:
+            document[key] = _list(record[key])
+    if "articles" in record:
+        articles = record["articles"]
+        parsed = _number(articles.strip()) if isinstance(articles, str) else articles
+        if not isinstance(parsed, (int, float)) or isinstance(parsed, bool) or not float(parsed).is_integer():
+            problems.add("文件", row, "条数", f"\"{_text(articles)}\" is not a number of articles (write an integer)")
+        else:
+            document["articles"] = int(parsed)
     if "confidence" in record:
         document["confidence"] = CONFIDENCE_NAMES.get(_text(record["confidence"]), _text(record["confidence"]))
     if "structure" in record:
@@ -426,6 +456,17 @@ def _measure(record: dict[str, Any], row: int, problems: _Sheetless) -> dict[str
             measure["rule"] = yaml.safe_load(str(record["rule"]))
         except yaml.YAMLError:
             problems.add("措施", row, "规则", "not valid YAML")
+    if "applies_by" in record:
+        measure["applies_by"] = _text(record["applies_by"])
+    if "materials" in record:  # one per line: a material's own text may hold 、
+        measure["materials"] = [line.strip() for line in (_text(record["materials"]) or "").split("\n") if line.strip()]
+    channel = {key: _text(record[f"channel_{key}"]) for key in ("name", "url", "note") if f"channel_{key}" in record}
+    if channel:
+        measure["channel"] = channel
+    window = {key: (_cell_date if key in ("from", "until") else _text)(record[f"window_{key}"])
+              for key in ("from", "until", "call", "source", "note") if f"window_{key}" in record}
+    if window:
+        measure["application_window"] = window
     return measure
 
 
@@ -570,7 +611,8 @@ def write_workbook(export: dict[str, list[dict[str, Any]]] | None = None) -> byt
         sheets["文件"].append([d["id"], d["family"], d["edition"], d["title"], d["short_name"], _join(d["aliases"]),
                              d["issuer"], d["doc_number"], d["published"], d["valid_from"], d["valid_to"], d["summary"],
                              json.dumps(d["structure"], ensure_ascii=False) if d["structure"] else None,
-                             d["confidence"], _join(d["sources"], "\n"), None])
+                             d["confidence"], _join(d["sources"], "\n"), d.get("status"), d.get("press_conference"),
+                             d.get("articles"), _join(d.get("lead_departments")), _join(d.get("co_issuers")), None])
     for m in export.get("measures", []):
         condition_rows = _rule_rows(m["id"], m["rule"])
         rule_text = None
@@ -579,11 +621,14 @@ def write_workbook(export: dict[str, list[dict[str, Any]]] | None = None) -> byt
             condition_rows = []
         benefits = m["benefits"] or [{}]
         first = benefits[0]
+        channel, window = m.get("channel") or {}, m.get("application_window") or {}
         sheets["措施"].append([m["id"], m["document_id"], m["number"], m["aspect_or_package"], m["title"], m["summary"],
                              "是" if m["outline_only"] else "否", first.get("what"), first.get("amount"),
                              first.get("unit"), first.get("note"), m["how_to_apply"], _join(m["keywords"]),
                              m["valid_from"], m["valid_to"], m["confidence"], m["note"], rule_text,
-                             _join(m["sources"], "\n"), None])
+                             _join(m["sources"], "\n"), m.get("applies_by"), channel.get("name"), channel.get("url"),
+                             channel.get("note"), window.get("from"), window.get("until"), window.get("call"),
+                             window.get("source"), window.get("note"), _join(m.get("materials"), "\n"), None])
         for benefit in benefits[1:]:
             sheets["措施"].append([m["id"], None, None, None, None, None, None, benefit.get("what"), benefit.get("amount"),
                                  benefit.get("unit"), benefit.get("note")])

@@ -388,12 +388,13 @@ def firm_reply(query: str, today: dt.date | None = None) -> str:
         lines = [FIRM_HEADER_DESCRIBED.format(facts=facts)]
     if not check.verdicts:
         return "\n".join(lines + [FIRM_NO_RULES])
-    eligible = check.with_status(Status.ELIGIBLE)
+    eligible = check.with_status(Status.ELIGIBLE) + check.with_status(Status.LIKELY)
     unknown = check.with_status(Status.UNKNOWN)
     failed = check.with_status(Status.NOT_ELIGIBLE)
     if eligible:
         lines.append(FIRM_ELIGIBLE.format(count=len(eligible)))
-        lines += [f"- {v.title}（{v.document}）" for v in eligible]
+        lines += [f"- {v.title}（{v.document}）" + (f"，还需确认：{'、'.join(v.to_confirm)}" if v.to_confirm else "")
+                  for v in eligible]
     if unknown:
         lines.append(FIRM_UNKNOWN.format(count=len(unknown)))
         lines += [f"- {v.title}：还需{'、'.join(v.missing)}" for v in unknown]

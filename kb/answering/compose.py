@@ -135,6 +135,15 @@ def detail_lines(chosen: list[Candidate], question: Question, snapshot: Snapshot
                 lines.append(Line("utter_line_figures", {"value": "；".join(figures[:2])}))
             if measure.department:
                 lines.append(Line("utter_line_department", {"value": measure.department}))
+    if main.kind == "figure" and measure is not None and measure.department \
+            and not any(c.unit.kind == "department" for c in chosen):
+        lines.append(Line("utter_line_department", {"value": measure.department}))
+    if main.kind == "overview":
+        document = snapshot.documents[main.document_id]
+        issued = "，".join(filter(None, [document.issuer, format_date(document.published) if document.published
+                                         else None, document.doc_number]))
+        if issued:
+            lines.append(Line("utter_line_labelled", {"label": "发文", "value": issued}))
     if measure is not None and measure.outline_only:
         lines.append(Line("utter_line_outline", {"document": snapshot.documents[main.document_id].citation}))
     for candidate in chosen[1:]:

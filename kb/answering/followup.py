@@ -50,6 +50,8 @@ def resolve(question: Question, context: dict[str, Any] | None, snapshot: Snapsh
                                     families=tuple(context.get("families") or ()),
                                     year=question.year or context.get("year"))
         return fresh, True
+    if question.topic and not question.elliptical and not any(snapshot.index.known(t) for t in question.topic):
+        return question, False  # every word of its own is unknown here: about something else, not a follow-up
     if question.documents:
         if question.elliptical and not question.topic:  # "32条呢": the new subject, what was asked before
             return dataclasses.replace(question, wanted=question.wanted or frozenset(context.get("wanted") or ())), True
@@ -63,6 +65,11 @@ def resolve(question: Question, context: dict[str, Any] | None, snapshot: Snapsh
     merged = _merged(question, context)
     index = snapshot.index
     own = index.score(question.tokens, label_weight=1.0, evidence=question.topic)
+    # "一共分几个部分" after a question about one document: its words found in that document continue it.
+    earlier_documents = set(context.get("documents") or ())
+    if earlier_documents and any(own.coverage[p] > 0 for p, unit in enumerate(index.units)
+                                 if unit.document_id in earlier_documents):
+        return merged, True
     together = index.score(merged.tokens, label_weight=1.0, evidence=question.topic)
     best = int(together.score.argmax()) if len(together.score) else 0
     if len(together.score) and together.coverage[best] >= 0.99 * float(own.coverage.max()):

@@ -7,6 +7,7 @@ search (chosen by cross-validation, kb.answering.retrieval.PARAMETERS) rather th
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from kb.answering.tokens import add_terms, correct_homophones, english, tokenize
 from kb.answering.units import Unit
 from kb.answering.vocabulary import Vocabulary
 
+_CHINESE_NUMBER = re.compile(r"[零〇一二两三四五六七八九十百千万亿几多余来半]+")  # 八千万: a value, not a topic
 _CUT: dict[str, tuple[str, ...]] = {}
 _CUT_LIMIT = 500_000
 
@@ -98,12 +100,12 @@ class UnitIndex:
     def weight(self, token: str, *, unknown: float = 1.0) -> float:
         """How much a question token counts as evidence of what it is about.
 
-        Its idf; an unknown Chinese word, `unknown` × the rarest idf; a number or an English word, nothing
-        (a value, or a word around the question, not its topic).
+        Its idf; an unknown word (English function words are stopwords already), `unknown` × the rarest idf:
+        "写Python代码" is about something the knowledge base does not hold; a number, nothing (a value).
         """
         if token in self.idf:
             return self.idf[token]
-        return 0.0 if english(token) or any(ch.isdigit() for ch in token) else unknown * self.rarest
+        return 0.0 if any(ch.isdigit() for ch in token) or _CHINESE_NUMBER.fullmatch(token) else unknown * self.rarest
 
     def tokenize(self, text: str) -> tuple[str, ...]:
         return cut(text, self.colloquial)

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kb.text import article_number, normalize, other_region, question_in
+from kb.text import arabic_article_counts, arabic_years, article_number, normalize, other_region, question_in
 
 if TYPE_CHECKING:
     from kb.answering.snapshot import Snapshot
@@ -47,6 +47,7 @@ class Question:
     year: int | None  # the edition asked about
     years: tuple[int, ...]  # every year named, in order
     documents: tuple[str, ...]  # ids of the documents it names, in the order named
+    measures: tuple[str, ...]  # ids of the measures it names by a name few share ("高企")
     families: tuple[str, ...]
     article: int | None
     ordinal: int | None  # 第二个: an item of the previous answer's list
@@ -114,24 +115,29 @@ def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
     """Parse a message once: everything answering needs to know about it."""
     words = snapshot.vocabulary
     index = snapshot.index
-    cleaned = question_in(strip_noise(normalize(raw)))
+    cleaned = arabic_years(arabic_article_counts(question_in(strip_noise(normalize(raw)))))
     is_english = len(_ASCII_WORD.findall(cleaned.lower())) >= 3 and len(_CJK.findall(cleaned)) < 4
     lowered = cleaned.lower()
-    text = index.correct(_glossed(cleaned, words.glossary))
-    wanted = frozenset(kind for kind, cues in words.wanted.items()
-                       if any(cue in lowered or cue in text for cue in cues))
+    text = words.plain(index.correct(_glossed(cleaned, words.glossary)))
+    matched_cues = sorted({cue for cues in words.wanted.values() for cue in cues if cue in lowered or cue in text},
+                          key=len, reverse=True)
+    wanted = frozenset(kind for kind, cues in words.wanted.items() if any(cue in matched_cues for cue in cues))
     years = years_named(text, today=today)
     documents = snapshot.all_named_documents(text)
     tokens = index.tokenize(text)
-    cue_tokens = {t for kind in wanted for cue in words.wanted[kind] for t in index.tokenize(cue)}
+    # The topic is what is left when the ways of asking are taken out of the text ("多少钱" leaves no "少钱").
+    asked_about = text
+    for cue in matched_cues:
+        asked_about = asked_about.replace(cue, " ")
+    kept = set(index.tokenize(asked_about))
     name_tokens = {t for d in documents for name in d.names for t in index.tokenize(name)}
     year_tokens = {t for t in tokens if re.fullmatch(r"(?:20)?\d\d(?:年|年度|年版|版)?", t)}
-    topic = tuple(t for t in dict.fromkeys(tokens) if t not in cue_tokens | name_tokens | year_tokens)
+    topic = tuple(t for t in dict.fromkeys(tokens) if t in kept and t not in name_tokens | year_tokens)
     stripped = lowered.strip(" ？?。.!！")
     elliptical = stripped.endswith("呢") or stripped.startswith(_ELLIPTICAL_START) or " 呢 " in f" {text} "
     return Question(
         raw=raw, text=text, year=years[0] if years else None, years=tuple(years),
-        documents=tuple(d.id for d in documents), families=tuple(dict.fromkeys(d.family for d in documents)),
+        documents=tuple(d.id for d in documents), measures=snapshot.named_measures(text), families=tuple(dict.fromkeys(d.family for d in documents)),
         article=article_number(text), ordinal=_ordinal(text), wanted=wanted, elliptical=elliptical,
         english=is_english, tokens=tuple(tokens), topic=topic, other_region=other_region(text),
     )

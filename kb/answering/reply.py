@@ -48,3 +48,13 @@ def render(values: dict[str, Any], responses: dict[str, Any]) -> dict[str, str]:
         return "" if value is None else str(value)
 
     return {key: text(value) for key, value in values.items()}
+
+
+def reply_text(reply: Reply, responses: dict[str, Any]) -> str:
+    """The reply as one text, each message worded by its response (for the CLI and offline benches)."""
+    out = []
+    for say in reply.messages:
+        template = responses[say.response][0]["text"]
+        out.append(template.format(**render(say.values, responses)) if say.values else template)
+        out.extend(button["title"] for button in say.buttons)
+    return "\n".join(out)

@@ -42,7 +42,9 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
            intent: str | None = None, staff: bool = False, params: Parameters = PARAMETERS) -> Reply:
     if question.other_region:
         return Reply((Say("utter_out_of_scope_region", {"region": question.other_region}),), answered=True)
-    question, _ = resolve(question, context, snap)
+    question, followed = resolve(question, context, snap)
+    # "第三个具体讲什么": the item is asked about, not the list it was read from.
+    item_of = context.get("unit") if followed and question.ordinal and context else None
     if question.article:
         found = _article(question, snap, today=today, staff=staff)
         if found is not None:
@@ -51,15 +53,21 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
     if unpublished is not None:
         return unpublished
     candidates = rank(question, snap, today=today, params=params)
+    if item_of:
+        candidates = [c for c in candidates if c.unit.id != item_of] or candidates
     least = params.min_coverage_out_of_scope if intent == "out_of_scope" else params.min_coverage
     if not candidates or (candidates[0].coverage < least and not question.documents):
         if intent == "nlu_fallback":
             return Reply((Say("utter_default"),), answered=False)
-        if question.families or question.documents:
-            return Reply((Say("utter_measure_not_found"),), answered=False)
-        return Reply((Say("utter_out_of_scope"),), answered=False)
+        if intent == "out_of_scope" and not (question.families or question.documents):
+            return Reply((Say("utter_out_of_scope"),), answered=False)
+        # The classifier took it for a policy question ("跨境电商海外仓补助多少"): say the KB lacks it.
+        return Reply((Say("utter_measure_not_found"),), answered=False)
     chosen, extra = _choose(question, candidates, snap)
     prefix = _prefix(question, chosen[0], snap)
+    if item_of:
+        prefix = [Line("utter_line_item", {"ordinal": question.ordinal,
+                                            "item": context["items"][question.ordinal - 1]}), *prefix]
     message = compose.answer_message(chosen, question, snap, today=today, staff=staff, prefix=prefix)
     if extra:
         message = Say(message.response, {**message.values, "details": [*message.values["details"], *extra]})
@@ -91,11 +99,22 @@ def _choose(question: Question, candidates: list[Candidate], snap: Snapshot) -> 
     """The main unit, the units of the same topic the question also asks for, and lines of special views."""
     wanted = question.wanted
     if "origin" in wanted:
-        main = _earliest(candidates, snap)
+        main = _earliest(candidates, snap, question.documents)
+        if question.documents and not any(snap.index.weight(t) for t in question.topic):
+            # "8+4是哪年开始的": about the document itself, so its first edition's overview.
+            first = min(question.documents, key=lambda d: (snap.documents[d].edition, d))
+            overview = snap.unit(f"d:{first}")
+            if overview is not None:
+                main = Candidate(overview, main.score, main.coverage)
         document = snap.documents[main.unit.document_id]
-        return [main], [Line("utter_line_first_seen", {"document": document.short_name or document.title,
-                                                        "year": document.edition})]
-    if "changes" in wanted:
+        lines = [Line("utter_line_first_seen", {"document": document.short_name or document.title,
+                                                 "year": document.edition})]
+        before = [d for d in snap.documents_of_family(document.family) if d.edition < document.edition]
+        if before:  # what the family was called before this first edition ("8+4" after "5+4")
+            lines.append(Line("utter_line_labelled", {"label": "此前", "value": "、".join(
+                f"{d.short_name or d.title}（{d.edition}年）" for d in before[-2:])}))
+        return [main], lines
+    if "changes" in wanted or len(set(question.years)) >= 2:  # "2025年比2024年多了多少": a figure by year
         history = next((c for c in candidates if c.unit.kind == "history" and c.score >= 0.4 * candidates[0].score),
                        None)
         if history is not None:
@@ -164,15 +183,18 @@ def _filled_elsewhere(gap: Unit, snap: Snapshot) -> Unit | None:
     return max(same, key=lambda u: u.edition, default=None)
 
 
-def _earliest(candidates: list[Candidate], snap: Snapshot) -> Candidate:
+def _earliest(candidates: list[Candidate], snap: Snapshot, named_documents: tuple[str, ...] = ()) -> Candidate:
     """Among the units as good as the best on the topic, the one of the earliest edition."""
     best = candidates[0]
     close = [c for c in candidates if c.coverage >= 0.8 * best.coverage and c.score >= 0.3 * best.score]
-    return min(close, key=lambda c: (snap.documents[c.unit.document_id].edition, -c.score))
+    # "8+4是哪年开始的": the first edition of what is named, not of its predecessor filed in the same family.
+    named = [c for c in close if c.unit.document_id in named_documents] if named_documents else []
+    return min(named or close, key=lambda c: (snap.documents[c.unit.document_id].edition, -c.score))
 
 
 def _alike(a: str, b: str) -> bool:
-    return a == b or difflib.SequenceMatcher(None, a, b).ratio() >= 0.6
+    # One name inside the other ("首台（套）装备认定奖励" and the same with "（2023年度名单）") is the same thing.
+    return a in b or b in a or difflib.SequenceMatcher(None, a, b).ratio() >= 0.6
 
 
 def _over_editions(main: Candidate, snap: Snapshot) -> list[Line]:
@@ -247,15 +269,19 @@ def _not_published(question: Question, snap: Snapshot) -> Reply | None:
     """A yearly edition named that the knowledge base does not have, later than every one it has."""
     if not question.year or not question.families:
         return None
+    missing = []
     for family in question.families:
         editions = sorted({d.edition for d in snap.documents_of_family(family)})
+        if any(edition.startswith(str(question.year)) for edition in editions):
+            return None  # "32条后来升级了吗？今年8+4里怎么说": one family named has that year
         # Only a family published edition after edition (three or more years) has a next one to wait for.
         if len(editions) >= YEARLY_EDITIONS and str(question.year) > editions[-1]:
-            latest = snap.documents_of_family(family)[-1]
-            return Reply((Say("utter_not_published", {"year": question.year,
-                                                      "name": latest.short_name or latest.title,
-                                                      "latest": latest.edition}),), answered=False)
-    return None
+            missing.append(snap.documents_of_family(family)[-1])
+    if not missing:
+        return None
+    latest = missing[0]
+    return Reply((Say("utter_not_published", {"year": question.year, "name": latest.short_name or latest.title,
+                                              "latest": latest.edition}),), answered=False)
 
 
 def log_question(text: str, *, session: Session, kind: str, channel: str, sender: str | None) -> None:

@@ -28,6 +28,7 @@ class Parameters:
     coverage_power: float = 1.0  # how much a unit's score depends on matching all of the topic
     preferred: float = 1.6  # a unit of a kind the question wants
     named: float = 1.3  # a unit of a document the question names
+    named_measure: float = 1.3  # a unit of a measure the question names ("高企", "首台套")
     dated: float = 1.3  # a unit of the edition the question names, or one that names the year itself
     superseded: float = 0.85  # a unit whose measure or document is past its validity, when no year is named
     outline: float = 0.6  # a measure known only in outline, against full ones on the same topic
@@ -105,6 +106,7 @@ def rank(question: Question, snapshot: Snapshot, *, today: dt.date, params: Para
             candidates = np.array(dated, dtype=np.intp)
     preferred = preferred_kinds(question)
     named = set(question.documents)
+    named_measures = set(question.measures)
     # "What is the 8+4 policy system?": nothing asked beyond the documents' names, so the documents themselves.
     about_documents = bool(named) and not any(index.weight(t) for t in question.topic)
     ranked = []
@@ -115,6 +117,8 @@ def rank(question: Question, snapshot: Snapshot, *, today: dt.date, params: Para
             value *= params.preferred
         if unit.document_id in named:
             value *= params.named
+        if unit.measure_id in named_measures:
+            value *= params.named_measure
             if about_documents and unit.measure_id is None:
                 value *= params.preferred
         if year and (unit.edition == year or year in unit.years):

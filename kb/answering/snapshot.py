@@ -140,6 +140,7 @@ class Snapshot:
         self.measures_of: dict[str, list[MeasureRecord]] = {}
         for measure in measures:
             self.measures_of.setdefault(measure.document_id, []).append(measure)
+        self.measure_names = _measure_names(measures)
         self.units = build_units(self.documents, self.measures, words)
         self.units_by_id = {u.id: u for u in self.units}
         self.index = UnitIndex(self.units, words)
@@ -174,6 +175,16 @@ class Snapshot:
         best = max(key for key, _ in scored)
         return [document for key, document in scored if key == best]
 
+    def named_measures(self, text: str) -> tuple[str, ...]:
+        """Measures the text names by a name few measures share ("高企", "首台套"), longest names first."""
+        text = text.lower().replace(" ", "")
+        found: list[str] = []
+        for name, ids in self.measure_names:
+            if name in text:
+                found.extend(i for i in ids if i not in found)
+                text = text.replace(name, " ")
+        return tuple(found)
+
     def all_named_documents(self, text: str) -> list[DocumentRecord]:
         """Every document some name of which the text contains, in the order the text names them."""
         text = text.lower().replace(" ", "")
@@ -183,6 +194,27 @@ class Snapshot:
             if positions:
                 found.append((min(positions), document.id, document))
         return [document for _, _, document in sorted(found)]
+
+
+MEASURE_NAME_SHARED_BY = 4  # a name more measures share than this (补贴, 奖励) names none of them
+_BRACKETED = re.compile(r"[（(]([^（）()]{2,12})[）)]")
+
+
+def _measure_names(measures: list[MeasureRecord]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Names questions call measures by, longest first: the title, what its brackets hold, and the keywords
+    it begins with ("高企" of "高新技术企业（高企）认定条件", "首台套" of "首台（套）装备…") — the subject,
+    not the attributes a title goes on to name ("研发投入")."""
+    owners: dict[str, list[str]] = {}
+    for measure in measures:
+        title = measure.title.lower().replace(" ", "")
+        flat = re.sub(r"[（）()]", "", title)
+        keywords = (k.lower().replace(" ", "") for k in measure.keywords)
+        names = {*(k for k in keywords if flat.startswith(k)), _BRACKETED.sub("", title), *_BRACKETED.findall(title)}
+        for name in names:
+            if len(name) >= 2 and not name.isdigit():
+                owners.setdefault(name, []).append(measure.id)
+    named = [(name, tuple(ids)) for name, ids in owners.items() if len(ids) <= MEASURE_NAME_SHARED_BY]
+    return tuple(sorted(named, key=lambda pair: -len(pair[0])))
 
 
 _cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

@@ -21,12 +21,12 @@ STOPWORDS = frozenset(
     "具体 大概 一些 相关 情况 现在 目前 怎么报 怎么办 咋报 咋办 办理 哪儿 一共 总共 到底 啥 是啥 咋 咋样 怎么样 "
     "意思 啥意思 时候 什么时候 哪个 哪家 哪天 这块 那块 那 那个 这 它 他们 还 也 都 就 又 再 呗 嘛 哦 哈 "
     "今年 去年 前年 明年 本年 上年 这版 那版 年版 这一版 那一版 浙江 浙江省 全省 "
-    "the a an of for in on to is are was what which how much many do does can we our my".split()
+    "the a an of for in on to is are was were be what which how much many do does did can could would will we our "
+    "my i me you your it its this that these those there about with from at by as please tell get need want "
+    "and or if any some".split()
 )
 # "1+3+5", "1+n", "4+1": a framework named by its numbers is one word, whether jieba knows it or not.
 _PLUS_NAME = re.compile(r"(?<![0-9a-z+])[0-9a-z]{1,2}(?:\+[0-9a-z]{1,2})+(?![0-9a-z+])")
-# Single characters that stand for a whole word in questions (奖 → 奖励); other single characters are dropped.
-_SHORT_WORDS = {"奖": "奖励", "补": "补贴"}
 
 
 def english(token: str) -> bool:
@@ -48,9 +48,7 @@ def tokenize(text: str, colloquial: Mapping[str, str] | None = None) -> list[str
         if word in STOPWORDS or not _TOKEN.fullmatch(word):
             continue
         if len(word) == 1 and CJK.match(word):
-            if word in _SHORT_WORDS:  # "省里奖多少钱": 奖 alone means 奖励
-                tokens.append(_SHORT_WORDS[word])
-            continue
+            continue  # a single character means a word only through the colloquial map (奖 → 奖励)
         tokens.append(word)
         if len(word) >= 3:
             tokens.extend(word[i : i + 2] for i in range(len(word) - 1) if CJK.match(word[i]) and CJK.match(word[i + 1]))

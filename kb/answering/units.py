@@ -66,7 +66,9 @@ def public_text(text: str) -> str:
     """A fact's text without its editorial clauses (which field a date stands in for, how good a source is)."""
     clauses = re.split(r"(?<=[；;])", text)
     kept = [c for c in clauses if not _EDITORIAL.search(_ID_LIKE.sub("", c))]
-    return "".join(kept).rstrip("；;") if kept else ""
+    shown = "".join(kept).rstrip("；;") if kept else ""
+    # A clause dropped from inside brackets leaves them open: close them.
+    return shown + "）" * max(0, shown.count("（") - shown.count("）"))
 
 
 def readable(value: Any, titles: Mapping[str, str]) -> str:

@@ -29,6 +29,13 @@ class Vocabulary:
     structure_labels: dict[str, Label]
     glossary: tuple[tuple[str, str], ...]  # English → Chinese, longest English first
     colloquial: dict[str, str]
+    colloquial_phrases: tuple[tuple[str, str], ...] = ()  # longest first
+
+    def plain(self, text: str) -> str:
+        """The text with firms' phrases for a document term replaced by the term (自己要出 → 自筹)."""
+        for phrase, term in self.colloquial_phrases:
+            text = text.replace(phrase, term)
+        return text
 
     def cue_words(self) -> frozenset[str]:
         """Every word that says what kind of answer is wanted (not what it is about)."""
@@ -50,6 +57,8 @@ def read_vocabulary(path: Path = VOCABULARY_FILE) -> Vocabulary:
         structure_labels={key: _label(entry) for key, entry in (data.get("structure_labels") or {}).items()},
         glossary=tuple(glossary),
         colloquial={str(k): str(v) for k, v in (data.get("colloquial") or {}).items()},
+        colloquial_phrases=tuple(sorted(((str(k), str(v)) for k, v in (data.get("colloquial_phrases") or {}).items()),
+                                        key=lambda p: -len(p[0]))),
     )
 
 

@@ -124,3 +124,24 @@ def test_exports_come_as_json_yaml_and_xlsx(admin):
 def test_the_admin_page_is_served_in_chinese(admin):
     page = requests.get(f"{admin.url}/admin", timeout=30)
     assert page.status_code == 200 and "知识库管理" in page.text and "/api/admin" in page.text
+
+
+def test_the_stale_list_names_closed_windows_and_superseded_editions_for_a_viewer(admin):
+    reply = admin.call("GET", "/api/admin/stale?today=2026-12-02", role="viewer")
+    assert reply.status_code == 200
+    states = {m["id"]: m["state"] for m in reply.json()["measures"]}
+    assert states["sjsl-2026-b2"] == "window_closed" and states["e84-2024-first-set"] == "superseded"
+    assert admin.call("GET", "/api/admin/stale?today=someday", role="viewer").status_code == 400
+
+
+def test_an_editor_sets_a_measures_channel_and_window_and_a_window_without_its_source_is_refused(admin):
+    full = admin.call("GET", "/api/admin/measures/fc-dxgj", role="viewer").json()
+    full["channel"] = {"name": "优质中小企业梯度培育平台", "url": "https://zjtx.miit.gov.cn/", "note": None}
+    full["application_window"] = {"from": "2026-03-01", "until": "2026-04-30", "call": "测试批次",
+                                  "source": "https://example.org/call", "note": None}
+    reply = admin.call("PUT", "/api/admin/measures/fc-dxgj", json=full)
+    assert reply.status_code == 200 and set(reply.json()["diff"]["measures"]["changed"]["fc-dxgj"]) == {
+        "channel", "application_window"}
+    full["application_window"] = {"until": "2026-05-31"}
+    refused = admin.call("PUT", "/api/admin/measures/fc-dxgj", json=full)
+    assert refused.status_code == 422 and "application_window.source: missing" in refused.json()["problems"][0]

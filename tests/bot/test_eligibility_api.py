@@ -20,11 +20,12 @@ def test_a_firm_description_is_parsed_and_judged(web):
     text = "我们是丽水遂昌的民营金属制品厂，85个人，营收6800万，能享受什么？"
     reply = requests.post(web, json={"text": text, "date": "2026-11-26"}, timeout=30).json()
     assert reply["facts"] == {"region": "丽水市遂昌县", "ownership": "民营", "industry": "金属制品",
-                              "employees": 85, "revenue": 6800.0}
+                              "employees": 85, "revenue": 6800.0, "entity_type": "企业"}
     statuses = {v["status"] for v in reply["verdicts"]}
-    assert reply["verdicts"] and statuses <= {"eligible", "unknown", "not_eligible"}
-    private = [v for v in reply["verdicts"] if v["measure_id"] == "e84-2026-three-80"]
-    assert private and private[0]["status"] == "eligible" and private[0]["met"][0]["explanation"]
+    assert reply["verdicts"] and statuses <= {"eligible", "likely", "unknown", "not_eligible"}
+    assert reply["scope"] == "all"
+    mountain = [v for v in reply["verdicts"] if v["measure_id"] == "sjsl-self-funding-mountain"]
+    assert mountain and mountain[0]["status"] == "eligible" and mountain[0]["met"][0]["explanation"]
     assert reply["next_question"]["field"] in {"taxable_income", "total_assets", "certifications", "rd_expense",
                                                "digital_investment", "founded_year", "rd_ratio"}
 
@@ -53,9 +54,25 @@ def test_the_next_question_is_the_missing_deciding_fact(web):
     "body",
     [None, [], {"facts": {}, "text": "x"}, {"facts": "85人"}, {"facts": {"staff": 85}}, {"text": 5},
      {"text": "x" * 5001}, {"text": "x", "scope": "everything"}, {"facts": {"employees": "85人"}},
-     {"text": "x", "date": "2026年"}],
+     {"text": "x", "date": "2026年"}, {"facts": {"employees": -3}}, {"facts": {"revenue": 1e12}},
+     {"facts": {"rd_ratio": 4.5}}, {"facts": {"entity_type": "公司"}}],
 )
 def test_bad_requests_get_a_clear_chinese_error(web, body):
     reply = requests.post(web, json=body, timeout=30) if body is not None else requests.post(web, data="{", timeout=30)
     assert reply.status_code == 400
     assert reply.json()["error"]
+
+
+@pytest.mark.parametrize("facts, field", [({"employees": -3}, "employees"), ({"staff": 5}, "staff"),
+                                          ({"revenue": 5000, "rd_ratio": 4.5}, "rd_ratio")])
+def test_a_bad_fact_is_named_in_the_error(facts, field):
+    from bot.api import check_facts
+
+    assert check_facts(facts)[0] == field
+
+
+def test_a_held_certification_is_a_fact_not_the_focus(web):
+    text = "我们在湖州德清做电机，210人，去年营收一亿三，已经拿到国家高新了"
+    reply = requests.post(web, json={"text": text, "date": "2026-11-26"}, timeout=30).json()
+    assert reply["scope"] == "all" and reply["focus"] == "all"
+    assert len(reply["verdicts"]) > 5

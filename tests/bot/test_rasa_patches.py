@@ -11,7 +11,7 @@ from bot import rasa_patches
 
 PAYLOADS = [
     {"events": [], "responses": []},
-    {"events": [{"event": "slot", "name": "last_question", "value": "首台套奖励多少"}],
+    {"events": [{"event": "slot", "name": "answer_context", "value": {"topic": ["首台套"]}}],
      "responses": [{"text": "首台（套）产品最高奖励200万元", "buttons": [{"title": "怎么申报", "payload": "/x"}]}]},
     {"events": [{"event": "followup", "name": "action_listen"}, {"event": "reset_slots"}]},
     {"events": [{"event": 5}]},

@@ -212,6 +212,7 @@ def test_an_unknown_field_is_a_problem_not_an_exception():
 def test_facts_are_pulled_from_a_firms_own_sentence():
     assert extract_facts("我们是丽水遂昌的民营金属制品厂，85个人，营收6800万") == {
         "region": "丽水市遂昌县", "ownership": "民营", "industry": "金属制品", "employees": 85, "revenue": 6800,
+        "entity_type": "企业",
     }
 
 
@@ -219,7 +220,7 @@ def test_a_longer_sentence_gives_every_fact_it_holds_and_flags_the_vague_ones():
     found = extract("杭州滨江的软件公司，2015年成立，员工一百多人，年营业收入1.2个亿，研发投入900万，是高企", today=TODAY)
     assert found.facts == {
         "region": "杭州市滨江区", "industry": "软件和信息技术服务", "founded_year": 2015, "employees": 100,
-        "revenue": 12000, "rd_expense": 900, "certifications": frozenset({"高新技术企业"}),
+        "revenue": 12000, "rd_expense": 900, "certifications": frozenset({"高新技术企业"}), "entity_type": "企业",
     }
     assert found.approximate == {"employees"}
     assert found.problems == {}
@@ -228,15 +229,16 @@ def test_a_longer_sentence_gives_every_fact_it_holds_and_flags_the_vague_ones():
 def test_a_sentence_with_an_rd_share_and_assets():
     assert extract_facts("衢州江山的化工企业，研发占比3.5%，总资产4000万，2008年成立") == {
         "region": "衢州市江山市", "industry": "化学原料和化学制品", "rd_ratio": 0.035, "total_assets": 4000,
-        "founded_year": 2008,
+        "founded_year": 2008, "entity_type": "企业",
     }
 
 
 def test_impossible_values_in_a_sentence_are_reported_not_kept():
     found = extract("我们在杭州，-5人")
-    assert "employees" not in found.facts and "region" not in found.facts
+    assert "employees" not in found.facts
     assert found.problems["employees"] == "人数不能是负数，请核对后再告诉我"
-    assert "还需要具体的县" in found.problems["region"]
+    # A city is a fact of its own: a county is asked only when a rule needs one.
+    assert found.facts["region"] == "杭州市"
 
 
 def test_a_sentence_without_facts_gives_nothing():

@@ -4,7 +4,16 @@ Units: money in 万元 (float), ratios as fractions 0–1 (0.05 = 5%), counts in
 int. Facts and rule values both use these units; explanations print figures as Chinese
 readers write them: 300万元, 5000万元, 2亿元, 3%, 300人.
 
-A verdict is *eligible*, *not_eligible* or *unknown* (a needed fact is missing):
+A verdict is *eligible*, *likely*, *not_eligible* or *unknown* (a needed fact is missing):
+
+- a rule lists the official conditions it does not encode as `{unencoded: 知识产权, explain, ref, source}`
+  nodes; such a node is undecided until the firm confirms it (fact `confirmed`, a set of names), so a
+  verdict whose only open conditions are unencoded ones is *likely* ("符合已知条件，还需确认…"), never
+  *eligible*; a failed condition still decides *not_eligible*;
+- `{field: certifications, op: holds, value: 高新技术企业}` is met when the firm says it holds the title and
+  fails otherwise (a firm that holds a title says so): an `any` of "holds" and the conditions to earn it is
+  decided by the conditions when nothing about the title was said;
+- a hedged figure ("2000万左右", `approximate`) within 10% of a threshold leaves that condition undecided;
 
 - `all` fails if any child fails; is unknown if none fails and some are unknown; else is met;
 - `any` is met if any child is met; is unknown if none is met and some are unknown; else fails;
@@ -33,7 +42,7 @@ from typing import Any
 
 from kb.errors import KBError
 from kb.format import format_number
-from kb.profile import CERTIFICATIONS, FIELDS, INDUSTRIES, OWNERSHIPS, Field, derive
+from kb.profile import CERTIFICATIONS, DERIVED_FROM, FIELDS, INDUSTRIES, OWNERSHIPS, Field, derive
 from kb.regions import REGIONS
 from kb.rulebook import Rulebook, check_rule, default_rulebook
 
@@ -43,6 +52,7 @@ Facts = Mapping[str, Any]
 
 class Status(str, Enum):
     ELIGIBLE = "eligible"
+    LIKELY = "likely"
     NOT_ELIGIBLE = "not_eligible"
     UNKNOWN = "unknown"
 
@@ -71,6 +81,8 @@ class Finding:
     ref: str | None = None
     category: str | None = None  # the derived category it belongs to, if any
     negated: bool = False  # the condition sits under a `not`; explanation and status already account for it
+    unencoded: bool = False  # an official condition the rule does not encode (field is "confirmed")
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,15 +95,21 @@ class Verdict:
 
     @property
     def undecided_fields(self) -> tuple[str, ...]:
-        """The facts that could still decide this verdict, in rule order, each once."""
-        return tuple(dict.fromkeys(f.field for f in self.undecided))
+        """The facts that could still decide this verdict, in rule order, each once (unencoded ones aside)."""
+        return tuple(dict.fromkeys(f.field for f in self.undecided if not f.unencoded))
+
+    @property
+    def to_confirm(self) -> tuple[str, ...]:
+        """The official conditions the rule does not encode that the firm still has to confirm."""
+        return tuple(dict.fromkeys(f.explanation for f in self.undecided if f.unencoded))
 
 
 MET, FAILED, UNKNOWN = "met", "failed", "undecided"
 _NEGATED_OP = {"eq": "ne", "ne": "eq", "lt": "ge", "ge": "lt", "le": "gt", "gt": "le", "in": "not_in",
                "not_in": "in", "contains": "not_contains", "not_contains": "contains",
                "in_group": "not_in_group", "not_in_group": "in_group", "between": "not_between",
-               "not_between": "between"}
+               "not_between": "between", "holds": "not_holds"}
+APPROXIMATE_MARGIN = 0.1  # a hedged figure this close (relative) to a threshold does not decide it
 
 
 # --- formatting ------------------------------------------------------------------------------------
@@ -128,8 +146,8 @@ def explain(field_name: str, op: str, value: Any, *, on: dt.date, book: Rulebook
         name = (book or default_rulebook()).label(value, on)
         verb = "位于" if spec.kind == "region" else "属于"
         return f"{'不' if op == 'not_in_group' else ''}{verb}{name}"
-    if op in ("contains", "not_contains"):
-        return f"{'已' if op == 'contains' else '未'}认定为{value}"
+    if op in ("contains", "not_contains", "holds", "not_holds"):
+        return f"{'已' if op in ('contains', 'holds') else '未'}认定为{value}"
     shown = format_value(field_name, value)
     if op in ("between", "not_between"):
         lo, hi = (format_value(field_name, bound) for bound in value)
@@ -149,7 +167,15 @@ def explain(field_name: str, op: str, value: Any, *, on: dt.date, book: Rulebook
 class _Result:
     state: str
     findings: tuple[Finding, ...]
+    touched: bool = False  # some condition under it is met (a tier whose guard the firm meets)
+    leaf: bool = False  # a single condition
+    met_count: int = 0  # conditions met beneath it
 
+
+_CITIES: dict[str, tuple[str, ...]] = {}
+for _full, (_city, _county) in REGIONS.items():
+    _CITIES.setdefault(_city, ())
+    _CITIES[_city] += (_full,)
 
 _STANDARD_VALUES = {"region": REGIONS, "industry": INDUSTRIES, "ownership": OWNERSHIPS,
                     "certifications": CERTIFICATIONS}
@@ -175,8 +201,12 @@ def _coerce(facts: Facts) -> dict[str, Any]:
         else:
             if not isinstance(value, str):
                 raise FactsError(f"facts.{name}: 应是文字，现在是 {value!r}")
+            if kind == "choice" and value not in spec.values:
+                raise FactsError(f"facts.{name}: “{value}”不是标准取值（{'、'.join(spec.values)}）")
             values[name] = value
         known = _STANDARD_VALUES.get(kind)
+        if kind == "region" and value in _CITIES:
+            known = None  # a city: conditions on a county decide only when all its counties agree
         if known is not None:
             strange = sorted(set(values[name]) - set(known)) if kind == "certifications" else (
                 [value] if value not in known else [])
@@ -204,7 +234,7 @@ def _test(op: str, fact: Any, value: Any, members: frozenset[str] | None) -> boo
         return fact in value
     if op == "not_in":
         return fact not in value
-    if op == "contains":
+    if op in ("contains", "holds"):
         return value in fact
     if op == "in_group":
         assert members is not None
@@ -238,12 +268,21 @@ def _content_key(value: Any) -> bytes:
 
 
 class _Cond:
-    __slots__ = ("field", "op", "value", "explain", "ref", "as_of", "texts")
+    __slots__ = ("field", "op", "value", "explain", "ref", "as_of", "texts", "if_missing")
 
     def __init__(self, node: Rule) -> None:
         self.field, self.op, self.value = node["field"], node["op"], copy.deepcopy(node["value"])
         self.explain, self.ref, self.as_of = node.get("explain", _NO_TEXT), node.get("ref"), node.get("as_of", _NO_TEXT)
         self.texts: dict[tuple[bool, dt.date], str] = {}  # explanations by (negated, date), made once
+        self.if_missing = node.get("if_missing", _NO_TEXT)
+
+
+class _Unencoded:
+    __slots__ = ("name", "explain", "ref", "source")
+
+    def __init__(self, node: Rule) -> None:
+        self.name, self.ref, self.source = node["unencoded"], node.get("ref"), node.get("source")
+        self.explain = node.get("explain") or node["unencoded"]
 
 
 class _Branch:
@@ -291,6 +330,7 @@ class _BookCache:
         self.by_content: dict[Any, _Compiled] = {}
         self.nodes: dict[Any, _Node] = {}
         self.categories: dict[str, _Node] = {}
+        self.holds: dict[_Node, frozenset[str]] = {}
 
     def compiled(self, rule: Any) -> _Compiled:
         seen = self.by_object.get(id(rule))
@@ -329,6 +369,8 @@ class _BookCache:
             built = _Not(self.build(node["not"], cache))
         elif "category" in node:
             built = _Category(node["category"])
+        elif "unencoded" in node:
+            built = _Unencoded(node)
         else:
             built = _Cond(node)
         if cache:
@@ -360,8 +402,14 @@ def _cache_for(book: Rulebook) -> _BookCache:
 class _Run:
     """One call's evaluation: the facts read once, every node's outcome judged once."""
 
-    def __init__(self, facts: Facts, on: dt.date, cache: _BookCache) -> None:
+    def __init__(self, facts: Facts, on: dt.date, cache: _BookCache, approximate: Collection[str] = ()) -> None:
         self.raw, self.on, self.cache, self.book = facts, on, cache, cache.book
+        # Approximate figures: a field name (±10% around the fact) or field → (low, high), None = open.
+        self.ranges: dict[str, tuple[float | None, float | None] | None] = (
+            {name: (tuple(bounds) if bounds is not None else None) for name, bounds in approximate.items()}
+            if isinstance(approximate, Mapping) else dict.fromkeys(approximate))
+        confirmed = facts.get("confirmed") or ()
+        self.confirmed = frozenset([confirmed] if isinstance(confirmed, str) else confirmed)
         self.values: dict[str, Any] | None = None
         self.outcomes: dict[tuple[_Node, bool, str | None], _Result] = {}
         self.members: dict[tuple[str, dt.date], frozenset[str]] = {}
@@ -384,11 +432,17 @@ class _Run:
         if parts is None:
             if self.values is None:
                 self.values = _coerce(self.raw)  # raises FactsError at the first rule judged, as before
+                founded = self.values.get("founded_year")
+                if founded is not None and self.values.get("firm_age") is None:
+                    self.values["firm_age"] = self.on.year - int(founded)
             result = self.node(root, False, None)
             by_state: dict[str, list[Finding]] = {MET: [], FAILED: [], UNKNOWN: []}
             for finding in result.findings:
                 by_state[finding.status].append(finding)
-            parts = self.verdicts[root] = (_STATUS[result.state], tuple(by_state[MET]), tuple(by_state[FAILED]),
+            status = _STATUS[result.state]
+            if status is Status.UNKNOWN and all(f.unencoded for f in by_state[UNKNOWN]):
+                status = Status.LIKELY
+            parts = self.verdicts[root] = (status, tuple(by_state[MET]), tuple(by_state[FAILED]),
                                            tuple(by_state[UNKNOWN]))
         return parts
 
@@ -415,16 +469,61 @@ class _Run:
                             node.conjunction != negated)
         if kind is _Not:
             return self.node(node.child, not negated, category)
+        if kind is _Unencoded:
+            state = (FAILED if negated else MET) if node.name in self.confirmed else UNKNOWN
+            return _Result(state, (Finding("confirmed", "unencoded", node.name, state, node.explain, node.ref,
+                                           category, negated, True, node.source),))
         name = node.name
         found = self.node(self.cache.category(name), negated, name)
         ref = self.book.categories[name].ref
-        return _Result(found.state, tuple(f if f.ref else replace(f, ref=ref) for f in found.findings))
+        return _Result(found.state, tuple(f if f.ref else replace(f, ref=ref) for f in found.findings), found.touched,
+                       found.leaf, found.met_count)
+
+    @staticmethod
+    def ranged(state: str, op: str, fact: Any, value: Any, bounds, negated: bool) -> str:
+        """A hedged figure decides a comparison only when its whole range lies on one side of the threshold."""
+        if bounds is None:
+            return UNKNOWN if _near(fact, value) else state
+        low, high = bounds
+        ends = [_test(op, end, value, None) for end in (low, high) if end is not None]
+        if low is None:  # open below: "不到2000万" can be anything down to 0 for money
+            ends.append(_test(op, min(0.0, high if high is not None else 0.0), value, None))
+        if high is None:
+            ends.append(_test(op, float("inf"), value, None))
+        if all(ends):
+            return MET if not negated else FAILED
+        if not any(ends):
+            return FAILED if not negated else MET
+        return UNKNOWN
+
+    def holds_fields(self, node: _Node) -> frozenset[str]:
+        """The fields of the `holds` conditions under a node (categories included), each node walked once."""
+        found = self.cache.holds.get(node)
+        if found is None:
+            kind = type(node)
+            if kind is _Cond:
+                found = frozenset([node.field]) if node.op == "holds" else frozenset()
+            elif kind is _Branch:
+                found = frozenset().union(*(self.holds_fields(child) for child in node.children))
+            elif kind is _Not:
+                found = self.holds_fields(node.child)
+            elif kind is _Category:
+                found = self.holds_fields(self.cache.category(node.name))
+            else:
+                found = frozenset()
+            self.cache.holds[node] = found
+        return found
 
     def condition(self, node: _Cond, negated: bool, category: str | None) -> _Result:
         field_name, op, value = node.field, node.op, node.value
         fact = self.values.get(field_name)
         on = self.on if node.as_of is _NO_TEXT else node.as_of
-        if fact is None:
+        assumed = fact is None and node.if_missing is not _NO_TEXT
+        if assumed:
+            fact = node.if_missing  # a fact firms rarely state, read as the usual case ("a company")
+        if fact is None and op == "holds":
+            state = FAILED if not negated else MET  # nothing said about the title: the firm does not hold it
+        elif fact is None:
             state = UNKNOWN
         else:
             members = None
@@ -432,7 +531,13 @@ class _Run:
                 members = self.members.get((value, on))
                 if members is None:
                     members = self.members[(value, on)] = self.book.members(value, on)
-            state = MET if _test(op, fact, value, members) != negated else FAILED
+            if isinstance(fact, str) and fact in _CITIES:  # a city: each of its counties, then agree or not
+                outcomes = {_test(op, county, value, members) for county in _CITIES[fact]}
+                state = UNKNOWN if len(outcomes) > 1 else (MET if outcomes.pop() != negated else FAILED)
+            else:
+                state = MET if _test(op, fact, value, members) != negated else FAILED
+            if op in _COMPARISON_OPS and field_name in self.ranges:
+                state = self.ranged(state, op, fact, value, self.ranges[field_name], negated)
         text = node.texts.get((negated, on))
         if text is None:
             if node.explain is not _NO_TEXT:
@@ -440,48 +545,100 @@ class _Run:
             else:
                 text = explain(field_name, _NEGATED_OP[op] if negated else op, value, on=on, book=self.book)
             node.texts[(negated, on)] = text
-        return _Result(state, (Finding(field_name, op, value, state, text, node.ref, category, negated),))
+        if assumed:  # decided by the usual case, not by anything the firm said: no reason to show
+            return _Result(state, (), False, True, 0)
+        return _Result(state, (Finding(field_name, op, value, state, text, node.ref, category, negated),),
+                       state == MET, op != "holds", int(state == MET))
+
+
+_COMPARISON_OPS = frozenset({"lt", "le", "gt", "ge"})
+
+
+def _near(fact: Any, threshold: Any) -> bool:
+    """A hedged figure too close to a threshold to decide it ("2000万左右" against 2000万)."""
+    try:
+        return abs(float(fact) - float(threshold)) <= APPROXIMATE_MARGIN * abs(float(threshold))
+    except (TypeError, ValueError):
+        return False
+
+
+def _applicable(children: list[_Result]) -> list[_Result]:
+    """Of an `any`'s failed or undecided branches, those that apply to the firm.
+
+    A tier ("5000万元至2亿元档") is a branch whose guards the firm meets; its siblings' failed guards
+    ("上年销售收入不超过5000万元") are not reasons. A branch applies when it met something, or, for an
+    undecided `any`, when it is itself undecided; a branch of a lone failed "holds" never explains.
+    """
+    def holds_only(child: _Result) -> bool:
+        return all(f.op == "holds" and f.status == FAILED for f in child.findings)
+
+    useful = [c for c in children if not holds_only(c)] or children
+    touched = [c for c in useful if c.touched]
+    return touched or useful
 
 
 def _combine(children: list[_Result], conjunction: bool) -> _Result:
     """Three-valued and/or, keeping the findings that explain the outcome."""
     decisive, opposite = (FAILED, MET) if conjunction else (MET, FAILED)
+    touched = any(c.touched for c in children)
+    met_count = sum(c.met_count for c in children)
     deciding = [c for c in children if c.state == decisive]
     if deciding:
-        return _Result(decisive, tuple(f for c in deciding for f in c.findings))
+        return _Result(decisive, tuple(f for c in deciding for f in c.findings), touched, False, met_count)
     if any(c.state == UNKNOWN for c in children):
-        # The undecided children, plus what is already settled (progress for `all`, reasons for `any`).
-        return _Result(UNKNOWN, tuple(f for c in children for f in c.findings))
-    return _Result(opposite, tuple(f for c in children for f in c.findings))
+        if conjunction:  # the undecided children, plus the progress already made
+            return _Result(UNKNOWN, tuple(f for c in children for f in c.findings), touched, False, met_count)
+        # The open branches that apply, and the plain conditions already failed (reasons, not tiers' guards).
+        shown = [c for c in children if c.state == FAILED and c.leaf]
+        shown += _applicable([c for c in children if c.state == UNKNOWN])
+        return _Result(UNKNOWN, tuple(f for c in shown for f in c.findings), touched, False, met_count)
+    if conjunction:
+        return _Result(opposite, tuple(f for c in children for f in c.findings), touched, False, met_count)
+    return _Result(opposite, tuple(f for c in _closest(children) for f in c.findings), touched, False, met_count)
+
+
+def _closest(children: list[_Result]) -> list[_Result]:
+    """Of a failed `any`: its plain conditions, and of its branches (tiers) those the firm came closest to.
+
+    Closest = fewest failed conditions, then most met: a firm in the 5000万–2亿 tier is told its ratio is
+    short of 4%, not that its revenue is not under 5000万 or over 2亿.
+    """
+    leaves = [c for c in children if c.leaf]
+    branches = [c for c in children if not c.leaf and not all(f.op == "holds" for f in c.findings)]
+    if branches:
+        best = min((len(c.findings), -c.met_count) for c in branches)
+        branches = [c for c in branches if (len(c.findings), -c.met_count) == best]
+    return (leaves + branches) or children
 
 
 _STATUS = {MET: Status.ELIGIBLE, FAILED: Status.NOT_ELIGIBLE, UNKNOWN: Status.UNKNOWN}
 
 
 def evaluate(rule: Rule | None, facts: Facts, *, on: dt.date, measure_id: str | None = None,
-             book: Rulebook | None = None) -> Verdict:
+             book: Rulebook | None = None, approximate: Collection[str] = ()) -> Verdict:
     """Judge one rule on a firm's facts, on a date (the date picks group versions).
 
     A missing or empty rule states no conditions: the verdict is eligible with nothing listed;
     callers decide how to present measures without a rule. Raises RuleError for a rule that does
     not follow the grammar and FactsError for facts of the wrong type.
     """
-    return _Run(facts, on, _cache_for(book or default_rulebook())).verdict(rule, measure_id)
+    return _Run(facts, on, _cache_for(book or default_rulebook()), approximate).verdict(rule, measure_id)
 
 
-def evaluate_category(name: str, facts: Facts, *, on: dt.date, book: Rulebook | None = None) -> Verdict:
+def evaluate_category(name: str, facts: Facts, *, on: dt.date, book: Rulebook | None = None,
+                      approximate: Collection[str] = ()) -> Verdict:
     """Whether a firm is in a derived category (小型微利企业, 规上工业企业, …)."""
-    return evaluate({"category": name}, facts, on=on, book=book)
+    return evaluate({"category": name}, facts, on=on, book=book, approximate=approximate)
 
 
 def evaluate_all(measures: Iterable[tuple[str, Rule | None]], facts: Facts, *, on: dt.date,
-                 book: Rulebook | None = None) -> list[Verdict]:
+                 book: Rulebook | None = None, approximate: Collection[str] = ()) -> list[Verdict]:
     """Verdicts for (measure id, rule) pairs, in the given order.
 
     The facts are read once and each distinct rule is judged once per call; measures sharing a rule
     get verdicts differing only in measure_id.
     """
-    run = _Run(facts, on, _cache_for(book or default_rulebook()))
+    run = _Run(facts, on, _cache_for(book or default_rulebook()), approximate)
     by_object = run.by_object
     verdicts = []
     for measure_id, rule in measures:
@@ -510,14 +667,15 @@ _new = object.__new__
 
 
 def next_question(measures: Iterable[tuple[str, Rule | None]], facts: Facts, *, on: dt.date,
-                  exclude: Collection[str] = (), book: Rulebook | None = None) -> Field | None:
+                  exclude: Collection[str] = (), book: Rulebook | None = None,
+                  approximate: Collection[str] = ()) -> Field | None:
     """Choose the field whose answer would decide the most still-undecided measures; None: stop asking.
 
     Counts, per field, the measures whose verdict is unknown and that list the field among their
     undecided conditions; ties go to the easier field (Field.ease). `exclude` holds fields the firm
     could not or would not answer. None means no answer to any remaining field can change a verdict.
     """
-    run = _Run(facts, on, _cache_for(book or default_rulebook()))
+    run = _Run(facts, on, _cache_for(book or default_rulebook()), approximate)
     # Measures sharing a rule count alike: count the rules, then weigh each by how many measures have it.
     by_object = run.by_object
     rules: dict[_Node, int] = {}
@@ -537,8 +695,13 @@ def next_question(measures: Iterable[tuple[str, Rule | None]], facts: Facts, *, 
     for root, times in rules.items():
         status, _, _, undecided = run.verdicts[root]
         if status is Status.UNKNOWN:
-            for name in dict.fromkeys(f.field for f in undecided):
-                if name not in exclude:
+            for name in dict.fromkeys(DERIVED_FROM.get(f.field, f.field) for f in undecided if not f.unencoded):
+                if name not in exclude and name in FIELDS:
+                    counts[name] += times
+        if status is not Status.ELIGIBLE:
+            # A title not mentioned counts as not held; asked, it may turn out to be held and decide the verdict.
+            for name in run.holds_fields(root):
+                if name not in exclude and run.values.get(name) is None:
                     counts[name] += times
     if not counts:
         return None

@@ -1,0 +1,561 @@
+"""Reading every fact a firm's own words give, in any order, several per message.
+
+"去年卖了八千多万，六十来个人，研发费用差不多占收入的2.8%，千岛湖那边的个体户，没啥资质" gives revenue
+8000–9000万, 60 people (approximate), an R&D ratio of 2.8%, the region 杭州市淳安县, the entity type and
+no certifications. The vocabulary (labels, hedges, places, entity and taxpayer types) is data in
+kb/rules/facts.yaml; numbers are read by kb.profile.cn_number.
+
+A figure is a `Quantity`: a point value (in engine units) and the range the wording allows — "八千多万"
+is 8000–9000, "不到两千万" at most 2000, "两三千万" 2000–3000, "三十来个" about 30 (±10%). The point value is
+what a bare fact carries; the range travels as `Extraction.ranges` so the engine decides a condition only
+when the whole range is on one side of its threshold.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kb.profile import (
+    _CERTIFICATION_WORDS,
+    _GENERIC_INDUSTRY_WORDS,
+    _INDUSTRY_WORDS,
+    _OWNERSHIP_WORDS,
+    FIELDS,
+    Extraction,
+    _best_word,
+    _digit_runs,
+    _normalise,
+    close_certifications,
+    cn_number,
+)
+from kb.regions import REGIONS, RegionMatch, city_of, find_region
+
+FACTS_FILE = Path(__file__).resolve().parent.parent / "rules" / "facts.yaml"
+MONEY_FIELDS = ("revenue", "total_assets", "taxable_income", "rd_expense", "digital_investment",
+                "equity_financing_2yr")
+
+
+@functools.lru_cache(maxsize=1)
+def vocabulary() -> dict[str, Any]:
+    return yaml.safe_load(FACTS_FILE.read_text(encoding="utf-8"))
+
+
+def _longest_first(words) -> list[str]:
+    return sorted(words, key=len, reverse=True)
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A figure as written: its point value, the range its wording allows, where it sits, its unit."""
+
+    value: float
+    low: float | None
+    high: float | None
+    approximate: bool
+    start: int
+    end: int
+    unit: str  # "万" (money in 万元 already), "元", "人", "%", "年", "" (bare)
+    negative: bool = False
+
+
+# --- figures -----------------------------------------------------------------------------------------
+
+_D = "零〇○一二两三四五六七八九"
+_EPSILON = 1e-6  # "多/出头/不到" make a bound strict
+_NUMERAL = rf"(?:\d+(?:\.\d+)?|[{_D}十百千])(?:[\d.{_D}十百千万亿点])*"
+_PAIR = re.compile(r"([一二两三四五六七八九])([二三四五六七八九])([十百千]?)")
+_FEW = re.compile(r"(大)?几([十百千]?)")
+
+
+def _prepare(text: str) -> str:
+    text = _normalise(text)
+    text = re.sub(r"个多(?=[万亿])", "多", text)                      # 两个多亿
+    text = re.sub(r"(?<![\d一二两三四五六七八九十])个把(?=[万亿])", "一", text)  # 个把亿
+    text = re.sub(rf"([{_D}\d]+)个半(?=[万亿])", lambda m: f"{_as_number(m.group(1))}.5", text)  # 一个半亿
+    text = re.sub(r"([\d.]+|[一二两三四五六七八九十]+)个点", lambda m: f"{_as_number(m.group(1))}%", text)  # 三个点
+    text = re.sub(r"百分之([\d.一二两三四五六七八九十点零〇]+)", lambda m: f"{_as_number(m.group(1))}%", text)
+    text = re.sub(r"千分之([\d.一二两三四五六七八九十点零〇]+)", lambda m: f"{_as_number(m.group(1), 0.1)}%", text)
+    return text
+
+
+def _as_number(text: str, scale: float = 1.0) -> str:
+    value = cn_number(text)
+    if value is None:
+        return text
+    value *= scale
+    return f"{value:g}"
+
+
+def _place(text: str) -> float:
+    """The step of a number's last written place: 八千 → 1000, 一千一百 → 100, 300 → 100, 25 → 1."""
+    text = text.rstrip("万亿")
+    if text and text[-1] in "十百千":
+        return {"十": 10, "百": 100, "千": 1000}[text[-1]]
+    digits = re.sub(r"\D", "", text.split(".")[0])
+    if digits and "." not in text:
+        stripped = digits.rstrip("0")
+        return float(10 ** (len(digits) - len(stripped))) if stripped else 1.0
+    return 1.0
+
+
+def _big_unit(text: str) -> float:
+    """The multiplier of 万/亿 written inside or right after the figure (1 when none)."""
+    if text.endswith("亿"):
+        return 1e8
+    if text.endswith("万"):
+        return 1e4
+    return 1.0
+
+
+def quantities(text: str) -> list[Quantity]:
+    """Every figure in a prepared text, with its hedge and unit."""
+    found: list[Quantity] = []
+    vocab = vocabulary()["hedges"]
+    pattern = re.compile(
+        rf"(?P<few>大?几[十百千]?|[{_D}\d十百千]*[零十百千]几|几)(?=[十百千万亿个人名位号年%元块]|$)"
+        rf"|(?P<num>{_NUMERAL})")
+    for match in pattern.finditer(text):
+        start, end = match.span()
+        core = match.group()
+        if match.group("few"):
+            low, high = _few_range(core)
+            if low is None:
+                continue
+            value, approximate = low, True
+        else:
+            pair = _PAIR.fullmatch(re.sub(r"[万亿]+$", "", core)) if len(core) >= 2 else None
+            number = cn_number(core)
+            if pair and (cn_number(pair.group(2)) or 0) - (cn_number(pair.group(1)) or 0) == 1:  # 两三千万
+                unit = {"十": 10, "百": 100, "千": 1000, "": 1}[pair.group(3)] * _big_unit(core)
+                low, high = cn_number(pair.group(1)) * unit, cn_number(pair.group(2)) * unit
+                value, approximate = low, True
+            elif number is None:
+                continue
+            else:
+                value, low, high, approximate = number, None, None, False
+        tail = text[end:end + 6]
+        # 多/余/来 right after the numeral, then an optional 万/亿 that scales it.
+        hedge = re.match(r"(多|余|来)?(个)?([万亿])?", tail)
+        after = hedge.group(1) if hedge else None
+        scale_word = hedge.group(3) if hedge else None
+        if hedge and hedge.group(0):
+            end += len(hedge.group(0))
+        scale = 1.0
+        if scale_word:
+            scale = 1e8 if scale_word == "亿" else 1e4
+        elif not match.group("few"):
+            pass
+        written_big = scale_word or "万" in core or "亿" in core
+        if after in ("多", "余"):  # "300多" is more than 300
+            step = _place(core)
+            low, high, approximate = value + _EPSILON * max(value, 1), value + step, True
+        elif after == "来":
+            approximate = True
+        value, low, high = value * scale, _scaled(low, scale), _scaled(high, scale)
+        rest = text[end:end + 4]
+        unit = ""
+        unit_match = re.match(r"\s*(万元|元|块钱|块|%|人|个人|名|位|号人|号|个|年)", rest)
+        if written_big:
+            unit = "万"
+            value, low, high = value / 1e4, _scaled(low, 1e-4), _scaled(high, 1e-4)
+            if unit_match and unit_match.group(1) in ("元", "块", "块钱", "万元"):
+                end += len(unit_match.group(0))
+        elif unit_match:
+            word = unit_match.group(1)
+            unit = {"万元": "万", "元": "元", "块钱": "元", "块": "元", "%": "%", "年": "年"}.get(word, "人")
+            if unit == "元":
+                value, low, high = value / 1e4, _scaled(low, 1e-4), _scaled(high, 1e-4)
+                unit = "万"
+            end += len(unit_match.group(0))
+        before = text[max(0, start - 4):start]
+        after_text = text[end:end + 4]
+        negative = bool(re.search(r"-\s*$", text[max(0, start - 2):start]))
+        if any(before.endswith(w) for w in ("不超过", "未超过", "没超过")) or any(
+                after_text.startswith(w) for w in ("以内", "以下", "之内")):
+            low, high, approximate = None, value, True
+        elif any(before.endswith(w) for w in vocab["at_most"]) or any(
+                after_text.startswith(w) for w in ("不到", "不足", "没到")):  # "不到两千万", "两百人不到"
+            low, high, approximate = None, value - _EPSILON * max(value, 1), True
+        elif any(before.endswith(w) for w in vocab["nearly"]):
+            low, high, approximate = value * 0.9, value - _EPSILON * max(value, 1), True
+        elif any(after_text.startswith(w) for w in vocab["just_over"]):
+            low, high, approximate = value + _EPSILON * max(value, 1), value * 1.1, True
+        elif any(before.endswith(w) for w in ("不低于", "不少于", "超过", "多于", "起码", "至少")) or any(
+                after_text.startswith(w) for w in ("以上", "开外")):
+            low, high, approximate = value, None, True
+        elif any(w in before for w in vocab["approximate"]) or any(after_text.startswith(w) for w in ("左右", "上下")):
+            approximate = True
+        if approximate and low is None and high is None:
+            low, high = value * 0.9, value * 1.1
+        if len(core) == 1 and core in _D and not unit and not after and not match.group("few"):
+            continue  # "一般", "一家", "一共": a lone numeral character is a word, not a figure
+        found.append(Quantity(value, low, high, approximate, start, end, unit, negative))
+    return found
+
+
+def _scaled(value: float | None, scale: float) -> float | None:
+    return None if value is None else value * scale
+
+
+def _few_range(core: str) -> tuple[float | None, float | None]:
+    """"十几" → 11–19, "三百零几" → 301–309, "几十" → 20–99, "大几千" → 5000–9999, "几" → 2–9."""
+    if core.startswith("大几"):
+        unit = {"十": 10, "百": 100, "千": 1000}.get(core[2:3], 1)
+        return 5 * unit, 10 * unit - 1
+    if core.startswith("几"):
+        unit = {"十": 10, "百": 100, "千": 1000}.get(core[1:2], 1)
+        return 2 * unit, 10 * unit - 1
+    prefix = core[:-1]
+    base = cn_number(prefix.rstrip("零")) if prefix.rstrip("零") else 0
+    if base is None:
+        return None, None
+    if prefix.endswith(("零", "十")):
+        return base + 1, base + 9
+    step = _place(prefix) / 10
+    return base + step, base + 9 * step
+
+
+# --- facts ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Found:
+    facts: dict[str, Any] = field(default_factory=dict)
+    ranges: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    approximate: set[str] = field(default_factory=set)
+    problems: dict[str, str] = field(default_factory=dict)
+    priority: dict[str, int] = field(default_factory=dict)
+
+    def put(self, name: str, quantity: Quantity | None, value: Any, priority: int = 1) -> None:
+        if name in self.facts and self.priority.get(name, 1) > priority:
+            return
+        self.facts[name] = value
+        self.priority[name] = priority
+        self.ranges.pop(name, None)
+        self.approximate.discard(name)
+        if quantity is not None and quantity.approximate:
+            self.approximate.add(name)
+            self.ranges[name] = (quantity.low, quantity.high)
+
+
+def _labels() -> list[tuple[str, str]]:
+    pairs = [(word, name) for name, words in vocabulary()["labels"].items() for word in words]
+    return sorted(pairs, key=lambda p: len(p[0]), reverse=True)
+
+
+def _label_spans(clause: str) -> list[tuple[int, int, str]]:
+    spans: list[tuple[int, int, str]] = []
+    taken = [False] * len(clause)
+    for bad in vocabulary()["not_labels"]:
+        for m in re.finditer(re.escape(bad), clause):
+            for i in range(m.start(), m.end()):
+                taken[i] = True
+    for word, name in _labels():
+        for m in re.finditer(re.escape(word), clause):
+            if any(taken[m.start():m.end()]):
+                continue
+            for i in range(m.start(), m.end()):
+                taken[i] = True
+            spans.append((m.start(), m.end(), name))
+    return sorted(spans)
+
+
+def _is_ratio_clause(clause: str) -> bool:
+    return "研发" in clause and any(w in clause for w in vocabulary()["ratio_words"])
+
+
+def extract(text: str, *, today: dt.date | None = None, asked: str | None = None) -> Extraction:
+    """Every fact in a firm's message; `asked` is the field just asked, which a bare figure answers."""
+    today = today or dt.date.today()
+    found = _Found()
+    try:
+        _extract(text, today, asked, found)
+    except Exception:  # noqa: BLE001 - extraction is best effort; whatever was read is kept
+        found.problems.setdefault("text", "这句话没能完全读懂，可以分开告诉我各项信息")
+    return Extraction(found.facts, frozenset(found.approximate), found.problems, dict(found.ranges))
+
+
+def _extract(text: str, today: dt.date, asked: str | None, found: _Found) -> None:
+    vocab = vocabulary()
+    raw = _normalise(text)
+    prepared = _prepare(text)
+    _words(raw, found, asked)
+    _region(raw, found)
+    clauses = [c for c in re.split(r"[，,。；;！!？?\n]|、(?=\D)", prepared) if c.strip()]
+    last_label: str | None = None
+    for clause in clauses:
+        last_label = _figures(clause, today, asked, found, last_label, len(clauses) == 1)
+    # A ratio without a figure for R&D: the R&D expense follows from revenue and ratio in kb.profile.derive.
+    if any(w in raw for w in vocab["break_even_words"]) and "taxable_income" not in found.facts:
+        found.put("taxable_income", None, 0.0)
+    elif any(w in raw for w in vocab["no_profit_words"]) and "taxable_income" not in found.facts:
+        found.put("taxable_income", Quantity(0.0, None, 0.0, True, 0, 0, "万"), 0.0)
+    for name, words in vocab["none_words"].items():
+        if name not in found.facts and any(w in raw for w in words):
+            found.put(name, None, frozenset() if name == "certifications" else 0.0)
+    if asked == "certifications" and "certifications" not in found.facts and re.fullmatch(
+            r"\s*(?:没有|没|无|都没有|一个都没有|还没有|暂时没有)[。!！,，]?\s*", raw):
+        found.put("certifications", None, frozenset())
+
+
+def _words(raw: str, found: _Found, asked: str | None) -> None:
+    vocab = vocabulary()
+    ownership = _best_word(raw, _OWNERSHIP_WORDS)
+    if ownership:
+        found.put("ownership", None, ownership)
+    for name, table in (("entity_type", vocab["entity_types"]), ("taxpayer_type", vocab["taxpayer_types"]),
+                        ("tax_collection", vocab["tax_collection"])):
+        value = _first_said(raw, table)
+        if value:
+            found.put(name, None, value)
+    certifications = _certifications(raw)
+    if certifications:
+        found.put("certifications", None, close_certifications(certifications))
+    # What the firm plans to do ("准备新设一家房地产公司") is not its trade.
+    said = "，".join(c for c in re.split(r"[，,。；;！!？?\n]", _without_places(raw)) if not _PLANS.search(c))
+    industry = _best_word(re.sub(r"研发\S*|纳税人|征收", "", said), _industry_words(), _GENERIC_INDUSTRY_WORDS)
+    if industry and re.search(r"不生产|不做生产|自己不做|没有工厂|没工厂|不自己生产", said) and _best_word(
+            said, {"批发零售": _industry_words()["批发零售"]}):
+        industry = "批发零售"  # sells what others make: trade, whatever the goods are
+    if industry:
+        found.put("industry", None, industry)
+
+
+_PLANS = re.compile(r"准备|打算|计划|拟|想要?|将来|以后")
+
+
+@functools.lru_cache(maxsize=1)
+def _industry_words() -> dict[str, tuple[str, ...]]:
+    """The built-in industry words plus those in kb/rules/facts.yaml."""
+    table = {name: tuple(words) for name, words in _INDUSTRY_WORDS.items()}
+    for name, words in (vocabulary().get("industry_words") or {}).items():
+        table[name] = table.get(name, ()) + tuple(words)
+    return table
+
+
+def _first_said(text: str, table: dict[str, list[str]]) -> str | None:
+    """The value whose word appears in a clause that does not deny it ("不是个体户"), longest word first."""
+    best: tuple[int, str] | None = None
+    for value, words in table.items():
+        for word in _longest_first(words):
+            for m in re.finditer(re.escape(word), text):
+                if re.search(r"(?:不是|并非|没有|非)\s*$", text[max(0, m.start() - 3):m.start()]):
+                    continue
+                if best is None or len(word) > best[0]:
+                    best = (len(word), value)
+    return best[1] if best else None
+
+
+_HELD = re.compile(r"已|拿到|拿了|拿的|评上|评了|获得|获评|通过|认定|入库|证书|是|有|属于|挂牌")
+_INTENT = re.compile(r"想|申请|申报|准备|打算|能不能|能否|可不可以|能评|能报|吗|有戏|够不够|条件|怎么|如何|\?")
+_LAPSED = re.compile(r"过期|到期了|已到期|已经到期|[去前]年到期|失效|被取消|撤销|没通过|没评上|没去复审|没复审|未复审|摘牌")
+_PENDING = re.compile(r"在等|等结果|公示中|还没下来|还没批|在审|评审中|正在|申请中|申报中|在申请|在申报|准备中")
+_DENIED = re.compile(r"(?:没有|没|无|不是|未|不再|并非|非)\S{0,3}$")
+
+
+def _certifications(text: str) -> set[str]:
+    """Titles the firm holds: not denied, not lapsed, and not merely wanted ("想申请专精特新")."""
+    found: set[str] = set()
+    for sentence in re.split(r"[。；;！!\n]", text):
+        lapsed = _LAPSED.search(sentence)
+        for clause in re.split(r"[，,、]|和|与|及|还有", sentence):
+            if re.match(r"\s*(?:没有|没|无|不是|未|不再)", clause) or lapsed:
+                continue
+            if _INTENT.search(clause) and not _HELD.search(_INTENT.sub("", clause)) or _PENDING.search(clause):
+                continue
+            for standard, words in _CERTIFICATION_WORDS.items():
+                for word in words:
+                    at = clause.find(word)
+                    if at >= 0 and not _DENIED.search(clause[:at]):  # "我们不是高企"
+                        found.add(standard)
+                        break
+    if re.search(r"(?:高新|高企|国高)\S{0,2}和\S{0,4}都有|都有", text):  # "高新和科小都有"
+        for part in re.split(r"和|与|、", re.sub(r"都有.*", "", text)):
+            for standard, words in _CERTIFICATION_WORDS.items():
+                if any(word in part for word in words) or (standard == "高新技术企业" and "高新" in part):
+                    found.add(standard)
+    return found
+
+
+def _without_places(text: str) -> str:
+    region = find_region(text)
+    if isinstance(region, RegionMatch):
+        return text[:region.start] + "　" + text[region.end:]
+    return text
+
+
+def _region(raw: str, found: _Found) -> None:
+    region = find_region(raw)
+    if isinstance(region, RegionMatch):
+        found.put("region", None, region.full_name)
+        return
+    for place, county in sorted(vocabulary()["places"].items(), key=lambda p: len(p[0]), reverse=True):
+        if place in raw and county in REGIONS:
+            found.put("region", None, county)
+            return
+    if isinstance(region, str):
+        city = next((c for c in _cities() if c in raw or c[:-1] in raw), None)
+        if city:
+            found.put("region", None, city)  # a city: a county is asked only when a rule needs it
+        else:
+            found.problems["region"] = region
+
+
+@functools.lru_cache(maxsize=1)
+def _cities() -> tuple[str, ...]:
+    return tuple(dict.fromkeys(city_of(full) for full in REGIONS))
+
+
+def _figures(clause: str, today: dt.date, asked: str | None, found: _Found, last_label: str | None,
+             alone: bool) -> str | None:
+    """Read the figures of one clause; returns the label the next clause inherits."""
+    vocab = vocabulary()
+    founded = _founded(clause, today)
+    if founded is not None:
+        found.put("founded_year", founded[1], founded[0])
+    figures = [q for q in quantities(clause) if q.unit != "年"]
+    if founded is not None:
+        figures = [q for q in figures if not re.search(r"成立|注册|开了|年", clause[q.end:q.end + 2])]
+        if re.search(r"成立|注册|开了|创办|开的公司|就有了|开始做", clause):
+            figures = [q for q in figures if q.unit in ("万", "%", "人")]
+    labels = _label_spans(clause)
+    priority = 2 if any(w in clause for w in vocab["last_year_words"]) else (
+        0 if any(w in clause for w in vocab["forecast_words"]) else 1)
+    loss = any(w in clause for w in vocab["loss_words"])
+    margin = re.search(r"利润率|净利率|毛利率", clause)
+    ratio_clause = _is_ratio_clause(clause)
+    per_head = "人均" in clause
+    # "其中出口一千万", "其中研发5人": a part of a figure already given, not the figure itself.
+    part = clause.lstrip().startswith("其中")
+    # "近三年研发投入合计900万": a total over several years is not last year's figure.
+    several_years = re.search(r"近[两二三四五]年|这几年|历年", clause) and re.search(r"合计|累计|一共|总共|加起来", clause)
+    used_label = last_label
+    for q in figures:
+        name = _label_for(q, labels, clause)
+        if part and (name in found.facts or q.unit == "人" and "employees" in found.facts or name is None):
+            continue
+        if several_years and name in ("rd_expense", "revenue", "taxable_income"):
+            continue
+        if q.unit == "%":
+            if margin and "revenue" in found.facts:
+                found.put("taxable_income", _approx(q, found.facts["revenue"] * q.value / 100),
+                          round(found.facts["revenue"] * q.value / 100, 6))
+                continue
+            if ratio_clause or "研发" in clause or name in ("rd_expense", "rd_ratio") or last_label in ("rd_expense", "rd_ratio") or (
+                    asked == "rd_ratio"):
+                found.put("rd_ratio", _scaled_q(q, 0.01), round(q.value / 100, 8), priority)
+                used_label = "rd_ratio"
+            continue
+        if q.unit == "人" or name == "employees" and q.unit == "":
+            if q.negative:
+                found.problems["employees"] = "人数不能是负数，请核对后再告诉我"
+            elif q.value == int(q.value) and q.value >= 0:
+                found.put("employees", q, int(q.value), priority)
+                used_label = "employees"
+            continue
+        if name is None:
+            name = last_label if last_label in MONEY_FIELDS else None
+        if name is None and asked in FIELDS and FIELDS[asked].kind in ("money", "count", "ratio") and alone and not any(
+                w in clause for w in vocab["other_money_words"]):
+            name = asked  # a bare figure answers the question just asked, unless it names some other money
+        if name is None:
+            continue
+        if per_head and name == "revenue":
+            found.facts.setdefault("_per_head_revenue", q.value)
+            continue
+        if name == "employees":
+            found.put("employees", q, int(q.value), priority)
+            used_label = name
+            continue
+        if name == "rd_ratio" or asked == "rd_ratio" and q.unit == "":
+            found.put("rd_ratio", _scaled_q(q, 0.01), round(q.value / 100, 8), priority)
+            continue
+        if FIELDS[name].kind != "money":
+            continue
+        if q.unit != "万" and not alone:
+            continue  # a money figure without 万/亿/元 inside a longer message is some other number ("2.0级")
+        value = -q.value if (q.negative or (loss and name == "taxable_income")) else q.value
+        if value < 0 and name != "taxable_income":
+            found.problems[name] = f"{FIELDS[name].label}不能是负数，请核对后再告诉我"
+            continue
+        if name == "taxable_income" and value < 0:
+            q = Quantity(value, -q.high if q.high is not None else None, -q.low if q.low is not None else None,
+                         q.approximate, q.start, q.end, q.unit, True)
+        found.put(name, q, round(value, 6), priority)
+        used_label = name
+    if loss and "taxable_income" not in found.facts and not figures:
+        found.put("taxable_income", Quantity(0.0, None, 0.0, True, 0, 0, "万"), 0.0)
+    per_head = found.facts.pop("_per_head_revenue", None)
+    if per_head is not None and "employees" in found.facts:
+        found.put("revenue", None, round(per_head * found.facts["employees"], 6))
+    elif per_head is not None:
+        found.facts["_per_head_revenue"] = per_head
+    return used_label if used_label in MONEY_FIELDS or used_label in ("rd_ratio",) else None
+
+
+def _approx(q: Quantity, value: float) -> Quantity:
+    return Quantity(value, value * 0.9, value * 1.1, True, q.start, q.end, "万")
+
+
+def _scaled_q(q: Quantity, scale: float) -> Quantity:
+    return Quantity(q.value * scale, _scaled(q.low, scale), _scaled(q.high, scale), q.approximate, q.start, q.end,
+                    q.unit, q.negative)
+
+
+def _label_for(q: Quantity, labels: list[tuple[int, int, str]], clause: str) -> str | None:
+    """The label nearest before the figure, else the nearest after it; R&D figures stated as ratios aside."""
+    before = [s for s in labels if s[1] <= q.start]
+    after = [s for s in labels if s[0] >= q.end]
+    if before:
+        name = before[-1][2]
+    elif after:
+        name = after[0][2]
+    else:
+        return None
+    if name == "employees" and q.unit not in ("人", ""):
+        others = [s[2] for s in before[::-1] + after if s[2] != "employees"]
+        return others[0] if others else None
+    return name
+
+
+def _founded(clause: str, today: dt.date) -> tuple[int, Quantity | None] | None:
+    """The founding year a clause states: "2015年成立", "成立八年了", "去年刚成立", "九几年就有了"."""
+    text = _digit_runs(clause)
+    if not re.search(r"成立|注册|创办|创立|开办|开了|开的公司|就有了|开始做|办厂|建厂|开厂", text):
+        owned = re.search(r"(?:厂|公司|企业)(?:是|是在)?\s*((?:19|20)\d{2})\s*年的", text) or re.search(
+            r"((?:19|20)\d{2})\s*年的(?:厂|公司|企业|老厂)", text)
+        return (int(owned.group(1)), None) if owned else None
+    if re.search(r"去年", text) and re.search(r"成立|注册", text):
+        return today.year - 1, None
+    if re.search(r"今年", text) and re.search(r"成立|注册", text):
+        return today.year, None
+    full = re.search(r"(?<!\d)((?:19|20)\d{2})\s*年?", text)
+    if full and re.search(r"(?:19|20)\d{2}\s*年", text):
+        return int(full.group(1)), None
+    decade = re.search(r"([零〇九八七]|[0-9])几年", clause)
+    if decade:
+        digit = {"零": 0, "〇": 0, "九": 9, "八": 8, "七": 7}.get(decade.group(1), None)
+        if digit is None:
+            digit = int(decade.group(1))
+        start = (2000 if digit == 0 else 1900 + digit * 10)
+        return start + 5, Quantity(start + 5, start, start + 9, True, 0, 0, "年")
+    ago = re.search(rf"([\d.{_D}十]+)\s*(多)?\s*年", clause)
+    if ago:
+        years = cn_number(ago.group(1))
+        if years is not None and years < 200:
+            nearly = re.search(r"快|将近|近", clause[:ago.start()])
+            over = ago.group(2) or re.search(r"多", clause[ago.end():ago.end() + 1])
+            year = int(today.year - years)
+            if nearly:
+                return year + 1, Quantity(year + 1, year + 1, year + 2, True, 0, 0, "年")
+            if over:
+                return year, Quantity(year, year - 1, year, True, 0, 0, "年")
+            return year, None
+    return None

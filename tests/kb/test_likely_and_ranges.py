@@ -1,0 +1,70 @@
+"""Verdicts that never promise what a rule does not decide: likely, holds, tiers, hedged figures, cities."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from kb.eligibility import Status, evaluate
+
+ON = dt.date(2026, 6, 1)
+TIERS = {"any": [
+    {"all": [{"field": "revenue", "op": "le", "value": 5000, "explain": "营收不超过5000万元"},
+             {"field": "rd_ratio", "op": "ge", "value": 0.05, "explain": "研发占比不低于5%"}]},
+    {"all": [{"field": "revenue", "op": "gt", "value": 5000, "explain": "营收超过5000万元"},
+             {"field": "revenue", "op": "le", "value": 20000, "explain": "营收不超过2亿元"},
+             {"field": "rd_ratio", "op": "ge", "value": 0.04, "explain": "研发占比不低于4%"}]},
+    {"all": [{"field": "revenue", "op": "gt", "value": 20000, "explain": "营收超过2亿元"},
+             {"field": "rd_ratio", "op": "ge", "value": 0.03, "explain": "研发占比不低于3%"}]},
+]}
+TITLE = {"any": [{"field": "certifications", "op": "holds", "value": "高新技术企业", "explain": "已是高企"},
+                 {"all": [TIERS, {"unencoded": "知识产权", "explain": "拥有核心知识产权"}]}]}
+
+
+def test_every_encoded_condition_met_but_one_left_out_is_likely_and_names_it():
+    verdict = evaluate(TITLE, {"revenue": 8000, "rd_ratio": 0.05}, on=ON)
+    assert verdict.status is Status.LIKELY and verdict.to_confirm == ("拥有核心知识产权",)
+    assert verdict.undecided_fields == ()
+
+
+def test_a_condition_confirmed_by_the_firm_makes_it_eligible():
+    verdict = evaluate(TITLE, {"revenue": 8000, "rd_ratio": 0.05, "confirmed": ["知识产权"]}, on=ON)
+    assert verdict.status is Status.ELIGIBLE
+
+
+def test_a_held_title_is_eligible_and_an_unmentioned_one_is_not_held():
+    assert evaluate(TITLE, {"certifications": ["高新技术企业"]}, on=ON).status is Status.ELIGIBLE
+    failed = evaluate(TITLE, {"revenue": 8000, "rd_ratio": 0.035}, on=ON)
+    assert failed.status is Status.NOT_ELIGIBLE
+
+
+def test_a_tier_is_reported_by_the_branch_that_applies():
+    failed = evaluate(TIERS, {"revenue": 8000, "rd_ratio": 0.035}, on=ON)
+    assert [f.explanation for f in failed.failed] == ["研发占比不低于4%"]
+
+
+def test_a_hedged_figure_decides_only_when_its_range_is_on_one_side():
+    rule = {"field": "revenue", "op": "ge", "value": 2000}
+    assert evaluate(rule, {"revenue": 2000}, on=ON, approximate={"revenue": (1800, 2200)}).status is Status.UNKNOWN
+    assert evaluate(rule, {"revenue": 2000}, on=ON, approximate={"revenue": (None, 1999.99)}).status is \
+        Status.NOT_ELIGIBLE
+    assert evaluate(rule, {"revenue": 8000}, on=ON, approximate={"revenue": (8000, 9000)}).status is Status.ELIGIBLE
+    assert evaluate(rule, {"revenue": 2050}, on=ON, approximate=["revenue"]).status is Status.UNKNOWN
+
+
+def test_a_city_decides_a_county_group_only_when_all_its_counties_agree():
+    rule = {"field": "region", "op": "in_group", "value": "山区26县"}
+    assert evaluate(rule, {"region": "宁波市"}, on=ON).status is Status.NOT_ELIGIBLE
+    assert evaluate(rule, {"region": "丽水市"}, on=ON).status is Status.UNKNOWN
+
+
+def test_a_fact_firms_rarely_state_is_read_as_the_usual_case_without_a_reason_shown():
+    rule = {"field": "entity_type", "op": "eq", "value": "企业", "if_missing": "企业"}
+    verdict = evaluate(rule, {}, on=ON)
+    assert verdict.status is Status.ELIGIBLE and verdict.met == ()
+    assert evaluate(rule, {"entity_type": "个体工商户"}, on=ON).status is Status.NOT_ELIGIBLE
+
+
+def test_the_firms_age_comes_from_its_founding_year_on_the_evaluation_date():
+    rule = {"field": "firm_age", "op": "ge", "value": 1}
+    assert evaluate(rule, {"founded_year": 2026}, on=ON).status is Status.NOT_ELIGIBLE
+    assert evaluate(rule, {"founded_year": 2024}, on=ON).status is Status.ELIGIBLE

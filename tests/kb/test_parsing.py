@@ -1,0 +1,129 @@
+"""The free-text reader on fresh wording (none of it appears in a dev or blind set)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from kb.eligibility.parsing import extract, quantities
+from kb.profile import _normalise
+
+TODAY = dt.date(2026, 6, 1)
+
+
+def facts(text: str, **kwargs):
+    return extract(text, today=TODAY, **kwargs)
+
+
+@pytest.mark.parametrize("text, value, low, high", [
+    ("营业额六千多万", 6000, 6000, 7000),
+    ("年销售额不到三千万", 3000, None, 3000),
+    ("销售收入接近八千万", 8000, 7200, 8000),
+    ("营收九百万出头", 900, 900, 990),
+    ("营收四五千万", 4000, 4000, 5000),
+    ("营收两个半亿", 25000, None, None),
+    ("销售额一亿三", 13000, None, None),
+    ("营收两百来万", 200, 180, 220),
+])
+def test_a_revenue_is_read_with_the_range_its_wording_allows(text, value, low, high):
+    found = facts(text)
+    assert found.facts["revenue"] == pytest.approx(value)
+    if low is not None or high is not None:
+        got_low, got_high = found.ranges["revenue"]
+        assert (got_low is None and low is None) or got_low == pytest.approx(low, rel=1e-3)
+        assert (got_high is None and high is None) or got_high == pytest.approx(high, rel=1e-3)
+
+
+def test_several_facts_in_one_message_in_any_order():
+    found = facts("做塑料包装的，一百四十号人，资产三千万左右，去年开票五千二百万，研发大概占收入的3.6%，义乌的")
+    assert found.facts["employees"] == 140 and found.facts["total_assets"] == 3000
+    assert found.facts["revenue"] == 5200 and found.facts["rd_ratio"] == pytest.approx(0.036)
+    assert found.facts["region"] == "金华市义乌市" and found.facts["industry"] == "橡胶和塑料制品"
+
+
+def test_last_year_wins_over_this_years_forecast():
+    assert facts("今年目标做到五千万，去年实际是三千六百万").facts["revenue"] == 3600
+
+
+def test_a_loss_is_a_negative_taxable_income_and_a_vague_loss_is_at_most_zero():
+    assert facts("去年亏损八十万").facts["taxable_income"] == -80
+    vague = facts("这两年一直不赚钱")
+    assert vague.facts["taxable_income"] == 0 and vague.ranges["taxable_income"][1] == 0
+
+
+def test_an_rd_share_of_sales_is_a_ratio_not_a_revenue():
+    found = facts("研发支出大约是销售额的百分之四点五")
+    assert found.facts == {"rd_ratio": pytest.approx(0.045)}
+
+
+def test_a_bare_figure_answers_only_the_field_asked():
+    assert facts("三千二", asked="revenue").facts == {"revenue": 3200}
+    assert facts("三千二", asked="employees").facts == {"employees": 3200}
+    assert "revenue" not in facts("三千二").facts
+
+
+@pytest.mark.parametrize("text, entity", [("开了个小吃店，个体的执照", "个体工商户"), ("是家有限责任公司", "企业"),
+                                          ("我们是合伙企业", "合伙企业")])
+def test_entity_types(text, entity):
+    assert facts(text).facts["entity_type"] == entity
+
+
+def test_a_denied_entity_type_is_not_read():
+    assert facts("不是个体户，是公司").facts["entity_type"] == "企业"
+
+
+def test_a_place_inside_a_county_and_a_city_alone():
+    assert facts("厂子在织里镇").facts["region"] == "湖州市吴兴区"
+    assert facts("在宁波，具体区县先不讲").facts["region"] == "宁波市"
+
+
+@pytest.mark.parametrize("text, held", [
+    ("去年刚拿到科技型中小企业入库编号", {"科技型中小企业"}),
+    ("打算明年申报高新技术企业", set()),
+    ("专精特新的牌子前年到期了，没再申报", set()),
+    ("高企和专精特新我们都有", {"高新技术企业", "专精特新中小企业"}),
+])
+def test_titles_held_wanted_and_lapsed(text, held):
+    assert set(facts(text).facts.get("certifications", set())) == held
+
+
+def test_none_after_the_certification_question_means_none():
+    assert facts("暂时没有", asked="certifications").facts["certifications"] == frozenset()
+
+
+def test_years_since_founding():
+    assert facts("公司成立有六年了").facts["founded_year"] == 2020
+    assert facts("八几年就办厂了").ranges["founded_year"] == (1980, 1989)
+
+
+def test_a_lone_numeral_character_is_a_word():
+    assert quantities(_normalise("一般就是这样")) == []
+
+
+@pytest.mark.parametrize("text", ["高企认定还在等结果", "我们不是高企", "专精特新正在申报中"])
+def test_a_title_pending_or_denied_is_not_held(text):
+    assert "certifications" not in facts(text).facts
+
+
+def test_a_title_expiring_later_is_still_held():
+    assert facts("高企证书明年到期").facts["certifications"] == frozenset({"高新技术企业"})
+
+
+def test_a_figure_of_some_other_money_answers_no_question():
+    assert facts("注册资本1000万", asked="revenue").facts == {}
+    assert facts("近两年融了三千万", asked="revenue").facts == {"equity_financing_2yr": 3000}
+
+
+def test_a_part_introduced_by_qizhong_does_not_replace_the_whole():
+    assert facts("四十来个员工，其中技术人员8人").facts["employees"] == 40
+    assert facts("销售额三千万，其中外贸一千二百万").facts["revenue"] == 3000
+
+
+def test_a_total_over_several_years_is_not_last_years_figure():
+    assert "rd_expense" not in facts("这几年研发加起来投了一千多万").facts
+
+
+def test_a_hedge_after_the_figure_and_a_founding_year_without_a_founding_word():
+    found = facts("我们公司是2012年的，员工一百人不到")
+    assert found.facts["founded_year"] == 2012 and found.ranges["employees"][1] < 100
