@@ -40,7 +40,7 @@ nginx: ## Debian's nginx, which the scale tests route through (deploy/nginx.conf
 	  { echo "nginx is missing and could not be installed: run 'apt-get install -y nginx' as root"; exit 1; }
 
 validate: install ## check the training data against the domain
-	$(BIN)/rasa data validate --config config.yml --domain domain.yml --data data > /dev/null
+	RASA_TELEMETRY_ENABLED=false $(BIN)/rasa data validate --config config.yml --domain domain.yml --data data > /dev/null
 
 train: install ## train the model if config, domain or data changed
 	$(BIN)/huiqi train

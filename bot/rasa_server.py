@@ -30,6 +30,8 @@ def main(argv: list[str] | None = None) -> None:
     token = rasa_token(load_settings().var_dir)
     sys.argv = rasa_arguments(list(sys.argv[1:] if argv is None else argv), token)
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    # The socket.io channel keys widget sessions with the same token (bot/widget_sessions.py).
+    os.environ["HUIQI_RASA_TOKEN"] = token
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

@@ -147,3 +147,11 @@ def test_a_killed_rasa_server_is_back_within_90_s_with_its_conversations(running
     # The web app kept serving meanwhile and the run is still up.
     assert running.process.poll() is None
     assert requests.get(f"http://127.0.0.1:{running.ports['HUIQI_WEB_PORT']}/health", timeout=10).status_code == 200
+
+
+def test_huiqi_run_names_the_token_file_but_never_prints_the_token(running):
+    token = rasa_token(running.var_dir, {})
+    printed = "".join(running.stdout + running.stderr)
+    assert f"{token[:4]}…（{len(token)} 个字符）" in printed and str(running.var_dir / "rasa_token") in printed
+    assert token not in printed
+    assert token not in "".join(p.read_text(errors="replace") for p in (running.var_dir / "log").glob("*.log"))

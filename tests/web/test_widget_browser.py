@@ -90,6 +90,11 @@ def test_history_comes_back_from_the_web_app_when_the_browser_kept_only_the_sess
     assert passed(browser_run, "history_from_web_app")["restored"] > 0
 
 
+def test_a_stored_session_id_without_its_key_starts_a_fresh_conversation_and_shows_no_history(browser_run):
+    detail = passed(browser_run, "session_without_key")
+    assert detail["newSession"] != detail["oldSession"] and detail["shown"] == 0
+
+
 def test_html_in_a_message_is_shown_as_text_and_never_runs(browser_run):
     detail = passed(browser_run, "xss")
     assert detail["userText"] == "<img src=x onerror=alert(1)>"

@@ -294,6 +294,28 @@ await scenario('history_from_web_app', async () => {
   return { before: count, restored: restored.messages.length };
 });
 
+await scenario('session_without_key', async () => {
+  // A session id without the key issued with it (guessed, or from before keys): a fresh conversation, no history.
+  const key = `huiqi-chat:v1:${RASA}`;
+  const saved = await storedConversation(page, RASA);
+  await page.evaluate(([k, id]) => {
+    localStorage.setItem(k, JSON.stringify({ sessionId: id, messages: [], initialSent: true }));
+  }, [key, saved.sessionId]);
+  await page.reload();
+  await waitForState(page, ['online']);
+  await page.waitForTimeout(2000); // time enough for a history request, if the widget made one
+  const fresh = await storedConversation(page, RASA);
+  const shown = (await snapshot(page)).messages.length;
+  check(fresh.sessionId !== saved.sessionId, 'the session continued without its key');
+  check(typeof fresh.sessionKey === 'string' && fresh.sessionKey.length === 64, 'the new session came without a key');
+  check(shown === 0, `${shown} messages of the old conversation were shown`);
+  // Put the real conversation back for the scenarios that follow.
+  await page.evaluate(([k, value]) => localStorage.setItem(k, value), [key, JSON.stringify(saved)]);
+  await page.reload();
+  await waitForState(page, ['online']);
+  return { oldSession: saved.sessionId, newSession: fresh.sessionId, shown };
+});
+
 await scenario('xss', async () => {
   const payload = '<img src=x onerror=alert(1)>';
   await page.evaluate(() => { window.__xss = false; });
