@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from jieba import posseg
+
 from kb.text import arabic_article_counts, arabic_years, article_number, normalize, other_region, question_in
 
 if TYPE_CHECKING:
@@ -37,7 +39,10 @@ _RELATIVE_YEARS = (("前年", -2), ("去年", -1), ("上年", -1), ("今年", 0)
 _TARGET_BEFORE = re.compile(r"(?:到|至|截至|截止到|截止|by|until)\s*$")
 _TARGET_AFTER = re.compile(r"\s*(?:年)?(?:底|末|前|以前|之前)")
 _ASCII_WORD = re.compile(r"[a-z]{2,}")
-_BARE_NUMBER = re.compile(r"(?!20\d\d$)\d+(?:\.\d+)?")
+# jieba part-of-speech tags of words that name things: nouns, places, names, English, and words added from
+# the knowledge base (tagged x); the rest (verbs, pronouns, numerals, adverbs …) ask or describe.
+_NOUNISH = ("n", "eng", "x", "vn", "s", "an", "j", "l", "i")
+_BARE_NUMBER = re.compile(r"(?!20\d\d$)\d+(?:\.\d+)?|[一二两三四五六七八九十几半]+[段些位次块]")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -57,6 +62,7 @@ class Question:
     tokens: tuple[str, ...]  # what retrieval reads
     topic: tuple[str, ...]  # tokens that say what it is about: no cue words, document names or years
     other_region: str | None
+    minor: frozenset[str] = frozenset()  # tokens of words that are not nouns (咋, 落到): weak evidence of a topic
 
 
 def strip_noise(text: str) -> str:
@@ -112,6 +118,17 @@ def _ordinal(text: str) -> int | None:
     return _CN_ORDINALS.get(value)
 
 
+def _minor_words(text: str, tokens: list[str]) -> frozenset[str]:
+    """Tokens inside words jieba tags as something other than a noun, numeral words included."""
+    tags: dict[str, str] = {}
+    for word, flag in posseg.cut(text):
+        tags.setdefault(word.lower(), flag)
+    def minor(token: str) -> bool:
+        flag = tags.get(token) or next((f for w, f in tags.items() if token in w), "n")
+        return not flag.startswith(_NOUNISH)
+    return frozenset(t for t in tokens if minor(t))
+
+
 def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
     """Parse a message once: everything answering needs to know about it."""
     words = snapshot.vocabulary
@@ -127,7 +144,7 @@ def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
     # "去年那版8+4" names an edition; "去年应纳税所得额150万" names the firm's year: only a document named
     # (or 版) makes 去年/今年 an edition.
     years = years_named(text, today=today, relative=bool(documents) or "版" in text)
-    # A bare number ("150", "85") is a firm's figure, not what the question is about; years stay.
+    # A bare number ("150", "一段") is a firm's figure or a measure word, not what the question is about; years stay.
     tokens = [t for t in index.tokenize(text) if not _BARE_NUMBER.fullmatch(t)]
     # The topic is what is left when the ways of asking are taken out of the text ("多少钱" leaves no "少钱").
     asked_about = text
@@ -140,6 +157,7 @@ def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
     stripped = lowered.strip(" ？?。.!！")
     elliptical = stripped.endswith("呢") or stripped.startswith(_ELLIPTICAL_START) or " 呢 " in f" {text} "
     return Question(
+        minor=_minor_words(text, tokens),
         raw=raw, text=text, year=years[0] if years else None, years=tuple(years),
         documents=tuple(d.id for d in documents), families=tuple(dict.fromkeys(d.family for d in documents)),
         article=article_number(text), ordinal=_ordinal(text), wanted=wanted, elliptical=elliptical,
