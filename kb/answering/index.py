@@ -111,11 +111,9 @@ class UnitIndex:
         return cut(text, self.colloquial)
 
     def score(self, tokens: Iterable[str], *, label_weight: float, evidence: Iterable[str] | None = None,
-              cue_tokens: Iterable[str] = (), cue_label_weight: float | None = None, unknown: float = 1.0,
-              minor: Iterable[str] = (), unknown_minor: float = 1.0) -> Scores:
+              cue_tokens: Iterable[str] = (), cue_label_weight: float | None = None, unknown: float = 1.0) -> Scores:
         """BM25F scores of every unit, and coverage: the share of the `evidence` tokens' weight each unit has.
 
-        `minor` tokens (not nouns) weigh `unknown_minor` of an unknown word's weight when unknown.
         `evidence` (default: all tokens) leaves out words that say what kind of answer is wanted rather
         than what it is about, so that coverage tells whether the knowledge base knows the topic. A label
         says what a unit is: a word asking for that ("截止", "文号") counts `cue_label_weight` there, a
@@ -140,7 +138,5 @@ class UnitIndex:
             score[positions] += self.idf[token] * tf * (self.k1 + 1) / (tf + norm[positions])
             if token in evidence:
                 coverage[positions] += self.idf[token]
-        # An unknown word that is not a noun ("咋算", "落到") says less about the topic than one that is ("车牌").
-        minor = set(minor)
-        total = sum(self.weight(t, unknown=unknown * (unknown_minor if t in minor else 1.0)) for t in evidence) or 1.0
+        total = sum(self.weight(t, unknown=unknown) for t in evidence) or 1.0
         return Scores(score, coverage / total, tokens)

@@ -10,8 +10,6 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from jieba import posseg
-
 from kb.text import arabic_article_counts, arabic_years, article_number, normalize, other_region, question_in
 
 if TYPE_CHECKING:
@@ -39,9 +37,6 @@ _RELATIVE_YEARS = (("前年", -2), ("去年", -1), ("上年", -1), ("今年", 0)
 _TARGET_BEFORE = re.compile(r"(?:到|至|截至|截止到|截止|by|until)\s*$")
 _TARGET_AFTER = re.compile(r"\s*(?:年)?(?:底|末|前|以前|之前)")
 _ASCII_WORD = re.compile(r"[a-z]{2,}")
-# jieba part-of-speech tags of words that name things: nouns, places, names, English, and words added from
-# the knowledge base (tagged x); the rest (verbs, pronouns, numerals, adverbs …) ask or describe.
-_NOUNISH = ("n", "eng", "x", "vn", "s", "an", "j", "l", "i")
 _BARE_NUMBER = re.compile(r"(?!20\d\d$)\d+(?:\.\d+)?|[一二两三四五六七八九十几半]+[段些位次块]")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -62,7 +57,6 @@ class Question:
     tokens: tuple[str, ...]  # what retrieval reads
     topic: tuple[str, ...]  # tokens that say what it is about: no cue words, document names or years
     other_region: str | None
-    minor: frozenset[str] = frozenset()  # tokens of words that are not nouns (咋, 落到): weak evidence of a topic
 
 
 def strip_noise(text: str) -> str:
@@ -118,17 +112,6 @@ def _ordinal(text: str) -> int | None:
     return _CN_ORDINALS.get(value)
 
 
-def _minor_words(text: str, tokens: list[str]) -> frozenset[str]:
-    """Tokens inside words jieba tags as something other than a noun, numeral words included."""
-    tags: dict[str, str] = {}
-    for word, flag in posseg.cut(text):
-        tags.setdefault(word.lower(), flag)
-    def minor(token: str) -> bool:
-        flag = tags.get(token) or next((f for w, f in tags.items() if token in w), "n")
-        return not flag.startswith(_NOUNISH)
-    return frozenset(t for t in tokens if minor(t))
-
-
 def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
     """Parse a message once: everything answering needs to know about it."""
     words = snapshot.vocabulary
@@ -157,7 +140,6 @@ def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
     stripped = lowered.strip(" ？?。.!！")
     elliptical = stripped.endswith("呢") or stripped.startswith(_ELLIPTICAL_START) or " 呢 " in f" {text} "
     return Question(
-        minor=_minor_words(text, tokens),
         raw=raw, text=text, year=years[0] if years else None, years=tuple(years),
         documents=tuple(d.id for d in documents), families=tuple(dict.fromkeys(d.family for d in documents)),
         article=article_number(text), ordinal=_ordinal(text), wanted=wanted, elliptical=elliptical,

@@ -65,7 +65,8 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
     if not candidates or (candidates[0].coverage < least and not question.documents):
         if intent == "nlu_fallback":
             return Reply((Say("utter_default"),), answered=False)
-        if intent == "out_of_scope" and not (question.families or question.documents):
+        if (intent == "out_of_scope" or not candidates) and not (question.families or question.documents):
+            # Taken for off-topic, or not one word of it is in the knowledge base ("帮我写一段Python代码").
             return Reply((Say("utter_out_of_scope"),), answered=False)
         # The classifier took it for a policy question ("跨境电商海外仓补助多少"): say the KB lacks it.
         return Reply((Say("utter_measure_not_found"),), answered=False)

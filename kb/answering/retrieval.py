@@ -33,7 +33,6 @@ class Parameters:
     outline: float = 0.8  # a measure known only in outline, against full ones on the same topic
     note: float = 0.7  # a sentence of a measure's note: short, so it would outscore the measure it explains
     unknown_weight: float = 1.0  # a question word the knowledge base never uses, as a share of the rarest word's weight
-    unknown_minor: float = 1.0  # … and of that, for a word that is not a noun ("咋算" against "车牌")
     min_coverage: float = 0.2  # the share of the question's words an answer must match …
     min_coverage_out_of_scope: float = 0.3  # … and when the classifier took it for out of scope
 
@@ -88,8 +87,7 @@ def rank(question: Question, snapshot: Snapshot, *, today: dt.date, params: Para
     evidence = [t for t in question.tokens if not _YEARISH.fullmatch(t)] or question.tokens
     cues = set(question.tokens) - set(question.topic)
     scores = index.score(question.tokens, label_weight=params.label_weight, evidence=evidence, cue_tokens=cues,
-                         cue_label_weight=params.cue_label_weight, unknown=params.unknown_weight,
-                         minor=question.minor, unknown_minor=params.unknown_minor)
+                         cue_label_weight=params.cue_label_weight, unknown=params.unknown_weight)
     score = scores.score.copy()
     candidates = np.flatnonzero(score > 0)
     if not len(candidates):
