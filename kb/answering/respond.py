@@ -281,23 +281,22 @@ def _article(question: Question, snap: Snapshot, *, today: dt.date, staff: bool)
 
 
 def _not_published(question: Question, snap: Snapshot) -> Reply | None:
-    """A yearly edition named that the knowledge base does not have, later than every one it has."""
-    if not question.year or not question.families:
+    """A yearly edition named that the knowledge base does not have, later than every one it has.
+
+    Yearly means the documents the question names come in three or more editions under one name ("8+4"
+    names 2023–2026); "32条" names one document, so 今年 with it asks about today, not a missing edition.
+    """
+    if not question.year or not question.documents:
         return None
-    missing = []
-    for family in question.families:
-        editions = sorted({d.edition for d in snap.documents_of_family(family)})
-        if any(edition.startswith(str(question.year)) for edition in editions):
-            return None  # "32条后来升级了吗？今年8+4里怎么说": one family named has that year
-        # Only a family published edition after edition (three or more years) has a next one to wait for.
-        if len(editions) >= YEARLY_EDITIONS and str(question.year) > editions[-1]:
-            missing.append(snap.documents_of_family(family)[-1])
-    if not missing:
+    named = [snap.documents[d] for d in question.documents if d in snap.documents]
+    editions = sorted({d.edition for d in named})
+    if any(edition.startswith(str(question.year)) for edition in editions):
         return None
-    latest = missing[0]
+    if len(editions) < YEARLY_EDITIONS or str(question.year) <= editions[-1]:
+        return None
+    latest = max(named, key=lambda d: d.edition)
     return Reply((Say("utter_not_published", {"year": question.year, "name": latest.short_name or latest.title,
                                               "latest": latest.edition}),), answered=False)
-
 
 def log_question(text: str, *, session: Session, kind: str, channel: str, sender: str | None) -> None:
     """Keep a question the assistant could not answer (or a hand-off) for the staff digest."""
