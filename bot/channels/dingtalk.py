@@ -27,10 +27,8 @@ unsigned callbacks.
 from __future__ import annotations
 
 import asyncio
-import base64
 import collections
 import datetime as dt
-import hashlib
 import hmac
 import json
 import logging
@@ -39,7 +37,6 @@ import re
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from http import HTTPStatus
 from typing import Any
@@ -52,9 +49,18 @@ from sanic.response import HTTPResponse
 
 from bot.channels.guarded import guard
 
+# The shared HTTP conventions (signature, reply allowlist, markdown line breaks), re-exported here.
+from bot.dingtalk_common import (  # noqa: F401 - part of this module's interface
+    DEFAULT_REPLY_HOSTS,
+    Origin,
+    parse_reply_hosts,
+    sign,
+    to_markdown,
+    webhook_problem,
+)
+
 logger = logging.getLogger(__name__)
 
-DEFAULT_REPLY_HOSTS = ("oapi.dingtalk.com", "api.dingtalk.com")
 MAX_CLOCK_SKEW_MS = 60 * 60 * 1000  # DingTalk: a timestamp more than one hour away is not theirs
 # DingTalk caps a robot message at about 20 KB; 3000 characters of Chinese (≤ 9 KB UTF-8) stays well under.
 DEFAULT_MAX_REPLY_CHARS = 3000
@@ -88,12 +94,6 @@ NON_TEXT_REPLY = "目前只能读文字消息，请直接打字提问。"
 # --- authenticity -----------------------------------------------------------------------------------
 
 
-def sign(timestamp: str, secret: str) -> str:
-    r"""DingTalk's callback signature: base64(HMAC-SHA256(secret, timestamp + "\n" + secret))."""
-    digest = hmac.new(secret.encode("utf-8"), f"{timestamp}\n{secret}".encode(), hashlib.sha256).digest()
-    return base64.b64encode(digest).decode("ascii")
-
-
 def authenticity_problem(headers: Mapping[str, str], secret: str, now_ms: int | None = None) -> str | None:
     """None if the request is DingTalk's; otherwise why not (for the log, never the secret or the sign)."""
     timestamp = (headers.get("timestamp") or "").strip()
@@ -109,51 +109,6 @@ def authenticity_problem(headers: Mapping[str, str], secret: str, now_ms: int | 
         signature = urllib.parse.unquote(signature)
     if not hmac.compare_digest(sign(timestamp, secret).encode("ascii"), signature.encode("utf-8", "replace")):
         return "signature does not match"
-    return None
-
-
-# --- where replies may go ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Origin:
-    scheme: str
-    host: str
-    port: int
-
-    @classmethod
-    def parse(cls, entry: str) -> Origin:
-        """`host` (https on 443), `host:port` (https) or `scheme://host[:port]`."""
-        entry = entry.strip().rstrip("/")
-        parts = urllib.parse.urlsplit(entry if "://" in entry else f"https://{entry}")
-        if parts.scheme not in ("https", "http") or not parts.hostname or parts.path or parts.username:
-            raise ValueError(f"reply_hosts: {entry!r} is not a host, host:port or scheme://host[:port]")
-        return cls(parts.scheme, parts.hostname.lower(), parts.port or (443 if parts.scheme == "https" else 80))
-
-
-def parse_reply_hosts(value: Any) -> tuple[Origin, ...]:
-    """The allowlist from credentials.yml: a list or a comma-separated string; empty means the defaults."""
-    if isinstance(value, str):
-        entries = [e for e in re.split(r"[,\s]+", value) if e]
-    else:
-        entries = [str(e) for e in value or [] if str(e).strip()]
-    return tuple(Origin.parse(e) for e in entries or DEFAULT_REPLY_HOSTS)
-
-
-def webhook_problem(url: Any, allowed: Iterable[Origin]) -> str | None:
-    """None if replies may be POSTed to `url`; otherwise why not (naming the host only)."""
-    if not isinstance(url, str) or not url:
-        return "no sessionWebhook"
-    try:
-        parts = urllib.parse.urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        return "sessionWebhook is not a URL"
-    # user:pass@ in a URL is a classic way to disguise the real host; DingTalk never sends it.
-    if parts.username or parts.password or not parts.hostname:
-        return "sessionWebhook has no plain host"
-    if Origin(parts.scheme, parts.hostname.lower(), port) not in set(allowed):
-        return f"sessionWebhook host {parts.scheme}://{parts.hostname}:{port} is not in reply_hosts"
     return None
 
 
@@ -218,11 +173,6 @@ def higher_role(*roles: str | None) -> str:
 
 
 # --- writing a reply --------------------------------------------------------------------------------
-
-
-def to_markdown(text: str) -> str:
-    """DingTalk's markdown needs two spaces before a newline to break the line there."""
-    return re.sub(r" *\n", "  \n", text.strip())
 
 
 def split_reply(text: str, limit: int = DEFAULT_MAX_REPLY_CHARS) -> list[str]:
