@@ -74,3 +74,13 @@ def webhook_problem(url: Any, allowed: Iterable[Origin]) -> str | None:
 def to_markdown(text: str) -> str:
     """DingTalk's markdown needs two spaces before a newline to break the line there."""
     return re.sub(r" *\n", "  \n", text.strip())
+
+
+# Text that firms typed must not become markdown in a staff member's chat (links, images that load a URL).
+_MARKDOWN_CHARS = str.maketrans({"[": "［", "]": "］", "(": "（", ")": "）", "!": "！", "*": "＊", "_": "＿",
+                                 "#": "＃", ">": "＞", "<": "＜", "`": "｀", "\n": " ", "\r": " "})
+
+
+def plain(text: str) -> str:
+    """Someone else's text, shown as typed: markdown characters become their full-width look-alikes."""
+    return text.translate(_MARKDOWN_CHARS)

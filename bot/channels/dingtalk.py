@@ -54,6 +54,7 @@ from bot.dingtalk_common import (  # noqa: F401 - part of this module's interfac
     DEFAULT_REPLY_HOSTS,
     Origin,
     parse_reply_hosts,
+    plain,
     sign,
     to_markdown,
     webhook_problem,
@@ -193,16 +194,6 @@ def split_reply(text: str, limit: int = DEFAULT_MAX_REPLY_CHARS) -> list[str]:
     if current.strip():
         pieces.append(current.strip())
     return pieces
-
-
-# Text that firms typed must not become markdown in a staff member's chat (links, images that load a URL).
-_MARKDOWN_CHARS = str.maketrans({"[": "［", "]": "］", "(": "（", ")": "）", "!": "！", "*": "＊", "_": "＿",
-                                 "#": "＃", ">": "＞", "<": "＜", "`": "｀", "\n": " ", "\r": " "})
-
-
-def plain(text: str) -> str:
-    """Someone else's text, shown as typed: markdown characters become their full-width look-alikes."""
-    return text.translate(_MARKDOWN_CHARS)
 
 
 def markdown_payload(text: str, title: str = REPLY_TITLE) -> dict[str, Any]:
