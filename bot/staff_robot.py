@@ -98,11 +98,11 @@ class StaffRobot:
     """Posts to one group robot webhook; `notify` is the kb.eligibility.matches listener."""
 
     def __init__(self, url: str, secret: str | None, allowed: Iterable[Origin],
-                 timeout: float = TIMEOUT_SECONDS) -> None:
+                 timeout: float | None = None) -> None:
         self.url = url
         self.secret = secret or None
         self.allowed = tuple(allowed)
-        self.timeout = timeout
+        self.timeout = TIMEOUT_SECONDS if timeout is None else timeout
         self._threads: list[threading.Thread] = []
 
     @classmethod

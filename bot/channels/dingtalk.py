@@ -16,7 +16,8 @@ are split.
 Staff: `senderStaffId` maps to a role from the knowledge base (`StaffMember`) and from
 `HUIQI_STAFF_IDS` ("id1,id2:admin"); the role goes to Rasa in the message metadata
 (`{"channel": "dingtalk", "role": "staff" | "admin" | "public"}`) so actions can add staff-only
-content. Staff commands "今日未解答" and "帮企业查 …" are answered here from the knowledge base.
+content. Staff commands "今日未解答", "帮企业查 …", "新政策匹配" and "匹配 <措施编号或名称>" (政策找企业) are
+answered here from the knowledge base.
 
 An empty app secret (the development default that `huiqi run` fills in when
 `DINGTALK_APP_SECRET` is unset) disables the channel: every callback gets 503, since an HMAC
@@ -88,6 +89,24 @@ FIRM_UNKNOWN = "还需确认（{count}项）："
 FIRM_NOT_ELIGIBLE = "不符合（{count}项）：{titles}"
 FIRM_NO_RULES = "知识库里还没有带申报条件的措施，暂时无法判断。"
 FIRM_CANDIDATES = "可能是：{names}"
+# 政策找企业: the latest matches of changed measures over the firm registry, and one measure's list.
+COMMAND_LATEST_MATCHES = "新政策匹配"
+COMMAND_MATCH = "匹配"
+LATEST_EMPTY = "还没有政策匹配记录：导入或修改带资格规则的措施后，会自动匹配企业库。"
+LATEST_HEADER = "**新政策匹配**（最近 {count} 次）"
+LATEST_LINE = ("{n}. {when} {title}（{measure_id}，修订 {revision}）：符合 {eligible}，很可能符合 {likely}，"
+               "待补充信息 {undecided}，不符合 {not_eligible}")
+LATEST_FAILED_LINE = "{n}. {when} {title}（{measure_id}，修订 {revision}）：匹配失败"
+LATEST_HINT = "发送“匹配 措施编号”查看名单。"
+MATCH_USAGE = "请在“匹配”后面写上措施编号或名称，例如“匹配 pe32-03”。"
+MATCH_NOT_FOUND = "没有找到带资格规则的措施“{query}”；可以发送措施编号，例如“匹配 pe32-03”。"
+MATCH_CANDIDATES = "有几条措施名称相近，请发送其中一个编号：{items}"
+MATCH_HEADER = "**匹配企业：{title}**（{measure_id}，修订 {revision}，企业库 {firms} 家）"
+MATCH_LIVE = "（这条措施的规则导入后还没有存过匹配结果，以下按当前企业库现算）"
+MATCH_GROUPS = {"eligible": "符合", "likely": "很可能符合", "undecided": "待补充信息", "not_eligible": "不符合"}
+MATCH_GROUP = "{label}（{count}家）："
+MATCH_MORE = "……另有 {more} 家，完整名单见管理页“匹配企业”或 huiqi kb matches {measure_id}"
+MATCH_LISTED = 30  # firms listed per group in a DingTalk reply
 COMMAND_FAILED = "抱歉，查询暂时失败，请稍后再试。"
 NON_TEXT_REPLY = "目前只能读文字消息，请直接打字提问。"
 
@@ -344,6 +363,66 @@ def firm_reply(query: str, today: dt.date | None = None) -> str:
     return "\n".join(lines)
 
 
+def latest_matches_reply(limit: int = 10) -> str:
+    """新政策匹配: the latest changed measures matched over the firm registry, with their counts."""
+    from kb.eligibility.matches import recent_runs
+
+    with _sessions()() as session:
+        runs = recent_runs(session=session, limit=limit)
+    if not runs:
+        return LATEST_EMPTY
+    lines = [LATEST_HEADER.format(count=len(runs))]
+    for n, run in enumerate(runs, 1):
+        when = (dt.datetime.fromisoformat(run["created_at"]) + dt.timedelta(hours=8)).strftime("%m-%d %H:%M")
+        fields = {"n": n, "when": when, "title": plain(run["title"]), "measure_id": run["measure_id"],
+                  "revision": run["revision"]}
+        if run["status"] != "done":
+            lines.append(LATEST_FAILED_LINE.format(**fields))
+            continue
+        counts = {group: run["counts"].get(group, 0) for group in MATCH_GROUPS}
+        lines.append(LATEST_LINE.format(**fields, **counts))
+    lines.append(LATEST_HINT)
+    return "\n".join(lines)
+
+
+def match_reply(query: str) -> str:
+    """匹配 <措施编号或名称>: the registered firms the measure fits, split by verdict, with what is missing."""
+    from kb.eligibility.matches import MatchNotFound, find_measure, matches_of
+
+    if not query.strip():
+        return MATCH_USAGE
+    with _sessions()() as session:
+        measure_id, candidates = find_measure(query, session=session)
+        if measure_id is None:
+            if candidates:
+                return MATCH_CANDIDATES.format(items="、".join(f"{i}（{plain(t)}）" for i, t in candidates))
+            return MATCH_NOT_FOUND.format(query=plain(query))
+        try:
+            body = matches_of(measure_id, session=session).as_dict()
+        except MatchNotFound:
+            return MATCH_NOT_FOUND.format(query=plain(query))
+    lines = [MATCH_HEADER.format(title=plain(body["title"]), measure_id=measure_id, revision=body["revision"],
+                                 firms=body["firms"])]
+    if not body["stored"]:
+        lines.append(MATCH_LIVE)
+    for group, label in MATCH_GROUPS.items():
+        items = body[group]
+        lines.append(MATCH_GROUP.format(label=label, count=len(items)))
+        for item in items[:MATCH_LISTED]:
+            line = f"- {plain(item['name'])}（{item['credit_code']}）"
+            if item.get("missing_labels"):
+                line += f"：缺{'、'.join(item['missing_labels'])}"
+            if item.get("to_confirm"):
+                line += f"；还需确认{'、'.join(plain(c) for c in item['to_confirm'])}"
+            lines.append(line)
+        if len(items) > MATCH_LISTED:
+            lines.append(MATCH_MORE.format(more=len(items) - MATCH_LISTED, measure_id=measure_id))
+    return "\n".join(lines)
+
+
+_MATCH_COMMAND = re.compile(rf"^{COMMAND_MATCH}(?:[\s:：]+(.*)|([A-Za-z0-9].*))$", re.S)
+
+
 # --- the channel --------------------------------------------------------------------------------------
 
 
@@ -397,6 +476,11 @@ class DingTalkInput(InputChannel):
             command, argument = COMMAND_DIGEST, None
         elif bare.startswith(COMMAND_FIRM):
             command, argument = COMMAND_FIRM, bare[len(COMMAND_FIRM):].lstrip(" ：:，,")
+        elif bare == COMMAND_LATEST_MATCHES:
+            command, argument = COMMAND_LATEST_MATCHES, None
+        elif bare == COMMAND_MATCH or _MATCH_COMMAND.match(bare):
+            found = _MATCH_COMMAND.match(bare)
+            command, argument = COMMAND_MATCH, ((found.group(1) or found.group(2) or "") if found else "").strip()
         else:
             return None
         if role not in STAFF_ROLES:
@@ -404,6 +488,10 @@ class DingTalkInput(InputChannel):
         try:
             if command == COMMAND_DIGEST:
                 return await asyncio.to_thread(digest_reply)
+            if command == COMMAND_LATEST_MATCHES:
+                return await asyncio.to_thread(latest_matches_reply)
+            if command == COMMAND_MATCH:
+                return await asyncio.to_thread(match_reply, argument or "")
             return await asyncio.to_thread(firm_reply, argument or "")
         except Exception:  # noqa: BLE001 - the staff member gets an apology, the log the traceback
             logger.exception("DingTalk: staff command %s failed", command)
