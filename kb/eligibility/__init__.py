@@ -13,6 +13,7 @@ kb/rules/*.yaml.
 from kb.eligibility.engine import (  # noqa: F401 - the package's public names
     FactsError,
     Finding,
+    RegistryJudge,
     RuleError,
     Status,
     Verdict,

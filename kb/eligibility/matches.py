@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import delete, event, func, insert, select
 from sqlalchemy.orm import Session
 
-from kb.eligibility.engine import FactsError, RuleError, evaluate, evaluate_all
+from kb.eligibility.engine import FactsError, RegistryJudge, RuleError, evaluate
 from kb.eligibility.service import RuleMeasure, field_label, measures_with_rules
 from kb.errors import KBError
 from kb.models import Firm, FirmMatch, MatchRun, Measure
@@ -173,10 +173,15 @@ def _firms(session: Session) -> list[tuple[str, str, dict]]:
     return [(code, name, facts or {}) for code, name, facts in rows]
 
 
-def _decisive(fields: tuple[str, ...], cache: dict) -> list[str]:
-    found = cache.get(fields)
+def _row_parts(verdict, cache: dict) -> tuple[str, list[str], list[str]]:
+    """(status, missing facts, conditions to confirm) of a verdict; firms with the same outcomes share one."""
+    found = cache.get(id(verdict))
     if found is None:
-        found = cache[fields] = list(dict.fromkeys(DERIVED_FROM.get(name, name) for name in fields))
+        status = verdict.status.value
+        missing = list(dict.fromkeys(DERIVED_FROM.get(name, name) for name in verdict.undecided_fields)) \
+            if status == "unknown" else []
+        to_confirm = list(verdict.to_confirm) if status in ("likely", "unknown") else []
+        found = cache[id(verdict)] = (status, missing, to_confirm)
     return found
 
 
@@ -186,24 +191,21 @@ def judge(measures: Sequence[RuleMeasure], firms: Sequence[tuple[str, str, Mappi
 
     A firm whose stored facts the engine cannot read is skipped (and named), not guessed.
     """
-    pairs = [(m.measure_id, m.rule) for m in measures]
+    judge_ = RegistryJudge([(m.measure_id, m.rule) for m in measures], on=today)
     rows: dict[str, list[dict[str, Any]]] = {m.measure_id: [] for m in measures}
     skipped: list[str] = []
-    decisive: dict = {}
+    parts: dict = {}
     for code, name, facts in firms:
         try:
-            verdicts = evaluate_all(pairs, facts, on=today)
+            verdicts = judge_.verdicts(facts)
         except FactsError as exc:
             logger.warning("政策找企业: firm %s skipped, its facts cannot be read: %s", code, exc)
             skipped.append(code)
             continue
-        for verdict in verdicts:
-            status = verdict.status.value
-            rows[verdict.measure_id].append({
-                "credit_code": code, "name": name, "status": status,
-                "missing": _decisive(verdict.undecided_fields, decisive) if status == "unknown" else [],
-                "to_confirm": list(verdict.to_confirm) if status in ("likely", "unknown") else [],
-            })
+        for verdict in verdicts:  # verdicts are shared by firms alike, and live as long as judge_ does
+            status, missing, to_confirm = _row_parts(verdict, parts)
+            rows[verdict.measure_id].append({"credit_code": code, "name": name, "status": status,
+                                             "missing": missing, "to_confirm": to_confirm})
     return rows, skipped
 
 

@@ -213,3 +213,25 @@ def test_the_excel_export_has_a_row_per_firm(seeded, tmp_path, codes, limit):
     assert [(r[0], r[1], r[3]) for r in rows] == [("符合", codes["small"], None),
                                                   ("待补充信息", codes["unsaid"], "员工人数"),
                                                   ("不符合", codes["big"], None)]
+
+
+def test_the_registry_judge_gives_exactly_the_verdicts_evaluate_all_gives(seeded):
+    import sys
+
+    from kb.eligibility import RegistryJudge, evaluate_all
+    from kb.regions import REGIONS
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from bench.match_bench import synthetic_firms
+
+    rng = random.Random()
+    firms = synthetic_firms(400, rng)
+    cities = sorted({city for city, _ in REGIONS.values()})
+    for firm in firms[::7]:  # a city, not a county: conditions on counties decide only when all agree
+        firm["facts"]["region"] = rng.choice(cities)
+    with seeded() as session:
+        pairs = [(m.measure_id, m.rule) for m in measures_with_rules(session=session)]
+    today = dt.date(2026, 6, 1)
+    judge = RegistryJudge(pairs, on=today)
+    for firm in firms:
+        assert judge.verdicts(firm["facts"]) == evaluate_all(pairs, firm["facts"], on=today), firm
