@@ -15,13 +15,14 @@ transaction, after the connection is released). A rolled-back or dry-run change 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, event, func, insert, select
+from sqlalchemy import delete, event, func, select
 from sqlalchemy.orm import Session
 
 from kb.eligibility.engine import FactsError, RegistryJudge, RuleError, evaluate
@@ -228,6 +229,31 @@ def _window(measure: Measure | None, today: dt.date) -> str:
     return f"有效期至{format_date(measure.valid_to)}" if measure.valid_to else "未写明申报时间，以主管部门通知为准"
 
 
+_INSERT = ("INSERT INTO firm_matches (revision_id, measure_id, credit_code, name, status, missing, to_confirm) "
+           "VALUES ({0}, {0}, {0}, {0}, {0}, {0}, {0})")
+
+
+def _store(session: Session, revision_id: int, measure_id: str, rows: list[dict[str, Any]]) -> None:
+    """Insert a measure's rows through the driver's executemany, each list encoded once.
+
+    SQLAlchemy's per-row parameter processing and a JSON encoding per row cost more than the judging at
+    10,000 firms × 100 measures.
+    """
+    connection = session.connection()
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    encoded: dict[int, str] = {}  # rows of firms judged alike share their lists: encode each list once
+
+    def text(values: list[str]) -> str:
+        found = encoded.get(id(values))
+        if found is None:
+            found = encoded[id(values)] = json.dumps(values, ensure_ascii=False)
+        return found
+
+    connection.exec_driver_sql(_INSERT.format(marker), [
+        (revision_id, measure_id, row["credit_code"], row["name"], row["status"], text(row["missing"]),
+         text(row["to_confirm"])) for row in rows])
+
+
 def match_registry(measure_ids: Iterable[str], *, revision_id: int, session: Session,
                    today: dt.date) -> list[RunSummary]:
     """Judge the measures (those that have a rule) for every registered firm; store the results and the runs."""
@@ -262,8 +288,7 @@ def match_registry(measure_ids: Iterable[str], *, revision_id: int, session: Ses
         session.add(run)
         session.flush()
         if measure_rows:
-            session.execute(insert(FirmMatch), [{"revision_id": revision_id, "measure_id": measure_id, **row}
-                                               for row in measure_rows])
+            _store(session, revision_id, measure_id, measure_rows)
         names = tuple(row["name"] for status_ in ("eligible", "likely") for row in measure_rows
                       if row["status"] == status_)[:NAMES_IN_SUMMARY]
         summaries.append(RunSummary(run.id, revision_id, measure_id, measure.title, measure.document, measure.benefit,
