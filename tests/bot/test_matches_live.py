@@ -199,3 +199,13 @@ def test_a_cli_import_with_a_refused_robot_succeeds_and_says_the_counts(refused,
     assert robot.bodies() == []
     text = refused.huiqi("kb", "matches", "--failed").stdout
     assert "live-cli-grant  推送失败" in text
+
+
+def test_what_a_firm_types_in_the_public_api_never_enters_the_registry_or_the_matches(allowed):
+    firms_before = allowed.call("GET", "/status").json()["firms"]
+    matched_before = allowed.call("GET", "/measures/live-grant/matches").json()
+    reply = requests.post(f"{allowed.url}/api/eligibility", timeout=60, json={
+        "text": f"我们是丽水遂昌的民营企业，{allowed.limit - 5}个人，营收6800万"})
+    assert reply.status_code == 200, reply.text
+    assert allowed.call("GET", "/status").json()["firms"] == firms_before == 3
+    assert allowed.call("GET", "/measures/live-grant/matches").json() == matched_before
