@@ -133,8 +133,10 @@ def run_after_commit(bind, revision_id: int, measure_ids: Iterable[str], *, resu
     measure_ids = list(measure_ids)
     today = today or dt.date.today()
     try:
-        with Session(bind, future=True, expire_on_commit=False) as session, session.begin():
-            summaries = match_registry(measure_ids, revision_id=revision_id, session=session, today=today)
+        with Session(bind, future=True, expire_on_commit=False) as session:
+            summaries = match_registry(measure_ids, revision_id=revision_id, session=session, today=today,
+                                       commit_each=True)
+            session.commit()
     except Exception as exc:  # noqa: BLE001 - the change is committed; matching must not turn it into an error
         logger.exception("政策找企业: matching revision %s (%s) failed", revision_id, ", ".join(measure_ids))
         summaries = _record_failure(bind, revision_id, measure_ids, f"{type(exc).__name__}: {exc}")
@@ -154,7 +156,10 @@ def _record_failure(bind, revision_id: int, measure_ids: list[str], error: str) 
     summaries = []
     try:
         with Session(bind, future=True, expire_on_commit=False) as session, session.begin():
-            for measure_id in measure_ids:
+            stored = set(session.execute(select(MatchRun.measure_id).where(MatchRun.revision_id == revision_id,
+                                                                           MatchRun.measure_id.in_(measure_ids)))
+                         .scalars())  # measures committed before the failure keep their own run
+            for measure_id in [m for m in measure_ids if m not in stored]:
                 run = MatchRun(revision_id=revision_id, measure_id=measure_id, status="failed", error=error[:2000],
                                firms=0, counts={})
                 session.add(run)
@@ -254,9 +259,13 @@ def _store(session: Session, revision_id: int, measure_id: str, rows: list[dict[
          text(row["to_confirm"])) for row in rows])
 
 
-def match_registry(measure_ids: Iterable[str], *, revision_id: int, session: Session,
-                   today: dt.date) -> list[RunSummary]:
-    """Judge the measures (those that have a rule) for every registered firm; store the results and the runs."""
+def match_registry(measure_ids: Iterable[str], *, revision_id: int, session: Session, today: dt.date,
+                   commit_each: bool = False) -> list[RunSummary]:
+    """Judge the measures (those that have a rule) for every registered firm; store the results and the runs.
+
+    `commit_each` commits after each measure's rows (the session begins anew), so a re-match of many
+    measures never holds the database's write lock for long: on SQLite, other writers wait 5 s at most.
+    """
     wanted = list(dict.fromkeys(measure_ids))
     held = {m.measure_id: m for m in measures_with_rules(session=session) if m.measure_id in set(wanted)}
     measures, failures = [], {}
@@ -272,7 +281,7 @@ def match_registry(measure_ids: Iterable[str], *, revision_id: int, session: Ses
         measures.append(measure)
     firms = _firms(session)
     rows, skipped = judge(measures, firms, today=today)
-    records = {m.id: m for m in session.execute(select(Measure).where(Measure.id.in_(wanted))).scalars()}
+    windows = {m.id: _window(m, today) for m in session.execute(select(Measure).where(Measure.id.in_(wanted))).scalars()}
     summaries = []
     for measure_id in wanted:
         if measure_id not in held:
@@ -289,22 +298,17 @@ def match_registry(measure_ids: Iterable[str], *, revision_id: int, session: Ses
         session.flush()
         if measure_rows:
             _store(session, revision_id, measure_id, measure_rows)
+        if status == "done":  # the measure's older results give way to these (its runs keep their counts)
+            session.execute(delete(FirmMatch).where(FirmMatch.measure_id == measure_id,
+                                                    FirmMatch.revision_id < revision_id))
+        if commit_each:
+            session.commit()
         names = tuple(row["name"] for status_ in ("eligible", "likely") for row in measure_rows
                       if row["status"] == status_)[:NAMES_IN_SUMMARY]
         summaries.append(RunSummary(run.id, revision_id, measure_id, measure.title, measure.document, measure.benefit,
-                                    _window(records.get(measure_id), today), status, error, len(firms), counts, names))
-    done = [s.measure_id for s in summaries if s.status == "done"]
-    if done:  # a measure's older results give way to these (its runs keep their counts)
-        session.execute(delete(FirmMatch).where(FirmMatch.measure_id.in_(done), FirmMatch.revision_id < revision_id))
+                                    windows.get(measure_id, ""), status, error, len(firms), counts, names))
     logger.info("政策找企业: revision %s, %d measure(s) over %d firm(s)", revision_id, len(summaries), len(firms))
     return summaries
-
-
-def rematch_all(*, session: Session, today: dt.date | None = None) -> list[RunSummary]:
-    """Match every measure with a rule anew under the current revision (after a bulk firm import, say)."""
-    ids = [m.measure_id for m in measures_with_rules(session=session)]
-    return match_registry(ids, revision_id=latest_revision_id(session=session), session=session,
-                          today=today or dt.date.today())
 
 
 # --- reading results -------------------------------------------------------------------------------

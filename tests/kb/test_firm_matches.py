@@ -235,3 +235,24 @@ def test_the_registry_judge_gives_exactly_the_verdicts_evaluate_all_gives(seeded
     judge = RegistryJudge(pairs, on=today)
     for firm in firms:
         assert judge.verdicts(firm["facts"]) == evaluate_all(pairs, firm["facts"], on=today), firm
+
+
+def test_a_failure_midway_keeps_the_measures_already_stored_and_marks_the_rest_failed(seeded, tmp_path, codes, limit,
+                                                                                     monkeypatch):
+    do_import(seeded, tmp_path, "firms.yaml", firms_yaml(codes, limit))
+    two = measure_yaml("test-match-first", limit) + measure_yaml("test-match-second", limit).split("measures:\n", 1)[1]
+    original, calls = matches._store, []
+
+    def store_once(*args, **kwargs):
+        calls.append(args[2])
+        if len(calls) > 1:
+            raise OSError("the disk filled up after the first measure")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(matches, "_store", store_once)
+    result = do_import(seeded, tmp_path, "two.yaml", two)
+    with seeded() as session:
+        runs = {r.measure_id: r.status for r in session.execute(
+            select(MatchRun).where(MatchRun.revision_id == result.revision_id)).scalars()}
+        assert matches.matches_of("test-match-first", session=session).stored is True
+    assert runs == {"test-match-first": "done", "test-match-second": "failed"}
