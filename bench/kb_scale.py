@@ -35,7 +35,6 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import yaml
@@ -48,12 +47,12 @@ sys.path.insert(0, str(HERE))
 from eligibility_bench import load_profiles  # noqa: E402
 
 from bench.readme import replace_block  # noqa: E402
-from kb.eligibility import evaluate_all, next_question  # noqa: E402
-from kb.loader import SEED_DIR, read_seed, seed_files  # noqa: E402
 from kb.answering.question import parse_question  # noqa: E402
 from kb.answering.retrieval import rank  # noqa: E402
 from kb.answering.snapshot import Snapshot  # noqa: E402
 from kb.answering.vocabulary import vocabulary  # noqa: E402
+from kb.eligibility import evaluate_all, next_question  # noqa: E402
+from kb.loader import SEED_DIR, read_seed, seed_files  # noqa: E402
 from kb.text import question_in  # noqa: E402
 
 RESULTS = HERE / "results" / "kb_scale.json"

@@ -238,6 +238,14 @@ def _same_industry(got: Any, want: Any) -> bool:
     return got in want or want in got or any(want[i:i + 2] in got for i in range(len(want) - 1))
 
 
+def _same_place(got: Any, want: Any) -> bool:
+    """One place written with or without what contains it: "温州市洞头区" and "洞头区", "宁波市" and "宁波"."""
+    if not got or not want:
+        return False
+    got, want = str(got), str(want)
+    return got == want or got.endswith(want) or want.endswith(got) or got.rstrip("市") == want.rstrip("市")
+
+
 def _within(got: Any, bounds: dict) -> bool:
     """A value inside the stated range, or the same range given back ({"max": 5000})."""
     if isinstance(got, dict):
@@ -284,6 +292,8 @@ def score_phrases(phrases: list[dict]) -> dict:
                 ok = have is not None and certifications_closed(have) == certifications_closed(value)
             elif name == "industry":
                 ok = _same_industry(have, value)
+            elif name == "region":
+                ok = _same_place(have, value)
             else:
                 ok = _close(have, value)
             if not ok:

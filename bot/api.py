@@ -106,12 +106,12 @@ def create_blueprint() -> Blueprint:
         if "facts" in body:
             if not isinstance(body["facts"], dict):
                 return _bad('"facts" 须是对象')
-            bad = check_facts(body["facts"])
-            if bad:
-                return response.json({"error": bad[1], "field": bad[0]}, status=400, ensure_ascii=False)
-            beyond = out_of_range(body["facts"])  # per-field bounds and NaN: kb/fact_bounds.py
+            beyond = out_of_range(body["facts"])  # per-field bounds and NaN first: kb/fact_bounds.py
             if beyond:
                 return response.json({"error": beyond.message, "field": beyond.field}, status=400, ensure_ascii=False)
+            bad = check_facts(body["facts"])  # then unknown fields, types and choices
+            if bad:
+                return response.json({"error": bad[1], "field": bad[0]}, status=400, ensure_ascii=False)
         scope = body.get("scope")
         if scope is not None and (not isinstance(scope, str) or scope.partition(":")[0] not in ("all", "family", "category", "measure")):
             return _bad('"scope" 须是 "all"、"family:<family>"、"category:<名称>" 或 "measure:<id>"')

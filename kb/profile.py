@@ -21,6 +21,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+import zhconv
+
 from kb.format import format_number
 from kb.regions import RegionMatch, find_region
 
@@ -202,7 +204,9 @@ _APPROX_WORDS = ("左右", "大约", "大概", "约", "差不多", "上下", "�
 
 
 def _normalise(text: str) -> str:
-    text = unicodedata.normalize("NFKC", str(text)).strip()
+    text = zhconv.convert(unicodedata.normalize("NFKC", str(text)).strip(), "zh-cn")  # 營收兩億 → 营收两亿
+    text = text.replace("木有", "没有")                                  # 木有: 没有 as firms type it
+    text = re.sub(r"¥\s*([\d,]+(?:\.\d+)?)(?![\d,.]*\s*[万亿wW])", r"\1元", text)  # ¥12,500,000 is 元
     text = re.sub(r"(?<=\d),(?=\d{3})", "", text)                     # 1,200万
     text = re.sub(rf"(?<=[\d{_CN}])\s*个\s*(?=[亿万])", "", text)      # 1.2个亿
     text = re.sub(r"(?<=\d)\s*[wW](?![a-zA-Z])", "万", text)           # 300w

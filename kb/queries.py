@@ -40,7 +40,11 @@ def documents_of_family(family: str, *, session: Session, include_drafts: bool =
 
 def document_in_force(family: str, *, session: Session, today: dt.date, edition: str | None = None) -> Document | None:
     """The family's document for `edition`, else the newest one already in force on `today`."""
-    documents = documents_of_family(family, session=session)
+    return edition_in_force(documents_of_family(family, session=session), today=today, edition=edition)
+
+
+def edition_in_force(documents: list, *, today: dt.date, edition: str | None = None):
+    """Of a family's documents (oldest first, ORM rows or records): `edition`'s, else the newest begun by `today`."""
     if edition:
         matching = [d for d in documents if d.edition == edition]
         return matching[-1] if matching else None

@@ -78,6 +78,8 @@ def message_limiter() -> limits.RateLimiter:
 def guard(on_new_message: Callable[[UserMessage], Awaitable[Any]],
           limiter: limits.RateLimiter | None = None) -> Callable[[UserMessage], Awaitable[Any]]:
     limiter = limiter or message_limiter()
+    # One log line per flooding sender and window, not one per refused message (a flood would fill the disk).
+    logged = limits.RateLimiter(1, limiter.window)
 
     async def answer_or_apologise(message: UserMessage) -> None:
         text = message.text or ""
@@ -86,8 +88,9 @@ def guard(on_new_message: Callable[[UserMessage], Awaitable[Any]],
                 message.sender_id, domain_text(TOO_LONG_RESPONSE, LAST_RESORT_TOO_LONG))
             return
         if not limiter.allow(str(message.sender_id)):
-            logger.warning("Sender %s is over %d messages per %gs; refused", message.sender_id,
-                           limiter.limit, limiter.window)
+            if logged.allow(str(message.sender_id)):
+                logger.warning("Sender %s is over %d messages per %gs; refusing until it slows down",
+                               message.sender_id, limiter.limit, limiter.window)
             await message.output_channel.send_text_message(
                 message.sender_id, domain_text(TOO_MANY_RESPONSE, LAST_RESORT_TOO_MANY))
             return

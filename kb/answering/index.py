@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kb.answering.tokens import add_terms, correct_homophones, english, tokenize
+from kb.answering.tokens import add_terms, correct_homophones, tokenize
 from kb.answering.units import Unit
 from kb.answering.vocabulary import Vocabulary
 

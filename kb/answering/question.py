@@ -37,7 +37,7 @@ _RELATIVE_YEARS = (("前年", -2), ("去年", -1), ("上年", -1), ("今年", 0)
 _TARGET_BEFORE = re.compile(r"(?:到|至|截至|截止到|截止|by|until)\s*$")
 _TARGET_AFTER = re.compile(r"\s*(?:年)?(?:底|末|前|以前|之前)")
 _ASCII_WORD = re.compile(r"[a-z]{2,}")
-_BARE_NUMBER = re.compile(r"(?!20\d\d$)\d+(?:\.\d+)?")
+_BARE_NUMBER = re.compile(r"(?!20\d\d$)\d+(?:\.\d+)?|[一二两三四五六七八九十几半]+[段些位次块]")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -127,7 +127,7 @@ def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
     # "去年那版8+4" names an edition; "去年应纳税所得额150万" names the firm's year: only a document named
     # (or 版) makes 去年/今年 an edition.
     years = years_named(text, today=today, relative=bool(documents) or "版" in text)
-    # A bare number ("150", "85") is a firm's figure, not what the question is about; years stay.
+    # A bare number ("150", "一段") is a firm's figure or a measure word, not what the question is about; years stay.
     tokens = [t for t in index.tokenize(text) if not _BARE_NUMBER.fullmatch(t)]
     # The topic is what is left when the ways of asking are taken out of the text ("多少钱" leaves no "少钱").
     asked_about = text

@@ -7,6 +7,7 @@ The reply's messages name domain responses; `reply.context` is what the next que
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import re
@@ -64,7 +65,8 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
     if not candidates or (candidates[0].coverage < least and not question.documents):
         if intent == "nlu_fallback":
             return Reply((Say("utter_default"),), answered=False)
-        if intent == "out_of_scope" and not (question.families or question.documents):
+        if (intent == "out_of_scope" or not candidates) and not (question.families or question.documents):
+            # Taken for off-topic, or not one word of it is in the knowledge base ("帮我写一段Python代码").
             return Reply((Say("utter_out_of_scope"),), answered=False)
         # The classifier took it for a policy question ("跨境电商海外仓补助多少"): say the KB lacks it.
         return Reply((Say("utter_measure_not_found"),), answered=False)
@@ -124,9 +126,12 @@ def _choose(question: Question, candidates: list[Candidate], snap: Snapshot) -> 
                        None)
         if history is not None:
             return [history], []
-        over_editions = _over_editions(candidates[0], snap)
+        # The figure asked for ("省财政给的钱涨了还是降了"), year by year: the best unit of a kind wanted.
+        kinds = preferred_kinds(dataclasses.replace(question, wanted=question.wanted - {"changes"}))
+        main = next((c for c in candidates if c.unit.kind in kinds), candidates[0])
+        over_editions = _over_editions(main, snap)
         if over_editions:
-            return [candidates[0]], over_editions
+            return [main], over_editions
     main = _main_of_topic(question, candidates, snap)
     if is_gap(main.unit) and main.unit.key:
         filled = _filled_elsewhere(main.unit, snap)
@@ -135,6 +140,11 @@ def _choose(question: Question, candidates: list[Candidate], snap: Snapshot) -> 
             return [Candidate(filled, main.score, main.coverage)], [Line("utter_line_gap", {
                 "missing": missing.short_name or missing.title, "label": main.unit.label, "edition": filled.edition})]
     chosen = [main]
+    if "definition" in wanted and main.unit.kind not in RESTATING and main.unit.measure_id:
+        # "所得税怎么优惠，执行到哪年": what the measure gives first, then the field also asked for.
+        whole = snap.unit(f"m:{main.unit.measure_id}")
+        if whole is not None:
+            chosen = [Candidate(whole, main.score, main.coverage), main]
     for kind in sorted(wanted):
         kinds = PREFERRED.get(kind, frozenset())
         if not kinds or main.unit.kind in kinds or any(c.unit.kind in kinds for c in chosen):

@@ -154,13 +154,7 @@ class Snapshot:
 
     def document_in_force(self, family: str, today: dt.date, edition: str | None = None) -> DocumentRecord | None:
         """The family's document for `edition`, else the newest one already in force today."""
-        documents = self.documents_of_family(family)
-        if edition:
-            matching = [d for d in documents if d.edition == edition]
-            return matching[-1] if matching else None
-        in_force = [d for d in documents if d.valid_from is None or d.valid_from <= today]
-        candidates = in_force or documents
-        return candidates[-1] if candidates else None
+        return queries.edition_in_force(self.documents_of_family(family), today=today, edition=edition)
 
     def named_documents(self, text: str) -> list[DocumentRecord]:
         """Documents the text names: the longest name wins, then the one named first ("5+4跟8+4什么关系")."""

@@ -29,11 +29,6 @@ STOPWORDS = frozenset(
 _PLUS_NAME = re.compile(r"(?<![0-9a-z+])[0-9a-z]{1,2}(?:\+[0-9a-z]{1,2})+(?![0-9a-z+])")
 
 
-def english(token: str) -> bool:
-    """A token of ASCII letters only: English around a Chinese question ("apply", "company")."""
-    return token.isascii() and token.isalpha()
-
-
 def tokenize(text: str, colloquial: Mapping[str, str] | None = None) -> list[str]:
     """Cut text into jieba search-mode words plus the character bigrams inside longer words, stopwords dropped.
 

@@ -81,6 +81,8 @@ def _prepare(text: str) -> str:
     text = re.sub(rf"([{_D}\d]+)个半(?=[万亿])", lambda m: f"{_as_number(m.group(1))}.5", text)  # 一个半亿
     text = re.sub(r"([\d.]+|[一二两三四五六七八九十]+)个点", lambda m: f"{_as_number(m.group(1))}%", text)  # 三个点
     text = re.sub(r"百分之([\d.一二两三四五六七八九十点零〇]+)", lambda m: f"{_as_number(m.group(1))}%", text)
+    text = re.sub(r"(?<=[占的约概是有近])([一二两三四五六七八九])成(?![立功本员果交绩])",
+                  lambda m: f"{_as_number(m.group(1)) }0%", text)  # 占收入的一成 → 10%
     text = re.sub(r"千分之([\d.一二两三四五六七八九十点零〇]+)", lambda m: f"{_as_number(m.group(1), 0.1)}%", text)
     return text
 
@@ -528,10 +530,12 @@ def _label_for(q: Quantity, labels: list[tuple[int, int, str]], clause: str) -> 
 def _founded(clause: str, today: dt.date) -> tuple[int, Quantity | None] | None:
     """The founding year a clause states: "2015年成立", "成立八年了", "去年刚成立", "九几年就有了"."""
     text = _digit_runs(clause)
-    if not re.search(r"成立|注册|创办|创立|开办|开了|开的公司|就有了|开始做|办厂|建厂|开厂", text):
+    if not re.search(r"成立|注册|创办|创立|开办|开了|开的公司|就有了|开始做|办厂|建厂|开厂|[办建开]的(?:厂|公司)", text):
         owned = re.search(r"(?:厂|公司|企业)(?:是|是在)?\s*((?:19|20)\d{2})\s*年的", text) or re.search(
             r"((?:19|20)\d{2})\s*年的(?:厂|公司|企业|老厂)", text)
         return (int(owned.group(1)), None) if owned else None
+    if re.search(r"前年", text) and re.search(r"成立|注册", text):
+        return today.year - 2, None
     if re.search(r"去年", text) and re.search(r"成立|注册", text):
         return today.year - 1, None
     if re.search(r"今年", text) and re.search(r"成立|注册", text):
@@ -539,6 +543,10 @@ def _founded(clause: str, today: dt.date) -> tuple[int, Quantity | None] | None:
     full = re.search(r"(?<!\d)((?:19|20)\d{2})\s*年?", text)
     if full and re.search(r"(?:19|20)\d{2}\s*年", text):
         return int(full.group(1)), None
+    short = re.search(r"(?<![\d.])(\d{2})\s*年(?=[^\d]{0,3}(?:成立|注册|创办|开办|办|开|建))", text)
+    if short:  # "零八年办的厂": a two-digit year, this century unless that would be in the future
+        year = 2000 + int(short.group(1))
+        return (year if year <= today.year else year - 100), None
     decade = re.search(r"([零〇九八七]|[0-9])几年", clause)
     if decade:
         digit = {"零": 0, "〇": 0, "九": 9, "八": 8, "七": 7}.get(decade.group(1), None)

@@ -110,3 +110,8 @@ def test_recording_a_round_adds_one_row_per_round_and_commit(tmp_path, monkeypat
     text = readme.read_text(encoding="utf-8")
     assert text.count("| round-1 | 2026-12-02 | `abc1234` | 90/120 (75.0%) |") == 1
     assert text.startswith("x\n") and text.endswith("y\n")
+
+
+def test_a_place_written_with_or_without_its_city_is_the_same_place():
+    assert sb._same_place("温州市洞头区", "洞头区") and sb._same_place("宁波市", "宁波")
+    assert not sb._same_place("温州市洞头区", "平阳县") and not sb._same_place(None, "洞头区")

@@ -57,7 +57,7 @@ def test_a_message_over_the_length_limit_gets_a_polite_refusal_without_running_t
     assert [m["text"] for m in handle(must_not_run, "政" * (MAX_MESSAGE_LENGTH + 1))] == [LAST_RESORT_TOO_LONG]
 
 
-def test_a_flood_from_one_sender_is_refused_while_another_sender_is_answered():
+def test_a_flood_from_one_sender_is_refused_while_another_sender_is_answered(caplog):
     from bot.channels.guarded import LAST_RESORT_TOO_MANY
     from bot.limits import RateLimiter
 
@@ -77,6 +77,8 @@ def test_a_flood_from_one_sender_is_refused_while_another_sender_is_answered():
     assert [say("flooder") for _ in range(5)] == [["答"]] * 3 + [[LAST_RESORT_TOO_MANY]] * 2
     assert say("someone-else") == ["答"]
     assert ran == ["flooder"] * 3 + ["someone-else"]
+    refusals = [r for r in caplog.records if "over 3 messages" in r.getMessage()]
+    assert len(refusals) == 1  # one line per flooding sender, not one per refused message
 
 
 def test_the_rest_channel_takes_neither_the_channel_name_nor_metadata_from_the_body():

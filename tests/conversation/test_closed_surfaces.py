@@ -246,7 +246,7 @@ def test_a_flood_from_one_sender_is_refused_politely_and_others_are_answered_mea
                                                ({"employees": 85, "rd_ratio": 350}, "rd_ratio")])
 def test_the_eligibility_api_refuses_out_of_range_facts_naming_the_field(stack, facts, field):
     reply = requests.post(f"{stack.web}/api/eligibility", json={"facts": facts}, timeout=30)
-    assert reply.status_code == 400 and reply.json()["field"] == field and f"facts.{field}" in reply.json()["error"]
+    assert reply.status_code == 400 and reply.json()["field"] == field and field in reply.json()["error"]
 
 
 def test_admin_token_guesses_are_rate_limited_per_client_address(stack):

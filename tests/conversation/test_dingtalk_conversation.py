@@ -17,9 +17,9 @@ from sqlalchemy import update
 
 from bot.channels.dingtalk import markdown_payload
 from bot.services import ServiceGroup, action_service, rasa_service
+from kb.answering.respond import measures_asked_about
 from kb.db import make_engine, make_sessionmaker
 from kb.models import Measure, StaffMember
-from kb.answering.respond import measures_asked_about
 from tests.bot.fake_dingtalk import FakeDingTalk, callback_body, signed_headers
 from tests.conversation.conftest import Chat, server_settings, with_kb
 

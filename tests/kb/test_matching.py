@@ -6,8 +6,8 @@ import datetime as dt
 import textwrap
 
 from kb.answering.respond import measures_asked_about
-from kb.eligibility import service as matching
 from kb.db import make_engine, make_sessionmaker
+from kb.eligibility import service as matching
 from kb.importer import apply_import, read_import
 from kb.models import Revision
 from kb.queries import latest_revision_id

@@ -127,3 +127,19 @@ def test_a_total_over_several_years_is_not_last_years_figure():
 def test_a_hedge_after_the_figure_and_a_founding_year_without_a_founding_word():
     found = facts("我们公司是2012年的，员工一百人不到")
     assert found.facts["founded_year"] == 2012 and found.ranges["employees"][1] < 100
+
+
+@pytest.mark.parametrize(("text", "field", "value"), [
+    ("銷售額八百萬左右", "revenue", 800),             # traditional characters
+    ("营收 ¥3,600,000", "revenue", 360),              # a ¥ amount is in 元
+    ("九八年建的厂", "founded_year", 1998),            # a two-digit year
+    ("前年成立的", "founded_year", 2024),
+    ("研发占销售的两成", "rd_ratio", 0.2),             # 两成 = 20%
+])
+def test_more_ways_firms_write_a_fact(text, field, value):
+    facts = extract(text, today=dt.date(2026, 12, 3)).facts
+    assert facts.get(field) == pytest.approx(value), facts
+
+
+def test_a_dialect_no_means_no_certifications():
+    assert extract("木有任何资质", today=dt.date(2026, 12, 3)).facts.get("certifications") == frozenset()
