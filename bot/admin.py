@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +173,26 @@ def create_blueprint() -> Blueprint:
         record = await _db(request, work)
         return response.json(record, ensure_ascii=False) if record else _error(404, f"没有编号为 {measure_id} 的措施")
 
+    @bp.get("/api/admin/measures/<measure_id>/matches")
+    @requires("viewer")
+    async def measure_matches(request: Request, measure_id: str) -> response.HTTPResponse:
+        """政策找企业: the registered firms the measure fits, as `huiqi kb matches ID --format json`; ?format=xlsx."""
+        from kb.eligibility.matches import MatchNotFound, matches_of, matches_workbook
+
+        fmt = request.args.get("format") or "json"
+        if fmt not in ("json", "xlsx"):
+            return _error(400, "format 应是 json 或 xlsx")
+        try:
+            body = await _db(request, lambda session: matches_of(measure_id, session=session).as_dict())
+        except MatchNotFound as exc:
+            return _error(404, str(exc))
+        if fmt == "xlsx":
+            data = await asyncio.to_thread(matches_workbook, body)
+            filename = urllib.parse.quote(f"匹配企业-{measure_id}.xlsx")
+            return response.raw(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                                headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"})
+        return response.json(body, ensure_ascii=False)
+
     @bp.put("/api/admin/measures/<measure_id>")
     @requires("editor")
     async def edit_measure(request: Request, measure_id: str) -> response.HTTPResponse:
@@ -301,6 +322,11 @@ OPENAPI: dict[str, Any] = {
                 {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}, _DRY_RUN],
                 body={"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}, responses=_INVALID),
         },
+        "/api/admin/measures/{id}/matches": {"get": _op(
+            "政策找企业：企业库里符合、很可能符合、待补充信息、不符合这条措施的企业（最近一次规则变动时匹配）", "viewer", params=[
+                {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
+                {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "xlsx"]}}],
+            responses={"404": {"description": "没有这条措施，或它没有资格规则"}})},
         "/api/admin/validate": {"post": _op("校验文件并显示将产生的差异（不写入）", "viewer", body=_FILE_BODY, responses=_INVALID)},
         "/api/admin/import": {"post": _op("导入文件：dry_run=true 先看差异，再不带 dry_run 应用", "editor",
                                           body=_FILE_BODY, params=[_DRY_RUN], responses=_INVALID)},

@@ -1,4 +1,4 @@
-"""`huiqi kb validate|import|export|template|rollback`, `huiqi admin token create`, `huiqi train --reload`.
+"""`huiqi kb validate|import|export|template|rollback|matches`, `huiqi admin token create`, `huiqi train --reload`.
 
 Thin faces on kb.importer, kb.revisions, kb.xlsx and kb.tokens: the library validates and
 raises; these print the diff or a one-line error (bot/cli.py's main turns errors into exit 2).
@@ -117,6 +117,7 @@ def cmd_kb_import(args: argparse.Namespace) -> int:
     print("\n".join(diff_lines(result.diff)))
     if result.retrain_terms:
         print(f"{RETRAIN_HINT}：新词 {'、'.join(result.retrain_terms)} 不在 jieba 词典或同义词里（运行 huiqi train）")
+    print_matches(result.matches)
     return 0
 
 
@@ -130,6 +131,66 @@ def cmd_kb_rollback(args: argparse.Namespace) -> int:
         return 0
     print(f"已回滚到修订 {args.revision} 的内容，新修订 {result.revision_id}：{result.as_dict()['summary']}")
     print("\n".join(diff_lines(result.diff)))
+    print_matches(result.matches)
+    return 0
+
+
+# --- 政策找企业 ------------------------------------------------------------------------------------------
+
+GROUP_NAMES = {"eligible": "符合", "likely": "很可能符合", "undecided": "待补充信息", "not_eligible": "不符合"}
+
+
+def print_matches(summaries) -> None:
+    """One line per measure a change matched over the firm registry, with the command that lists the firms."""
+    for run in summaries:
+        if run.status != "done":
+            print(f"匹配企业 {run.measure_id}：失败（{run.error}），见 huiqi kb matches --failed")
+            continue
+        counts = run.counts
+        print(f"匹配企业 {run.measure_id}：企业库 {run.firms} 家，符合 {counts['eligible']}，很可能符合 {counts['likely']}，"
+              f"待补充信息 {counts['unknown']}，不符合 {counts['not_eligible']}（huiqi kb matches {run.measure_id}）")
+
+
+def matches_lines(body: dict[str, Any]) -> list[str]:
+    """A measure's firms as plain text, split by verdict, with the facts that would decide the undecided."""
+    when = f"，{body['matched_at']} UTC" if body.get("matched_at") else "（尚未存过结果，按当前企业库现算）"
+    lines = [f"{body['measure_id']} {body['title']}：修订 {body['revision']}{when}，企业库 {body['firms']} 家"]
+    for group, name in GROUP_NAMES.items():
+        items = body[group]
+        lines.append(f"{name}（{len(items)}）")
+        for item in items:
+            extra = ""
+            if item.get("missing_labels"):
+                extra = f"  缺：{'、'.join(item['missing_labels'])}"
+            if item.get("to_confirm"):
+                extra += f"  还需确认：{'、'.join(item['to_confirm'])}"
+            lines.append(f"  {item['credit_code']}  {item['name']}{extra}")
+    return lines
+
+
+def cmd_kb_matches(args: argparse.Namespace) -> int:
+    from kb.eligibility.matches import failed_runs, matches_of
+
+    with _sessions()() as session:
+        if args.failed:
+            failures = failed_runs(session=session, limit=args.limit)
+        elif args.measure_id:
+            body = matches_of(args.measure_id, session=session).as_dict()
+        else:
+            raise KBError("请给出措施编号（huiqi kb matches pe32-03），或用 --failed 列出失败的匹配和推送")
+    if args.failed:
+        if args.format == "json":
+            print(json.dumps({"failed": failures}, ensure_ascii=False, indent=2))
+        elif not failures:
+            print("没有失败的匹配或推送。")
+        for item in failures if args.format != "json" else ():
+            what = "匹配" if item["what"] == "match" else "推送"
+            print(f"{item['created_at']}  修订 {item['revision']}  {item['measure_id']}  {what}失败：{item['error']}")
+        return 0
+    if args.format == "json":
+        print(json.dumps(body, ensure_ascii=False, indent=2))
+    else:
+        print("\n".join(matches_lines(body)))
     return 0
 
 
@@ -220,6 +281,14 @@ def add_commands(kb: argparse._SubParsersAction, commands: argparse._SubParsersA
     back.add_argument("revision", type=int)
     back.add_argument("--author", default="cli")
     back.set_defaults(func=cmd_kb_rollback)
+
+    found = kb.add_parser("matches", help="政策找企业: the registered firms a measure fits, or failed matches and pushes",
+                          description="examples: huiqi kb matches pe32-03 --format json; huiqi kb matches --failed")
+    found.add_argument("measure_id", nargs="?")
+    found.add_argument("--format", choices=["text", "json"], default="text")
+    found.add_argument("--failed", action="store_true", help="list failed matching runs and failed pushes to DingTalk")
+    found.add_argument("--limit", type=int, default=50)
+    found.set_defaults(func=cmd_kb_matches)
 
     admin = commands.add_parser("admin", help="admin API tokens").add_subparsers(dest="admin_command", required=True)
     token = admin.add_parser("token", help="admin API tokens").add_subparsers(dest="token_command", required=True)

@@ -24,6 +24,7 @@ EXAMPLES = """examples:
   huiqi kb load                     create or upgrade the knowledge base and load kb/seed/
   huiqi kb export --format json     print the whole knowledge base as JSON (or yaml; xlsx with -o FILE)
   huiqi kb import policies.xlsx --dry-run   validate and show the diff; without --dry-run, apply it
+  huiqi kb matches pe32-03          the registered firms a measure fits (政策找企业); --failed lists failures
   huiqi admin token create 王芳 --role editor   a bearer token for the admin API (shown once)
   huiqi ask "双尖双领自筹比例是多少"   answer from the knowledge base without Rasa
   huiqi run                         train if stale, start every server, print the URLs
@@ -314,6 +315,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "kb":
+        from bot import staff_robot
+
+        staff_robot.install()  # 政策找企业: a change's matches go to the staff group if DINGTALK_STAFF_ROBOT_URL is set
     try:
         return args.func(args)
     except ValidationFailed as exc:

@@ -15,7 +15,7 @@ import urllib.request
 from sanic import Sanic, response
 from sanic.request import Request
 
-from bot import admin, api, chat_page, history
+from bot import admin, api, chat_page, history, staff_robot
 from kb import queries
 from kb.db import make_engine, make_sessionmaker
 from kb.schema import create_schema
@@ -29,6 +29,7 @@ def create_app() -> Sanic:
         engine = make_engine()
         create_schema(engine)
         app.ctx.sessions = make_sessionmaker(engine)
+        staff_robot.install()  # 政策找企业: admin changes' matches go to the staff group if DINGTALK_STAFF_ROBOT_URL is set
 
     @app.get("/health")
     async def health(request: Request) -> response.HTTPResponse:

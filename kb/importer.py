@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.db import PROJECT_ROOT
+from kb.eligibility.matches import schedule as schedule_matching
 from kb.errors import SeedError, ValidationFailed
 from kb.exporter import export_data
 from kb.loader import (
@@ -307,7 +308,9 @@ def apply_import(session: Session, plan: ImportInput, *, author: str, dry_run: b
     revision = record_revision(session, author=author, action="import",
                                message=f"导入 {plan.name}：{describe(diff)}", diff=diff, after=after,
                                checksum=plan.state.digest.hexdigest())
-    return ChangeResult(revision.id, diff, retrain_terms=terms)
+    result = ChangeResult(revision.id, diff, retrain_terms=terms)
+    schedule_matching(session, revision.id, diff, result)  # 政策找企业, once the caller's transaction commits
+    return result
 
 
 def measure_input(record: dict[str, Any], *, name: str = "admin-form") -> ImportInput:

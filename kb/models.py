@@ -188,3 +188,34 @@ class AskedQuestion(Base):
     channel = Column(String(40), nullable=False)
     sender = Column(String(200))
     text = Column(Text, nullable=False)
+
+
+class MatchRun(Base):
+    """One pass of a changed measure's rule over the firm registry (政策找企业), and its push to the staff robot."""
+
+    __tablename__ = "match_runs"
+
+    id = Column(Integer, primary_key=True)
+    revision_id = Column(Integer, nullable=False, index=True)
+    measure_id = Column(String(80), nullable=False, index=True)
+    created_at = Column(DateTime, nullable=False, default=_utcnow)
+    status = Column(String(20), nullable=False)  # done | failed
+    error = Column(Text)  # why a failed run failed (for `huiqi kb matches --failed`)
+    firms = Column(Integer, nullable=False, default=0)  # firms in the registry when it ran
+    counts = Column(JSON, nullable=False, default=dict)  # verdict status → number of firms
+    push = Column(String(20))  # None: no staff robot set | sent | failed
+    push_error = Column(Text)
+
+
+class FirmMatch(Base):
+    """A registered firm's verdict on a measure, as of the revision that changed the measure's rule."""
+
+    __tablename__ = "firm_matches"
+
+    revision_id = Column(Integer, primary_key=True)
+    measure_id = Column(String(80), primary_key=True, index=True)
+    credit_code = Column(String(18), primary_key=True)
+    name = Column(String(200), nullable=False)
+    status = Column(String(20), nullable=False)  # eligible | likely | not_eligible | unknown
+    missing = Column(JSON, nullable=False, default=list)  # the firm facts that would decide an unknown
+    to_confirm = Column(JSON, nullable=False, default=list)  # the unencoded conditions a likely one leaves open

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, text
@@ -112,6 +112,8 @@ class ChangeResult:
     diff: dict[str, dict[str, Any]]
     dry_run: bool = False
     retrain_terms: tuple[str, ...] = ()
+    # 政策找企业: the runs (kb.eligibility.matches.RunSummary) the change's commit started; empty until then.
+    matches: list = field(default_factory=list)
 
     @property
     def unchanged(self) -> bool:
@@ -120,7 +122,7 @@ class ChangeResult:
     def as_dict(self) -> dict[str, Any]:
         return {"revision": self.revision_id, "dry_run": self.dry_run, "unchanged": self.unchanged,
                 "summary": describe(self.diff), "diff": self.diff, "retrain_suggested": bool(self.retrain_terms),
-                "retrain_terms": list(self.retrain_terms)}
+                "retrain_terms": list(self.retrain_terms), "matches": [run.as_dict() for run in self.matches]}
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -204,7 +206,11 @@ def rollback(session: Session, revision_id: int, *, author: str) -> ChangeResult
         return ChangeResult(None, diff)
     revision = record_revision(session, author=author, action="rollback",
                                message=f"回滚到修订 {revision_id}：{describe(diff)}", diff=diff, after=after)
-    return ChangeResult(revision.id, diff)
+    result = ChangeResult(revision.id, diff)
+    from kb.eligibility.matches import schedule  # (kb.eligibility imports kb.revisions' neighbours, not it)
+
+    schedule(session, revision.id, diff, result)  # 政策找企业: re-match what the rollback changed, after commit
+    return result
 
 
 def revision_record(revision: Revision) -> dict[str, Any]:

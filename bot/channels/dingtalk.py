@@ -16,7 +16,8 @@ are split.
 Staff: `senderStaffId` maps to a role from the knowledge base (`StaffMember`) and from
 `HUIQI_STAFF_IDS` ("id1,id2:admin"); the role goes to Rasa in the message metadata
 (`{"channel": "dingtalk", "role": "staff" | "admin" | "public"}`) so actions can add staff-only
-content. Staff commands "今日未解答" and "帮企业查 …" are answered here from the knowledge base.
+content. Staff commands "今日未解答", "帮企业查 …", "新政策匹配" and "匹配 <措施编号或名称>" (政策找企业) are
+answered here from the knowledge base.
 
 An empty app secret (the development default that `huiqi run` fills in when
 `DINGTALK_APP_SECRET` is unset) disables the channel: every callback gets 503, since an HMAC
@@ -27,10 +28,8 @@ unsigned callbacks.
 from __future__ import annotations
 
 import asyncio
-import base64
 import collections
 import datetime as dt
-import hashlib
 import hmac
 import json
 import logging
@@ -39,7 +38,6 @@ import re
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from http import HTTPStatus
 from typing import Any
@@ -52,9 +50,19 @@ from sanic.response import HTTPResponse
 
 from bot.channels.guarded import guard
 
+# The shared HTTP conventions (signature, reply allowlist, markdown line breaks), re-exported here.
+from bot.dingtalk_common import (  # noqa: F401 - part of this module's interface
+    DEFAULT_REPLY_HOSTS,
+    Origin,
+    parse_reply_hosts,
+    plain,
+    sign,
+    to_markdown,
+    webhook_problem,
+)
+
 logger = logging.getLogger(__name__)
 
-DEFAULT_REPLY_HOSTS = ("oapi.dingtalk.com", "api.dingtalk.com")
 MAX_CLOCK_SKEW_MS = 60 * 60 * 1000  # DingTalk: a timestamp more than one hour away is not theirs
 # DingTalk caps a robot message at about 20 KB; 3000 characters of Chinese (≤ 9 KB UTF-8) stays well under.
 DEFAULT_MAX_REPLY_CHARS = 3000
@@ -81,17 +89,29 @@ FIRM_UNKNOWN = "还需确认（{count}项）："
 FIRM_NOT_ELIGIBLE = "不符合（{count}项）：{titles}"
 FIRM_NO_RULES = "知识库里还没有带申报条件的措施，暂时无法判断。"
 FIRM_CANDIDATES = "可能是：{names}"
+# 政策找企业: the latest matches of changed measures over the firm registry, and one measure's list.
+COMMAND_LATEST_MATCHES = "新政策匹配"
+COMMAND_MATCH = "匹配"
+LATEST_EMPTY = "还没有政策匹配记录：导入或修改带资格规则的措施后，会自动匹配企业库。"
+LATEST_HEADER = "**新政策匹配**（最近 {count} 次）"
+LATEST_LINE = ("{n}. {when} {title}（{measure_id}，修订 {revision}）：符合 {eligible}，很可能符合 {likely}，"
+               "待补充信息 {undecided}，不符合 {not_eligible}")
+LATEST_FAILED_LINE = "{n}. {when} {title}（{measure_id}，修订 {revision}）：匹配失败"
+LATEST_HINT = "发送“匹配 措施编号”查看名单。"
+MATCH_USAGE = "请在“匹配”后面写上措施编号或名称，例如“匹配 pe32-03”。"
+MATCH_NOT_FOUND = "没有找到带资格规则的措施“{query}”；可以发送措施编号，例如“匹配 pe32-03”。"
+MATCH_CANDIDATES = "有几条措施名称相近，请发送其中一个编号：{items}"
+MATCH_HEADER = "**匹配企业：{title}**（{measure_id}，修订 {revision}，企业库 {firms} 家）"
+MATCH_LIVE = "（这条措施的规则导入后还没有存过匹配结果，以下按当前企业库现算）"
+MATCH_GROUPS = {"eligible": "符合", "likely": "很可能符合", "undecided": "待补充信息", "not_eligible": "不符合"}
+MATCH_GROUP = "{label}（{count}家）："
+MATCH_MORE = "……另有 {more} 家，完整名单见管理页“匹配企业”或 huiqi kb matches {measure_id}"
+MATCH_LISTED = 30  # firms listed per group in a DingTalk reply
 COMMAND_FAILED = "抱歉，查询暂时失败，请稍后再试。"
 NON_TEXT_REPLY = "目前只能读文字消息，请直接打字提问。"
 
 
 # --- authenticity -----------------------------------------------------------------------------------
-
-
-def sign(timestamp: str, secret: str) -> str:
-    r"""DingTalk's callback signature: base64(HMAC-SHA256(secret, timestamp + "\n" + secret))."""
-    digest = hmac.new(secret.encode("utf-8"), f"{timestamp}\n{secret}".encode(), hashlib.sha256).digest()
-    return base64.b64encode(digest).decode("ascii")
 
 
 def authenticity_problem(headers: Mapping[str, str], secret: str, now_ms: int | None = None) -> str | None:
@@ -109,51 +129,6 @@ def authenticity_problem(headers: Mapping[str, str], secret: str, now_ms: int | 
         signature = urllib.parse.unquote(signature)
     if not hmac.compare_digest(sign(timestamp, secret).encode("ascii"), signature.encode("utf-8", "replace")):
         return "signature does not match"
-    return None
-
-
-# --- where replies may go ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Origin:
-    scheme: str
-    host: str
-    port: int
-
-    @classmethod
-    def parse(cls, entry: str) -> Origin:
-        """`host` (https on 443), `host:port` (https) or `scheme://host[:port]`."""
-        entry = entry.strip().rstrip("/")
-        parts = urllib.parse.urlsplit(entry if "://" in entry else f"https://{entry}")
-        if parts.scheme not in ("https", "http") or not parts.hostname or parts.path or parts.username:
-            raise ValueError(f"reply_hosts: {entry!r} is not a host, host:port or scheme://host[:port]")
-        return cls(parts.scheme, parts.hostname.lower(), parts.port or (443 if parts.scheme == "https" else 80))
-
-
-def parse_reply_hosts(value: Any) -> tuple[Origin, ...]:
-    """The allowlist from credentials.yml: a list or a comma-separated string; empty means the defaults."""
-    if isinstance(value, str):
-        entries = [e for e in re.split(r"[,\s]+", value) if e]
-    else:
-        entries = [str(e) for e in value or [] if str(e).strip()]
-    return tuple(Origin.parse(e) for e in entries or DEFAULT_REPLY_HOSTS)
-
-
-def webhook_problem(url: Any, allowed: Iterable[Origin]) -> str | None:
-    """None if replies may be POSTed to `url`; otherwise why not (naming the host only)."""
-    if not isinstance(url, str) or not url:
-        return "no sessionWebhook"
-    try:
-        parts = urllib.parse.urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        return "sessionWebhook is not a URL"
-    # user:pass@ in a URL is a classic way to disguise the real host; DingTalk never sends it.
-    if parts.username or parts.password or not parts.hostname:
-        return "sessionWebhook has no plain host"
-    if Origin(parts.scheme, parts.hostname.lower(), port) not in set(allowed):
-        return f"sessionWebhook host {parts.scheme}://{parts.hostname}:{port} is not in reply_hosts"
     return None
 
 
@@ -220,11 +195,6 @@ def higher_role(*roles: str | None) -> str:
 # --- writing a reply --------------------------------------------------------------------------------
 
 
-def to_markdown(text: str) -> str:
-    """DingTalk's markdown needs two spaces before a newline to break the line there."""
-    return re.sub(r" *\n", "  \n", text.strip())
-
-
 def split_reply(text: str, limit: int = DEFAULT_MAX_REPLY_CHARS) -> list[str]:
     """Pieces of at most `limit` characters, cut at paragraph, then line, then character boundaries."""
     pieces: list[str] = []
@@ -243,16 +213,6 @@ def split_reply(text: str, limit: int = DEFAULT_MAX_REPLY_CHARS) -> list[str]:
     if current.strip():
         pieces.append(current.strip())
     return pieces
-
-
-# Text that firms typed must not become markdown in a staff member's chat (links, images that load a URL).
-_MARKDOWN_CHARS = str.maketrans({"[": "［", "]": "］", "(": "（", ")": "）", "!": "！", "*": "＊", "_": "＿",
-                                 "#": "＃", ">": "＞", "<": "＜", "`": "｀", "\n": " ", "\r": " "})
-
-
-def plain(text: str) -> str:
-    """Someone else's text, shown as typed: markdown characters become their full-width look-alikes."""
-    return text.translate(_MARKDOWN_CHARS)
 
 
 def markdown_payload(text: str, title: str = REPLY_TITLE) -> dict[str, Any]:
@@ -403,6 +363,66 @@ def firm_reply(query: str, today: dt.date | None = None) -> str:
     return "\n".join(lines)
 
 
+def latest_matches_reply(limit: int = 10) -> str:
+    """新政策匹配: the latest changed measures matched over the firm registry, with their counts."""
+    from kb.eligibility.matches import recent_runs
+
+    with _sessions()() as session:
+        runs = recent_runs(session=session, limit=limit)
+    if not runs:
+        return LATEST_EMPTY
+    lines = [LATEST_HEADER.format(count=len(runs))]
+    for n, run in enumerate(runs, 1):
+        when = (dt.datetime.fromisoformat(run["created_at"]) + dt.timedelta(hours=8)).strftime("%m-%d %H:%M")
+        fields = {"n": n, "when": when, "title": plain(run["title"]), "measure_id": run["measure_id"],
+                  "revision": run["revision"]}
+        if run["status"] != "done":
+            lines.append(LATEST_FAILED_LINE.format(**fields))
+            continue
+        counts = {group: run["counts"].get(group, 0) for group in MATCH_GROUPS}
+        lines.append(LATEST_LINE.format(**fields, **counts))
+    lines.append(LATEST_HINT)
+    return "\n".join(lines)
+
+
+def match_reply(query: str) -> str:
+    """匹配 <措施编号或名称>: the registered firms the measure fits, split by verdict, with what is missing."""
+    from kb.eligibility.matches import MatchNotFound, find_measure, matches_of
+
+    if not query.strip():
+        return MATCH_USAGE
+    with _sessions()() as session:
+        measure_id, candidates = find_measure(query, session=session)
+        if measure_id is None:
+            if candidates:
+                return MATCH_CANDIDATES.format(items="、".join(f"{i}（{plain(t)}）" for i, t in candidates))
+            return MATCH_NOT_FOUND.format(query=plain(query))
+        try:
+            body = matches_of(measure_id, session=session).as_dict()
+        except MatchNotFound:
+            return MATCH_NOT_FOUND.format(query=plain(query))
+    lines = [MATCH_HEADER.format(title=plain(body["title"]), measure_id=measure_id, revision=body["revision"],
+                                 firms=body["firms"])]
+    if not body["stored"]:
+        lines.append(MATCH_LIVE)
+    for group, label in MATCH_GROUPS.items():
+        items = body[group]
+        lines.append(MATCH_GROUP.format(label=label, count=len(items)))
+        for item in items[:MATCH_LISTED]:
+            line = f"- {plain(item['name'])}（{item['credit_code']}）"
+            if item.get("missing_labels"):
+                line += f"：缺{'、'.join(item['missing_labels'])}"
+            if item.get("to_confirm"):
+                line += f"；还需确认{'、'.join(plain(c) for c in item['to_confirm'])}"
+            lines.append(line)
+        if len(items) > MATCH_LISTED:
+            lines.append(MATCH_MORE.format(more=len(items) - MATCH_LISTED, measure_id=measure_id))
+    return "\n".join(lines)
+
+
+_MATCH_COMMAND = re.compile(rf"^{COMMAND_MATCH}(?:[\s:：]+(.*)|([A-Za-z0-9].*))$", re.S)
+
+
 # --- the channel --------------------------------------------------------------------------------------
 
 
@@ -456,6 +476,11 @@ class DingTalkInput(InputChannel):
             command, argument = COMMAND_DIGEST, None
         elif bare.startswith(COMMAND_FIRM):
             command, argument = COMMAND_FIRM, bare[len(COMMAND_FIRM):].lstrip(" ：:，,")
+        elif bare == COMMAND_LATEST_MATCHES:
+            command, argument = COMMAND_LATEST_MATCHES, None
+        elif bare == COMMAND_MATCH or _MATCH_COMMAND.match(bare):
+            found = _MATCH_COMMAND.match(bare)
+            command, argument = COMMAND_MATCH, ((found.group(1) or found.group(2) or "") if found else "").strip()
         else:
             return None
         if role not in STAFF_ROLES:
@@ -463,6 +488,10 @@ class DingTalkInput(InputChannel):
         try:
             if command == COMMAND_DIGEST:
                 return await asyncio.to_thread(digest_reply)
+            if command == COMMAND_LATEST_MATCHES:
+                return await asyncio.to_thread(latest_matches_reply)
+            if command == COMMAND_MATCH:
+                return await asyncio.to_thread(match_reply, argument or "")
             return await asyncio.to_thread(firm_reply, argument or "")
         except Exception:  # noqa: BLE001 - the staff member gets an apology, the log the traceback
             logger.exception("DingTalk: staff command %s failed", command)

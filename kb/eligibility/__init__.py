@@ -4,7 +4,9 @@ Modules, each one job (import downwards only):
 
 - `engine`  — three-valued evaluation of rule data (eligible / likely / not_eligible / unknown), the next question;
 - `service` — measures with rules read from the KB, `MeasureVerdict` (the one verdict type every caller gets),
-  scope and the short summary the chat shows.
+  scope and the short summary the chat shows;
+- `matches` — 政策找企业: a measure whose rule a change added or changed, judged for every registered firm
+  after the commit (`RegistryJudge`), stored by revision, read by the CLI, the admin API and DingTalk.
 
 Facts and their parsing live in kb.profile; the rule grammar, groups and categories in kb.rulebook and
 kb/rules/*.yaml.
@@ -13,6 +15,7 @@ kb/rules/*.yaml.
 from kb.eligibility.engine import (  # noqa: F401 - the package's public names
     FactsError,
     Finding,
+    RegistryJudge,
     RuleError,
     Status,
     Verdict,

@@ -35,7 +35,7 @@ import datetime as dt
 import pickle
 import threading
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
@@ -707,3 +707,89 @@ def next_question(measures: Iterable[tuple[str, Rule | None]], facts: Facts, *, 
         return None
     best = min(counts, key=lambda name: (-counts[name], FIELDS[name].ease, name))
     return FIELDS[best]
+
+
+# --- many firms against a few rules (政策找企业) ---------------------------------------------------------
+
+
+class RegistryJudge:
+    """Verdicts of a set of rules for firm after firm: the registry matched when a rule changes.
+
+    A verdict depends on the facts only through the outcome of each condition it reaches (categories
+    included): met or not for a stated fact, each county's outcome for a city, or whether it is missing.
+    Those outcomes are cheap to compute, so a firm whose outcomes equal an earlier firm's gets the
+    verdict judged then; a new combination is judged in full, exactly as `evaluate_all` judges it. With
+    no approximate figures, as in the registry, this is the same verdict `evaluate_all` gives.
+    """
+
+    def __init__(self, measures: Iterable[tuple[str, Rule]], *, on: dt.date, book: Rulebook | None = None) -> None:
+        self.on = on
+        self.cache = _cache_for(book or default_rulebook())
+        self.book = self.cache.book
+        self.measures: list[tuple[str, _Node]] = []
+        run = _Run({}, on, self.cache)
+        for measure_id, rule in measures:
+            self.measures.append((measure_id, run.compiled(rule, measure_id)))  # raises RuleError for a bad rule
+        self.leaves: dict[_Node, tuple[_Cond, ...]] = {}
+        for _, root in self.measures:
+            if root not in self.leaves:
+                self.leaves[root] = tuple(dict.fromkeys(self._walk(root)))
+        self.members: dict[tuple[str, dt.date], frozenset[str]] = {}
+        self.known: dict[tuple[int, tuple], Verdict] = {}
+
+    def _walk(self, node: _Node) -> Iterator[_Cond]:
+        kind = type(node)
+        if kind is _Cond:
+            yield node
+        elif kind is _Branch:
+            for child in node.children:
+                yield from self._walk(child)
+        elif kind is _Not:
+            yield from self._walk(node.child)
+        elif kind is _Category:
+            yield from self._walk(self.cache.category(node.name))
+
+    def _outcome(self, leaf: _Cond, values: Mapping[str, Any]) -> Any:
+        fact = values.get(leaf.field)
+        if fact is None:
+            return None  # missing: undecided, failed (a title) or the usual case (if_missing), the same every time
+        op, value = leaf.op, leaf.value
+        members = None
+        if op == "in_group":
+            on = self.on if leaf.as_of is _NO_TEXT else leaf.as_of
+            members = self.members.get((value, on))
+            if members is None:
+                members = self.members[(value, on)] = self.book.members(value, on)
+        if isinstance(fact, str) and fact in _CITIES:
+            return frozenset(_test(op, county, value, members) for county in _CITIES[fact])
+        return _test(op, fact, value, members)
+
+    def verdicts(self, facts: Facts) -> list[Verdict]:
+        """One verdict per measure, in order; raises FactsError for facts of the wrong type."""
+        values = _coerce(facts)
+        founded = values.get("founded_year")
+        if founded is not None and values.get("firm_age") is None:
+            values["firm_age"] = self.on.year - int(founded)
+        confirmed = facts.get("confirmed") or ()
+        confirmed = frozenset([confirmed] if isinstance(confirmed, str) else confirmed)
+        outcomes: dict[_Cond, Any] = {}
+        keys: dict[_Node, tuple] = {}
+        run: _Run | None = None
+        found = []
+        for index, (measure_id, root) in enumerate(self.measures):
+            key = keys.get(root)
+            if key is None:
+                parts = []
+                for leaf in self.leaves[root]:
+                    if leaf not in outcomes:
+                        outcomes[leaf] = self._outcome(leaf, values)
+                    parts.append(outcomes[leaf])
+                key = keys[root] = (confirmed, *parts)
+            verdict = self.known.get((index, key))
+            if verdict is None:
+                if run is None:
+                    run = _Run(facts, self.on, self.cache)
+                status, met, failed, undecided = run.verdict_parts(root)
+                verdict = self.known[(index, key)] = Verdict(status, met, failed, undecided, measure_id)
+            found.append(verdict)
+        return found

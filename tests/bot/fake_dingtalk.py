@@ -1,4 +1,4 @@
-"""A fake DingTalk sessionWebhook endpoint on loopback, and callbacks signed as DingTalk signs them."""
+"""A fake DingTalk on loopback (sessionWebhook replies, custom group robot), and callbacks signed as DingTalk signs them."""
 
 from __future__ import annotations
 
@@ -59,10 +59,12 @@ def callback_body(webhook: str, text: str, *, msg_id: str, staff_id: str | None 
 
 
 class FakeDingTalk:
-    """Records every POST to /robot/sendBySession and answers like DingTalk: {"errcode": 0}."""
+    """Records every POST (/robot/sendBySession replies, /robot/send group robot) and answers like DingTalk: {"errcode": 0}."""
 
     def __init__(self) -> None:
         self.received: list[dict] = []
+        self.answer: dict = {"errcode": 0, "errmsg": "ok"}  # what DingTalk says back (a test may make it refuse)
+        self.delay = 0.0  # seconds to wait before answering (a test may make it time out)
         self._changed = threading.Condition()
         fake = self
 
@@ -73,7 +75,9 @@ class FakeDingTalk:
                 with fake._changed:
                     fake.received.append({"path": self.path, "body": body})
                     fake._changed.notify_all()
-                reply = json.dumps({"errcode": 0, "errmsg": "ok"}).encode()
+                if fake.delay:
+                    time.sleep(fake.delay)
+                reply = json.dumps(fake.answer).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(reply)))
@@ -94,6 +98,16 @@ class FakeDingTalk:
 
     def webhook(self, session: str = "sess1") -> str:
         return f"{self.origin}/robot/sendBySession?session={urllib.parse.quote(session)}"
+
+    def robot_webhook(self, token: str = "robot-token") -> str:
+        """A custom group robot's webhook, as DingTalk shows it in the group's robot settings."""
+        return f"{self.origin}/robot/send?access_token={urllib.parse.quote(token)}"
+
+    def query(self, index: int = 0) -> dict[str, str]:
+        """The query parameters of the `index`th POST (the robot's access_token, timestamp and sign)."""
+        with self._changed:
+            path = self.received[index]["path"]
+        return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(path).query))
 
     def bodies(self) -> list[dict]:
         with self._changed:

@@ -168,3 +168,41 @@ def test_staff_content_never_reaches_the_rest_channel_even_if_the_body_names_the
 def test_staff_ask_for_todays_unanswered_questions_through_the_server(dingtalk):
     [body] = dingtalk.ask("今日未解答", msg_id="conv-digest", staff_id="cfg-staff-1")
     assert "今日未解答" in body["markdown"]["text"] or "还没有未解答" in body["markdown"]["text"]
+
+
+def test_staff_see_a_new_measures_firms_through_the_server_and_the_public_does_not(dingtalk, tmp_path):
+    """政策找企业: an import (here, in this process) matches the registry; 匹配 and 新政策匹配 answer from it."""
+    import random
+    import textwrap
+
+    from kb.importer import apply_import, read_import
+    from kb.queries import latest_revision_id
+    from kb.revisions import rollback
+    from tests.kb.test_firm_matches import credit_code, firms_yaml, measure_yaml
+
+    rng = random.Random()
+    codes = {name: credit_code(rng) for name in ("small", "big", "unsaid")}
+    limit = rng.randint(20, 200)
+    engine = make_engine(f"sqlite:///{dingtalk.settings.var_dir / 'kb.sqlite3'}")
+    sessions = make_sessionmaker(engine)
+    with sessions() as session:
+        before = latest_revision_id(session=session)
+    path = tmp_path / "new.yaml"
+    path.write_text(textwrap.dedent(firms_yaml(codes, limit)) + textwrap.dedent(measure_yaml("conv-match-grant", limit)),
+                    encoding="utf-8")
+    with sessions.begin() as session:
+        result = apply_import(session, read_import(path), author="测试")
+    try:
+        assert result.matches[0].counts == {"eligible": 1, "likely": 0, "not_eligible": 1, "unknown": 1}
+        [body] = dingtalk.ask("匹配 conv-match-grant", msg_id="conv-match", staff_id="kb-staff-7")
+        text = body["markdown"]["text"]
+        assert f"修订 {result.revision_id}，企业库 3 家" in text
+        assert f"测试小企业{limit}（{codes['small']}）" in text and "缺员工人数" in text
+        [body] = dingtalk.ask("新政策匹配", msg_id="conv-latest", staff_id="cfg-staff-1")
+        assert "测试用小微企业补助（conv-match-grant" in body["markdown"]["text"]
+        [body] = dingtalk.ask("匹配 conv-match-grant", msg_id="conv-match-public", staff_id="stranger-11")
+        assert "只对助企服务专员开放" in body["markdown"]["text"] and "测试小企业" not in body["markdown"]["text"]
+    finally:
+        with sessions.begin() as session:
+            rollback(session, before, author="测试")  # the module's other tests see the knowledge base as it was
+        engine.dispose()
