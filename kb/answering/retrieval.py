@@ -38,6 +38,7 @@ class Parameters:
 
 
 PARAMETERS = Parameters()
+SHORTLIST = 400  # units weighed after the text score (the seed makes about 900 units in all)
 
 # The kinds of unit each wanted kind of answer prefers (kinds: kb.answering.units and vocabulary.yaml).
 PREFERRED: dict[str, frozenset[str]] = {
@@ -103,14 +104,19 @@ def rank(question: Question, snapshot: Snapshot, *, today: dt.date, params: Para
         dated = [p for p in candidates if units[p].edition == year or year in units[p].years]
         if dated:
             candidates = np.array(dated, dtype=np.intp)
+    base = score[candidates] * scores.coverage[candidates] ** params.coverage_power
+    if len(candidates) > SHORTLIST:
+        # Only the best by text are weighed further: boosts move a unit by a few times at most, never from
+        # beyond this many places into the answer (and a large catalogue keeps the Python loop short).
+        keep = np.argpartition(-base, SHORTLIST)[:SHORTLIST]
+        candidates, base = candidates[keep], base[keep]
     preferred = preferred_kinds(question)
     named = set(question.documents)
     # "What is the 8+4 policy system?": nothing asked beyond the documents' names, so the documents themselves.
     about_documents = bool(named) and not any(index.weight(t) for t in question.topic)
     ranked = []
-    for position in candidates.tolist():
+    for position, value in zip(candidates.tolist(), base.tolist(), strict=True):
         unit = units[position]
-        value = float(score[position]) * float(scores.coverage[position]) ** params.coverage_power
         if unit.kind in preferred:
             value *= params.preferred
         if unit.document_id in named:
