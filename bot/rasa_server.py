@@ -23,7 +23,8 @@ def rasa_arguments(argv: list[str], token: str) -> list[str]:
     if any(arg == "--auth-token" or arg.startswith("--auth-token=") for arg in argv):
         raise SystemExit("bot.rasa_server: do not pass --auth-token (it would show in the process list); "
                          "set HUIQI_RASA_TOKEN or let var/rasa_token be generated")
-    return ["rasa", "run", *argv, "--auth-token", token]
+    # One argument "--auth-token=…": a token that begins with "-" (token_urlsafe can) is not taken for an option.
+    return ["rasa", "run", *argv, f"--auth-token={token}"]
 
 
 def main(argv: list[str] | None = None) -> None:

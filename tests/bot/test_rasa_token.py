@@ -31,7 +31,7 @@ def test_a_token_is_only_ever_shown_as_a_hint():
 
 def test_the_wrapper_hands_the_token_to_rasa_and_refuses_one_on_the_command_line():
     assert rasa_arguments(["--enable-api", "--port", "5005"], "tok") == \
-        ["rasa", "run", "--enable-api", "--port", "5005", "--auth-token", "tok"]
+        ["rasa", "run", "--enable-api", "--port", "5005", "--auth-token=tok"]
     for argv in (["--auth-token", "x"], ["--auth-token=x"]):
         with pytest.raises(SystemExit, match="process list"):
             rasa_arguments(argv, "tok")
@@ -49,3 +49,11 @@ def test_rasas_warnings_are_kept_out_of_the_console_and_its_progress_is_not():
         "\x1b[92mYour Rasa model is trained and saved at 'models/huiqi-1.tar.gz'.\x1b[0m\n",
     ]
     assert list(without_warnings(output)) == [output[3], output[5], output[6], output[7]]
+
+
+def test_a_token_that_begins_with_a_dash_reaches_rasa_whole():
+    # secrets.token_urlsafe can start with "-": Rasa's own parser must still read it as the token.
+    from rasa.__main__ import create_argument_parser
+
+    parsed = create_argument_parser().parse_args(rasa_arguments(["--enable-api"], "-Xy_12")[1:])
+    assert parsed.auth_token == "-Xy_12"
