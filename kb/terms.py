@@ -12,7 +12,7 @@ from pathlib import Path
 
 _TERM = re.compile(r"[\u4e00-\u9fffA-Za-z0-9+%（）]{2,8}")
 # Poor dictionary entries: leading years ("2024尖兵"), amounts ("300万"), article references,
-# question phrases ("三个70%是什么") and generic words; as single tokens they would hide their parts.
+# question phrases ("…是什么", "…怎么报") and generic words; as single tokens they would hide their parts.
 _NOT_A_TERM = re.compile(r"^20\d\d|^\d+(\.\d+)?[万亿项亩个条%]|第\d+条|什么|哪些|怎么|多少|吗|如何")
 _TOO_GENERIC = {"条件", "门槛", "认定标准", "企业类别", "企业资质", "丽水", "乡村", "交通", "人才", "农业", "土地"}
 

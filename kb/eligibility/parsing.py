@@ -1,7 +1,7 @@
 """Reading every fact a firm's own words give, in any order, several per message.
 
-"去年卖了八千多万，六十来个人，研发费用差不多占收入的2.8%，千岛湖那边的个体户，没啥资质" gives revenue
-8000–9000万, 60 people (approximate), an R&D ratio of 2.8%, the region 杭州市淳安县, the entity type and
+"去年营业额七千多万，五十来个人，研发大概占营收的3.1%，安吉那边的个体户，也没啥资质" gives revenue
+7000–8000万, 50 people (approximate), an R&D ratio of 3.1%, the region 湖州市安吉县, the entity type and
 no certifications. The vocabulary (labels, hedges, places, entity and taxpayer types) is data in
 kb/rules/facts.yaml; numbers are read by kb.profile.cn_number.
 
