@@ -22,11 +22,10 @@ CONTEXT_SLOT = "answer_context"
 
 
 def _reply(tracker: Tracker, intent: str) -> Reply:
+    measure_id = next(tracker.get_latest_entity_values("measure_id"), None) if intent == "choose_measure" else None
+    if measure_id:
+        return _measure_reply(tracker, measure_id)
     with sessions()() as session:
-        if intent == "choose_measure":
-            measure_id = next(tracker.get_latest_entity_values("measure_id"), None)
-            if measure_id:
-                return respond_measure(measure_id, session=session, today=today(), staff=is_staff(tracker))
         return respond(message_text(tracker), session=session, today=today(),
                        context=tracker.get_slot(CONTEXT_SLOT), intent=intent, staff=is_staff(tracker))
 
@@ -36,8 +35,8 @@ def _measure_reply(tracker: Tracker, measure_id: str) -> Reply:
         return respond_measure(measure_id, session=session, today=today(), staff=is_staff(tracker))
 
 
-def utter_reply(dispatcher: CollectingDispatcher, domain: dict[str, Any], reply: Reply) -> None:
-    """Each message of a reply, worded by its domain response."""
+def utter_reply(dispatcher: CollectingDispatcher, domain: dict[str, Any], reply: Reply) -> list[dict[str, Any]]:
+    """Each message of a reply, worded by its domain response; the slot event that keeps its topic."""
     responses = domain.get("responses") or {}
     for say in reply.messages:
         values = render(say.values, responses)
@@ -45,6 +44,7 @@ def utter_reply(dispatcher: CollectingDispatcher, domain: dict[str, Any], reply:
             dispatcher.utter_message(response=say.response, buttons=[dict(b) for b in say.buttons], **values)
         else:
             dispatcher.utter_message(response=say.response, **values)
+    return [SlotSet(CONTEXT_SLOT, reply.context)] if reply.context else []
 
 
 async def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any],
@@ -53,8 +53,7 @@ async def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, do
     reply = await asyncio.to_thread(_reply, tracker, intent)
     if not reply.answered:
         await asyncio.to_thread(log_unanswered, tracker, "unanswered")
-    utter_reply(dispatcher, domain, reply)
-    return [SlotSet(CONTEXT_SLOT, reply.context)] if reply.context else []
+    return utter_reply(dispatcher, domain, reply)
 
 
 class ActionAnswer(Action):
@@ -86,9 +85,7 @@ def resume_after_answer(dispatcher: CollectingDispatcher, tracker: Tracker, doma
 def utter_measure(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any],
                   measure_id: str) -> list[dict[str, Any]]:
     """One measure's answer, as a button choosing it shows it; blocking, so call it from a worker thread."""
-    reply = _measure_reply(tracker, measure_id)
-    utter_reply(dispatcher, domain, reply)
-    return [SlotSet(CONTEXT_SLOT, reply.context)] if reply.context else []
+    return utter_reply(dispatcher, domain, _measure_reply(tracker, measure_id))
 
 
 class ActionHandoff(Action):

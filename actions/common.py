@@ -47,4 +47,4 @@ def line(domain: dict[str, Any], response: str, **values: Any) -> str:
 def log_unanswered(tracker: Tracker, kind: str) -> None:
     with sessions().begin() as session:
         log_question(message_text(tracker), session=session, kind=kind,
-                             channel=tracker.get_latest_input_channel() or "", sender=tracker.sender_id)
+                     channel=tracker.get_latest_input_channel() or "", sender=tracker.sender_id)

@@ -48,7 +48,8 @@ class Currency:
         return self.state in STALE
 
 
-def _date(value: Any) -> dt.date | None:
+def as_date(value: Any) -> dt.date | None:
+    """A day as stored: a date, or ISO text (JSON columns hold windows as text); None when it is neither."""
     if value is None or isinstance(value, dt.date):
         return value
     try:
@@ -100,7 +101,7 @@ def newer_edition(measure: Any, measures_of_family: Iterable[Any], *, today: dt.
         other_edition = edition_of(other) or ""
         if other.id == measure.id or other_edition <= edition or _document_status(other) == DRAFT:
             continue
-        begun = _date(getattr(other, "valid_from", None))
+        begun = as_date(getattr(other, "valid_from", None))
         if begun is not None and begun > today:
             continue
         if _same_measure(measure, other):
@@ -111,8 +112,8 @@ def newer_edition(measure: Any, measures_of_family: Iterable[Any], *, today: dt.
 def measure_currency(measure: Any, *, today: dt.date, measures_of_family: Iterable[Any] | None = None) -> Currency:
     """Say whether `measure` is current on `today`, and if not, since when and what replaced it."""
     window = getattr(measure, "application_window", None) or {}
-    opens, closes = _date(window.get("from")), _date(window.get("until"))
-    valid_to = _date(getattr(measure, "valid_to", None))
+    opens, closes = as_date(window.get("from")), as_date(window.get("until"))
+    valid_to = as_date(getattr(measure, "valid_to", None))
     call = f"（{window['call']}）" if window.get("call") else ""
 
     if _document_status(measure) == DRAFT:

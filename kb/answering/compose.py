@@ -10,7 +10,7 @@ from kb.answering.reply import Line, Say
 from kb.answering.retrieval import Candidate
 from kb.answering.snapshot import Snapshot
 from kb.answering.units import Unit
-from kb.currency import NOT_YET_OPEN, OPEN, WINDOW_CLOSED, measure_currency
+from kb.currency import NOT_YET_OPEN, OPEN, WINDOW_CLOSED, as_date, measure_currency
 from kb.format import format_date
 from kb.models import DRAFT
 
@@ -116,7 +116,7 @@ def window_lines(measure, today: dt.date) -> list[Line]:
     if currency.state == OPEN:
         return [Line("utter_line_window_open", {**values, "date": format_date(currency.until)})]
     if currency.state == NOT_YET_OPEN:
-        opens = dt.date.fromisoformat(str(measure.application_window["from"])[:10])
+        opens = as_date(measure.application_window["from"])
         return [Line("utter_line_window_not_open", {**values, "date": format_date(opens)})]
     return []
 

@@ -36,9 +36,7 @@ _RELATIVE_YEARS = (("前年", -2), ("去年", -1), ("上年", -1), ("今年", 0)
                    ("last year", -1), ("this year", 0))
 _TARGET_BEFORE = re.compile(r"(?:到|至|截至|截止到|截止|by|until)\s*$")
 _TARGET_AFTER = re.compile(r"\s*(?:年)?(?:底|末|前|以前|之前)")
-_ASCII_WORD = re.compile(r"[a-z]{2,}")
 _BARE_NUMBER = re.compile(r"(?!20\d\d$)\d+(?:\.\d+)?|[一二两三四五六七八九十几半]+[段些位次块]")
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 @dataclass(frozen=True)
@@ -53,7 +51,6 @@ class Question:
     ordinal: int | None  # 第二个: an item of the previous answer's list
     wanted: frozenset[str]
     elliptical: bool  # reads as the rest of an earlier question ("那24年呢", "what about 2024?")
-    english: bool
     tokens: tuple[str, ...]  # what retrieval reads
     topic: tuple[str, ...]  # tokens that say what it is about: no cue words, document names or years
     other_region: str | None
@@ -117,7 +114,6 @@ def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
     words = snapshot.vocabulary
     index = snapshot.index
     cleaned = arabic_years(arabic_article_counts(question_in(strip_noise(normalize(raw)))))
-    is_english = len(_ASCII_WORD.findall(cleaned.lower())) >= 3 and len(_CJK.findall(cleaned)) < 4
     lowered = cleaned.lower()
     text = words.plain(index.correct(_glossed(cleaned, words.glossary)))
     matched_cues = sorted({cue for cues in words.wanted.values() for cue in cues if cue in lowered or cue in text},
@@ -143,5 +139,5 @@ def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
         raw=raw, text=text, year=years[0] if years else None, years=tuple(years),
         documents=tuple(d.id for d in documents), families=tuple(dict.fromkeys(d.family for d in documents)),
         article=article_number(text), ordinal=_ordinal(text), wanted=wanted, elliptical=elliptical,
-        english=is_english, tokens=tuple(tokens), topic=topic, other_region=other_region(text),
+        tokens=tuple(tokens), topic=topic, other_region=other_region(text),
     )

@@ -7,7 +7,6 @@ The reply's messages name domain responses; `reply.context` is what the next que
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import difflib
 import re
@@ -15,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from kb import queries
 from kb.answering import compose
 from kb.answering.followup import context_of, resolve
 from kb.answering.question import Question, parse_question
@@ -25,10 +25,10 @@ from kb.answering.units import Unit, is_gap
 from kb.models import AskedQuestion
 from kb.text import normalize
 
-MAX_UNITS = 3
+MAX_UNITS = 3  # the main unit and up to two more the question also asks for ("什么时候印发的，文号是啥")
 SAYS_MORE = 0.15  # a note line is added when it matches this much more of the question than the answer does
-RESTATING = frozenset({"measure", "overview"})  # a measure's or document's whole summary restates its parts  # the main unit and up to two more the question also asks for ("什么时候印发的，文号是啥")
-YEARLY_EDITIONS = 3  # a family with this many editions is a yearly series ("8+4")
+RESTATING = frozenset({"measure", "overview"})  # a measure's or document's whole summary restates its parts
+YEARLY_EDITIONS = 3  # documents named in this many editions are a yearly series ("8+4")
 CLARIFY_WORDS = 2  # a question with at most this many words of its own may fit several measures
 
 
@@ -127,7 +127,7 @@ def _choose(question: Question, candidates: list[Candidate], snap: Snapshot) -> 
         if history is not None:
             return [history], []
         # The figure asked for ("省财政给的钱涨了还是降了"), year by year: the best unit of a kind wanted.
-        kinds = preferred_kinds(dataclasses.replace(question, wanted=question.wanted - {"changes"}))
+        kinds = preferred_kinds(question.wanted - {"changes"})
         main = next((c for c in candidates if c.unit.kind in kinds), candidates[0])
         over_editions = _over_editions(main, snap)
         if over_editions:
@@ -181,7 +181,7 @@ def _main_of_topic(question: Question, candidates: list[Candidate], snap: Snapsh
         # A recorded history answers how something changed; asked anything else, the next best answers.
         best = next((c for c in candidates if c.unit.kind != "history"), best)
     topic = [c for c in candidates if _topic_key(c.unit) == _topic_key(best.unit)]
-    kinds = preferred_kinds(question)
+    kinds = preferred_kinds(question.wanted)
     wanted = next((c for c in topic if c.unit.kind in kinds), None)
     if wanted is not None:
         return wanted
@@ -266,8 +266,8 @@ def _article(question: Question, snap: Snapshot, *, today: dt.date, staff: bool)
     named = [snap.documents[d] for d in question.documents if snap.documents[d].family == family]
     if question.year:
         named = [d for d in named if d.edition == str(question.year)] or named
-    in_force = [d for d in named if d.valid_from is None or d.valid_from <= today]
-    document = max(in_force or named, key=lambda d: d.edition) if named else snap.document_in_force(family, today)
+    document = (queries.edition_in_force(sorted(named, key=lambda d: d.edition), today=today) if named
+                else snap.document_in_force(family, today))
     if document is None:
         return None
     measure = next((m for m in snap.measures_of.get(document.id, []) if m.number == question.article), None)
@@ -298,6 +298,7 @@ def _not_published(question: Question, snap: Snapshot) -> Reply | None:
     return Reply((Say("utter_not_published", {"year": question.year, "name": latest.short_name or latest.title,
                                               "latest": latest.edition}),), answered=False)
 
+
 def log_question(text: str, *, session: Session, kind: str, channel: str, sender: str | None) -> None:
     """Keep a question the assistant could not answer (or a hand-off) for the staff digest."""
     session.add(AskedQuestion(kind=kind, channel=channel or "unknown", sender=sender, text=text[:2000]))
@@ -315,8 +316,8 @@ def measures_asked_about(text: str, *, session: Session, today: dt.date, family:
         measure_id = candidate.unit.measure_id
         if measure_id and (family is None or candidate.unit.family == family) and measure_id not in best:
             best[measure_id] = candidate.score
-    ranked = sorted(best.items(), key=lambda pair: -pair[1])[:limit]
-    return [(score, snap.measures[measure_id]) for measure_id, score in ranked]
+    # rank() is best first, so each measure's first unit is its best and `best` is already in order.
+    return [(score, snap.measures[measure_id]) for measure_id, score in list(best.items())[:limit]]
 
 
 def family_named(text: str, *, session: Session) -> str | None:

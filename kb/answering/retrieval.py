@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,8 +67,9 @@ class Candidate:
     coverage: float  # share of the question's topic words the unit matches
 
 
-def preferred_kinds(question: Question) -> frozenset[str]:
-    return frozenset(kind for wanted in question.wanted for kind in PREFERRED.get(wanted, ()))
+def preferred_kinds(wanted: Iterable[str]) -> frozenset[str]:
+    """The unit kinds that answer the kinds of answer wanted."""
+    return frozenset(kind for asked in wanted for kind in PREFERRED.get(asked, ()))
 
 
 def _expired(snapshot: Snapshot, unit: Unit, today: dt.date) -> bool:
@@ -110,7 +112,7 @@ def rank(question: Question, snapshot: Snapshot, *, today: dt.date, params: Para
         # beyond this many places into the answer (and a large catalogue keeps the Python loop short).
         keep = np.argpartition(-base, SHORTLIST)[:SHORTLIST]
         candidates, base = candidates[keep], base[keep]
-    preferred = preferred_kinds(question)
+    preferred = preferred_kinds(question.wanted)
     named = set(question.documents)
     # "What is the 8+4 policy system?": nothing asked beyond the documents' names, so the documents themselves.
     about_documents = bool(named) and not any(index.weight(t) for t in question.topic)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kb.answering.vocabulary import Label, Vocabulary
+from kb.currency import as_date
 from kb.format import format_amount, format_benefit, format_date, format_number, format_period
 
 if TYPE_CHECKING:
@@ -213,20 +214,10 @@ def _channel_text(channel: dict | None) -> str:
     return " ".join(filter(None, [channel.get("name"), channel.get("url")]))
 
 
-def _as_date(value) -> dt.date | None:
-    """A window's day as stored (a date, or ISO text in JSON columns)."""
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value)[:10]) if value else None
-    except ValueError:
-        return None
-
-
 def _window_text(window: dict | None) -> str:
     if not window or not (window.get("from") or window.get("until")):
         return ""
-    days = [format_date(_as_date(d)) if _as_date(d) else str(d or "") for d in (window.get("from"), window.get("until"))]
+    days = [format_date(as_date(d)) if as_date(d) else str(d or "") for d in (window.get("from"), window.get("until"))]
     return "至".join(filter(None, days)) + (f"（{window['call']}）" if window.get("call") else "")
 
 
