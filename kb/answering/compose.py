@@ -48,7 +48,7 @@ def source_of(unit: Unit, snapshot: Snapshot) -> str:
 
 def _figures(unit: Unit, question: Question, snapshot: Snapshot) -> list[str]:
     """The figure asked about first, then the measure's other figures the question's words touch."""
-    siblings = [u for u in snapshot.index.units if u.measure_id == unit.measure_id and u.kind == "figure"]
+    siblings = snapshot.figures_of(unit.measure_id)
     asked = set(question.tokens)
     tokens = snapshot.index.tokenize
     touched = [u for u in siblings if u.id != unit.id and asked & set(tokens(u.label))]
@@ -66,7 +66,7 @@ def figure_asked(unit: Unit, question: Question, snapshot: Snapshot) -> Unit | N
     asked = set(question.topic)
     tokens = snapshot.index.tokenize
     title = set(tokens(unit.label))
-    figures = [u for u in snapshot.index.units if u.measure_id == unit.measure_id and u.kind == "figure"]
+    figures = snapshot.figures_of(unit.measure_id)
     scored = [(len(asked & (set(tokens(u.label)) - title)), u) for u in figures]
     best = max(scored, key=lambda pair: pair[0], default=(0, None))
     return best[1] if best[0] else None
@@ -152,7 +152,7 @@ def detail_lines(chosen: list[Candidate], question: Question, snapshot: Snapshot
         if rest:
             lines.append(Line("utter_line_more", {"text": rest}))
         if main.kind == "measure" and measure is not None:
-            figures = [u.text for u in snapshot.index.units if u.measure_id == measure.id and u.kind == "figure"]
+            figures = [u.text for u in snapshot.figures_of(measure.id)]
             if figures and not rest:
                 lines.append(Line("utter_line_figures", {"value": "；".join(figures[:2])}))
             if measure.department:

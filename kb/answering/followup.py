@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import numpy as np
+
 from kb.answering.question import Question
 from kb.answering.snapshot import Snapshot
 
@@ -67,8 +69,8 @@ def resolve(question: Question, context: dict[str, Any] | None, snapshot: Snapsh
     own = index.score(question.tokens, label_weight=1.0, evidence=question.topic)
     # "一共分几个部分" after a question about one document: its words found in that document continue it.
     earlier_documents = set(context.get("documents") or ())
-    if earlier_documents and any(own.coverage[p] > 0 for p, unit in enumerate(index.units)
-                                 if unit.document_id in earlier_documents):
+    if earlier_documents and any(index.units[p].document_id in earlier_documents
+                                 for p in np.flatnonzero(own.coverage)):
         return merged, True
     together = index.score(merged.tokens, label_weight=1.0, evidence=question.topic)
     best = int(together.score.argmax()) if len(together.score) else 0

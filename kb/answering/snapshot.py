@@ -142,10 +142,18 @@ class Snapshot:
             self.measures_of.setdefault(measure.document_id, []).append(measure)
         self.units = build_units(self.documents, self.measures, words)
         self.units_by_id = {u.id: u for u in self.units}
+        self._figures: dict[str, list[Unit]] = {}
+        for unit in self.units:
+            if unit.kind == "figure" and unit.measure_id:
+                self._figures.setdefault(unit.measure_id, []).append(unit)
         self.index = UnitIndex(self.units, words)
 
     def unit(self, unit_id: str) -> Unit | None:
         return self.units_by_id.get(unit_id)
+
+    def figures_of(self, measure_id: str) -> list[Unit]:
+        """A measure's figure units, in the order its benefits list them."""
+        return self._figures.get(measure_id, [])
 
     def documents_of_family(self, family: str) -> list[DocumentRecord]:
         """The family's documents in force or once in force (consultation drafts left out), oldest edition first."""
