@@ -82,7 +82,7 @@ class ActionCheckEligibility(Action):
     ) -> list[dict[str, Any]]:
         events = await asyncio.to_thread(self._run, dispatcher, tracker, domain)
         if events == _QUESTION:
-            # A question in the middle of the dialogue ("高新收入占比呢"): answered, then the pending fact re-asked.
+            # A question in the middle of the dialogue ("研发人员要占多少呢"): answered, then the pending fact re-asked.
             answered = await answer_question(dispatcher, tracker, domain, "ask_measure")
             return answered + resume_after_answer(dispatcher, tracker, domain)
         if events is None:

@@ -1,4 +1,4 @@
-"""Follow-ups: a question that is the rest of the previous one ("那24年呢", "山区县呢", "出处呢", "第二个详细说说").
+"""Follow-ups: a question that is the rest of the previous one ("那24年呢", "山区县呢", "出处呢", "第三个展开讲讲").
 
 The previous answer leaves its topic (`context`): the words it was about, its documents, year, what was wanted
 and, for a list, its items. A question with a subject of its own is never treated as a follow-up.

@@ -378,7 +378,7 @@ def _certifications(text: str) -> set[str]:
                     if at >= 0 and not _DENIED.search(clause[:at]):  # "我们不是高企"
                         found.add(standard)
                         break
-    if re.search(r"(?:高新|高企|国高)\S{0,2}和\S{0,4}都有|都有", text):  # "高新和科小都有"
+    if re.search(r"(?:高新|高企|国高)\S{0,2}和\S{0,4}都有|都有", text):  # "国高和专精特新都有"
         for part in re.split(r"和|与|、", re.sub(r"都有.*", "", text)):
             for standard, words in _CERTIFICATION_WORDS.items():
                 if any(word in part for word in words) or (standard == "高新技术企业" and "高新" in part):
@@ -528,7 +528,7 @@ def _label_for(q: Quantity, labels: list[tuple[int, int, str]], clause: str) -> 
 
 
 def _founded(clause: str, today: dt.date) -> tuple[int, Quantity | None] | None:
-    """The founding year a clause states: "2015年成立", "成立八年了", "去年刚成立", "九几年就有了"."""
+    """The founding year a clause states: "2013年成立", "成立八年了", "去年刚成立", "九几年就有了"."""
     text = _digit_runs(clause)
     if not re.search(r"成立|注册|创办|创立|开办|开了|开的公司|就有了|开始做|办厂|建厂|开厂|[办建开]的(?:厂|公司)", text):
         owned = re.search(r"(?:厂|公司|企业)(?:是|是在)?\s*((?:19|20)\d{2})\s*年的", text) or re.search(
@@ -544,7 +544,7 @@ def _founded(clause: str, today: dt.date) -> tuple[int, Quantity | None] | None:
     if full and re.search(r"(?:19|20)\d{2}\s*年", text):
         return int(full.group(1)), None
     short = re.search(r"(?<![\d.])(\d{2})\s*年(?=[^\d]{0,3}(?:成立|注册|创办|开办|办|开|建))", text)
-    if short:  # "零八年办的厂": a two-digit year, this century unless that would be in the future
+    if short:  # "零六年开的厂": a two-digit year, this century unless that would be in the future
         year = 2000 + int(short.group(1))
         return (year if year <= today.year else year - 100), None
     decade = re.search(r"([零〇九八七]|[0-9])几年", clause)
