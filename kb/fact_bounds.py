@@ -21,6 +21,7 @@ BOUNDS: dict[str, tuple[float, float, str]] = {
     "total_assets": (0, 1e10, "万元"),
     "rd_expense": (0, 1e9, "万元"),
     "rd_ratio": (0, 10, "（比例，0.035 即 3.5%）"),
+    "tech_staff_ratio": (0, 1, "（比例，0.15 即 15%）"),
     "taxable_income": (-1e9, 1e9, "万元"),
     "equity_financing_2yr": (0, 1e9, "万元"),
     "digital_investment": (0, 1e9, "万元"),

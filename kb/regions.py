@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 PROVINCE = "浙江省"
+OUTSIDE = "浙江省外"  # a firm registered in another province: no county of Zhejiang, no Zhejiang group
 
 COUNTIES_BY_CITY: dict[str, tuple[str, ...]] = {
     "杭州市": ("上城区", "拱墅区", "西湖区", "滨江区", "萧山区", "余杭区", "临平区", "钱塘区", "富阳区", "临安区",
@@ -39,7 +40,7 @@ REGIONS: dict[str, tuple[str, str]] = {
 _SUFFIXES = ("畲族自治县", "自治县", "县", "区", "市")
 
 
-def _short(name: str) -> str:
+def short_name(name: str) -> str:
     for suffix in _SUFFIXES:
         if name.endswith(suffix) and len(name) - len(suffix) >= 2:
             return name[: -len(suffix)]
@@ -49,16 +50,17 @@ def _short(name: str) -> str:
 # Every way a county may be written ("遂昌县", "遂昌") → full names (a list, in case a short name repeats).
 _COUNTY_NAMES: dict[str, list[str]] = {}
 for _full, (_city, _county) in REGIONS.items():
-    for _name in {_county, _short(_county)}:
+    for _name in {_county, short_name(_county)}:
         _COUNTY_NAMES.setdefault(_name, []).append(_full)
 _CITY_NAMES: dict[str, str] = {}
 for _city in COUNTIES_BY_CITY:
     _CITY_NAMES[_city] = _city
-    _CITY_NAMES[_short(_city)] = _city
+    _CITY_NAMES[short_name(_city)] = _city
 
 _COUNTY_PATTERN = re.compile("|".join(sorted(map(re.escape, _COUNTY_NAMES), key=len, reverse=True)))
 _CITY_PATTERN = re.compile("|".join(sorted(map(re.escape, _CITY_NAMES), key=len, reverse=True)))
-_ELSEWHERE = ("北京", "上海", "天津", "重庆", "江苏", "安徽", "福建", "江西", "广东", "山东", "河南", "湖北", "湖南")
+ELSEWHERE = ("北京", "上海", "天津", "重庆", "江苏", "南京", "苏州", "无锡", "安徽", "合肥", "福建", "厦门", "江西",
+             "广东", "广州", "深圳", "山东", "河南", "湖北", "武汉", "湖南", "四川", "成都", "香港", "澳门")
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,7 @@ def find_region(text: str) -> RegionMatch | str | None:
     if cities:
         city = cities[0][2]
         return f"知道在{city}了，还需要具体的县（市、区），例如{city}{COUNTIES_BY_CITY[city][0]}"
-    for place in _ELSEWHERE:
+    for place in ELSEWHERE:
         if place in text:
             return f"“{place}”不在浙江省内；这些政策面向浙江省内的企业"
     return None

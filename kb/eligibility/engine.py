@@ -43,7 +43,7 @@ from typing import Any
 from kb.errors import KBError
 from kb.format import format_number
 from kb.profile import CERTIFICATIONS, DERIVED_FROM, FIELDS, INDUSTRIES, OWNERSHIPS, Field, derive
-from kb.regions import REGIONS
+from kb.regions import OUTSIDE, REGIONS
 from kb.rulebook import Rulebook, check_rule, default_rulebook
 
 Rule = Mapping[str, Any]
@@ -205,7 +205,7 @@ def _coerce(facts: Facts) -> dict[str, Any]:
                 raise FactsError(f"facts.{name}: “{value}”不是标准取值（{'、'.join(spec.values)}）")
             values[name] = value
         known = _STANDARD_VALUES.get(kind)
-        if kind == "region" and value in _CITIES:
+        if kind == "region" and (value in _CITIES or value == OUTSIDE):
             known = None  # a city: conditions on a county decide only when all its counties agree
         if known is not None:
             strange = sorted(set(values[name]) - set(known)) if kind == "certifications" else (

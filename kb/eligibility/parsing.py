@@ -35,7 +35,8 @@ from kb.profile import (
     close_certifications,
     cn_number,
 )
-from kb.regions import REGIONS, RegionMatch, city_of, find_region
+from kb.eligibility import english
+from kb.regions import ELSEWHERE, OUTSIDE, REGIONS, RegionMatch, city_of, find_region
 
 FACTS_FILE = Path(__file__).resolve().parent.parent / "rules" / "facts.yaml"
 MONEY_FIELDS = ("revenue", "total_assets", "taxable_income", "rd_expense", "digital_investment",
@@ -72,6 +73,7 @@ _EPSILON = 1e-6  # "多/出头/不到" make a bound strict
 _NUMERAL = rf"(?:\d+(?:\.\d+)?|[{_D}十百千])(?:[\d.{_D}十百千万亿点])*"
 _PAIR = re.compile(r"([一二两三四五六七八九])([二三四五六七八九])([十百千]?)")
 _FEW = re.compile(r"(大)?几([十百千]?)")
+_HEADED_PAIR = re.compile(r"([一二两三四五六七八九]+[百千])([一二两三四五六七八九])([二三四五六七八九])([十百]?)")
 
 
 def _prepare(text: str) -> str:
@@ -81,8 +83,9 @@ def _prepare(text: str) -> str:
     text = re.sub(rf"([{_D}\d]+)个半(?=[万亿])", lambda m: f"{_as_number(m.group(1))}.5", text)  # 一个半亿
     text = re.sub(r"([\d.]+|[一二两三四五六七八九十]+)个点", lambda m: f"{_as_number(m.group(1))}%", text)  # 三个点
     text = re.sub(r"百分之([\d.一二两三四五六七八九十点零〇]+)", lambda m: f"{_as_number(m.group(1))}%", text)
-    text = re.sub(r"(?<=[占的约概是有近])([一二两三四五六七八九])成(?![立功本员果交绩])",
-                  lambda m: f"{_as_number(m.group(1)) }0%", text)  # 占收入的一成 → 10%
+    text = re.sub(r"(?<=[占的约概是有近比例多])([一二两三四五六七八九])成([一二三四五六七八九](?![十百千万亿]))?(?![立功本员果交绩])",
+                  lambda m: f"{cn_number(m.group(1)) * 10 + (cn_number(m.group(2)) if m.group(2) else 0):g}%",
+                  text)  # 占收入的一成 → 10%, 一成五 → 15%
     text = re.sub(r"千分之([\d.一二两三四五六七八九十点零〇]+)", lambda m: f"{_as_number(m.group(1), 0.1)}%", text)
     return text
 
@@ -133,10 +136,19 @@ def quantities(text: str) -> list[Quantity]:
             value, approximate = low, True
         else:
             pair = _PAIR.fullmatch(re.sub(r"[万亿]+$", "", core)) if len(core) >= 2 else None
+            headed = _HEADED_PAIR.fullmatch(re.sub(r"[万亿]+$", "", core)) if len(core) >= 4 else None
             number = cn_number(core)
             if pair and (cn_number(pair.group(2)) or 0) - (cn_number(pair.group(1)) or 0) == 1:  # 两三千万
                 unit = {"十": 10, "百": 100, "千": 1000, "": 1}[pair.group(3)] * _big_unit(core)
                 low, high = cn_number(pair.group(1)) * unit, cn_number(pair.group(2)) * unit
+                value, approximate = low, True
+            elif headed and (cn_number(headed.group(3)) or 0) - (cn_number(headed.group(2)) or 0) == 1:
+                # 一百五六十万 → 150–160万: a written head, then two neighbouring digits of the next place
+                head = cn_number(headed.group(1)) or 0
+                place = {"十": 10, "百": 100, "千": 1000}.get(headed.group(4)) or _place(headed.group(1)) / 10
+                scale = _big_unit(core)
+                low = (head + cn_number(headed.group(2)) * place) * scale
+                high = (head + cn_number(headed.group(3)) * place) * scale
                 value, approximate = low, True
             elif number is None:
                 continue
@@ -286,14 +298,20 @@ def extract(text: str, *, today: dt.date | None = None, asked: str | None = None
 
 def _extract(text: str, today: dt.date, asked: str | None, found: _Found) -> None:
     vocab = vocabulary()
+    text = english.to_chinese(text)
     raw = _normalise(text)
     prepared = _prepare(text)
     _words(raw, found, asked)
     _region(raw, found)
-    clauses = [c for c in re.split(r"[，,。；;！!？?\n]|、(?=\D)", prepared) if c.strip()]
+    # Brackets and a space between two Chinese words end a clause too ("营收两千万 今年预计三千万").
+    clauses = [c for c in re.split(r"[，,。；;！!？?\n（）()]|、(?=\D)|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])",
+                                   prepared) if c.strip()]
     last_label: str | None = None
     for clause in clauses:
         last_label = _figures(clause, today, asked, found, last_label, len(clauses) == 1)
+    tech_staff = found.facts.pop("_tech_staff", None)
+    if tech_staff is not None and found.facts.get("employees") and "tech_staff_ratio" not in found.facts:
+        found.put("tech_staff_ratio", None, round(tech_staff / found.facts["employees"], 8))
     # A ratio without a figure for R&D: the R&D expense follows from revenue and ratio in kb.profile.derive.
     if any(w in raw for w in vocab["break_even_words"]) and "taxable_income" not in found.facts:
         found.put("taxable_income", None, 0.0)
@@ -323,8 +341,9 @@ def _words(raw: str, found: _Found, asked: str | None) -> None:
     # What the firm plans to do ("准备新设一家房地产公司") is not its trade.
     said = "，".join(c for c in re.split(r"[，,。；;！!？?\n]", _without_places(raw)) if not _PLANS.search(c))
     industry = _best_word(re.sub(r"研发\S*|纳税人|征收", "", said), _industry_words(), _GENERIC_INDUSTRY_WORDS)
-    if industry and re.search(r"不生产|不做生产|自己不做|没有工厂|没工厂|不自己生产", said) and _best_word(
-            said, {"批发零售": _industry_words()["批发零售"]}):
+    makes_nothing = re.search(r"不生产|不做生产|自己不做|没有工厂|没工厂|不自己生产", said)
+    trades = any(w in said for w in vocab["trade_words"]) and not any(w in said for w in vocab["production_words"])
+    if industry and (trades or makes_nothing and _best_word(said, {"批发零售": _industry_words()["批发零售"]})):
         industry = "批发零售"  # sells what others make: trade, whatever the goods are
     if industry:
         found.put("industry", None, industry)
@@ -402,12 +421,13 @@ def _region(raw: str, found: _Found) -> None:
         if place in raw and county in REGIONS:
             found.put("region", None, county)
             return
-    if isinstance(region, str):
-        city = next((c for c in _cities() if c in raw or c[:-1] in raw), None)
-        if city:
-            found.put("region", None, city)  # a city: a county is asked only when a rule needs it
-        else:
-            found.problems["region"] = region
+    city = next((c for c in _cities() if c in raw or c[:-1] in raw), None)
+    if city:
+        found.put("region", None, city)  # a city: a county is asked only when a rule needs it
+    elif any(place in raw for place in ELSEWHERE):
+        found.put("region", None, OUTSIDE)
+    elif isinstance(region, str):
+        found.problems["region"] = region
 
 
 @functools.lru_cache(maxsize=1)
@@ -441,9 +461,16 @@ def _figures(clause: str, today: dt.date, asked: str | None, found: _Found, last
     used_label = last_label
     for q in figures:
         name = _label_for(q, labels, clause)
+        if q.unit == "人" and name == "tech_staff_ratio":
+            found.facts["_tech_staff"] = q.value  # a head count of S&T staff: a ratio once employees are known
+            continue
         if part and (name in found.facts or q.unit == "人" and "employees" in found.facts or name is None):
             continue
-        if several_years and name in ("rd_expense", "revenue", "taxable_income"):
+        if q.unit == "%" and name == "tech_staff_ratio":
+            found.put("tech_staff_ratio", _scaled_q(q, 0.01), round(q.value / 100, 8), priority)
+            used_label = "tech_staff_ratio"
+            continue
+        if several_years and name in ("rd_expense", "revenue", "taxable_income") and q.unit != "%":
             continue
         if q.unit == "%":
             if margin and "revenue" in found.facts:

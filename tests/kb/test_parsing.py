@@ -143,3 +143,47 @@ def test_more_ways_firms_write_a_fact(text, field, value):
 
 def test_a_dialect_no_means_no_certifications():
     assert extract("木有任何资质", today=dt.date(2026, 12, 3)).facts.get("certifications") == frozenset()
+
+
+@pytest.mark.parametrize("text, field, value", [
+    ("sales were roughly 75 million yuan last year", "revenue", 7500),
+    ("about 45 people on the payroll, R&D expenses of 2.5 million", "employees", 45),
+    ("about 45 people on the payroll, R&D expenses of 2.5 million", "rd_expense", 250),
+    ("total assets around 1.1 billion RMB", "total_assets", 110000),
+    ("incorporated in 2009, a foreign-owned factory", "founded_year", 2009),
+    ("incorporated in 2009, a foreign-owned factory", "ownership", "外资"),
+    ("our plant is in Suichang, Lishui", "region", "丽水市遂昌县"),
+])
+def test_english_phrasings_are_read_like_chinese(text, field, value):
+    assert facts(text).facts[field] == value
+
+
+def test_a_written_head_then_two_neighbouring_digits_is_a_range():
+    found = facts("营收两千七八百万")
+    assert found.ranges["revenue"] == (pytest.approx(2700), pytest.approx(2800))
+
+
+def test_brackets_and_spaces_between_chinese_words_end_a_clause():
+    found = facts("研发费用九十万（近三年研发合计占销售收入约6%） 今年预计营收一千五百万 去年营收一千二百万")
+    assert found.facts["rd_expense"] == 90 and found.facts["rd_ratio"] == pytest.approx(0.06)
+    assert found.facts["revenue"] == 1200  # last year's figure, not this year's forecast
+
+
+@pytest.mark.parametrize("text, ratio", [
+    ("研发占比6%，科技人员占职工的18%", 0.18),
+    ("职工250人，其中科技人员40人", 0.16),
+    ("科技人员比例差不多一成二", 0.12),
+])
+def test_the_share_of_science_staff_is_its_own_fact(text, ratio):
+    found = facts(text)
+    assert found.facts["tech_staff_ratio"] == pytest.approx(ratio)
+    assert found.facts.get("rd_ratio") in (None, pytest.approx(0.06))
+
+
+def test_a_trading_firm_is_in_trade_whatever_goods_it_sells():
+    assert facts("温州一家进出口公司，主要卖鞋").facts["industry"] == "批发零售"
+    assert facts("温州的鞋厂，自己生产也做外贸").facts["industry"] == "皮革制鞋"
+
+
+def test_a_firm_registered_in_another_province_is_outside_zhejiang():
+    assert facts("公司在苏州工业园区，做精密模具").facts["region"] == "浙江省外"
