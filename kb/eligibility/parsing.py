@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from kb.eligibility import english
 from kb.profile import (
     _CERTIFICATION_WORDS,
     _GENERIC_INDUSTRY_WORDS,
@@ -35,7 +36,6 @@ from kb.profile import (
     close_certifications,
     cn_number,
 )
-from kb.eligibility import english
 from kb.regions import ELSEWHERE, OUTSIDE, REGIONS, RegionMatch, city_of, find_region
 
 FACTS_FILE = Path(__file__).resolve().parent.parent / "rules" / "facts.yaml"
