@@ -60,7 +60,7 @@ def _chat_scope(text: str, facts: dict[str, Any], *, session) -> str:
             return f"category:{category}"
     family = family_named(text, session=session)
     ranked = measures_asked_about(text, session=session, today=today())
-    if ranked and ranked[0][1].has_rule and not ranked[0][1].outline_only and (
+    if ranked and ranked[0][1].rule and not ranked[0][1].outline_only and (
             family is None or ranked[0][1].document_id in _documents_of(family, session)) and any(
             keyword in text for keyword in ranked[0][1].keywords or [] if len(keyword) >= 2):
         return f"measure:{ranked[0][1].id}"

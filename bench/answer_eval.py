@@ -190,7 +190,10 @@ def main(argv: list[str] | None = None) -> int:
         replayer = Replayer(seeded_db(Path(tmp)), parses)
         results = evaluate(items, replayer, PARAMETERS)
     total = summary(results)
-    for name, prefix in (("dev questions", None), ("round-1 questions", "b1-q"), ("round-1 dialogue turns", "b1-d")):
+    rounds = sorted({r["id"].split("-")[0] for r in results if r["id"].startswith("b")}, key=lambda b: int(b[1:]))
+    parts = [("dev questions", None)] + [(f"round-{b[1:]} {what}", f"{b}-{kind}") for b in rounds
+                                         for what, kind in (("questions", "q"), ("dialogue turns", "d"))]
+    for name, prefix in parts:
         part = [r for r in results if (r["id"].startswith(prefix) if prefix else not r["id"].startswith("b"))]
         print(f"  {name:<24} {summary(part)['passed']}/{summary(part)['simulated']}")
     print(f"passed {total['passed']}/{total['simulated']} simulated ({total['total']} items; "

@@ -20,6 +20,10 @@ WHOLE_SUMMARY_CHARS = 130  # a summary this short is the answer itself; a longer
 MORE_CHARS = 200  # how much of the rest of a summary that line keeps
 FIGURES_SHOWN = 4  # a question naming no particular figure gets the measure's first few
 _SENTENCE = re.compile(r"(?<=[。；！？])")
+LIST_CHARS = 400  # asked for a list, the lead keeps the whole sentence that holds it
+SENTENCE_CHARS = 160  # the sentence that answers is shown whole up to this length
+# An origin question ("哪年开始的") is answered by a sentence that dates a start ("2011年起").
+_DATED_START = re.compile(r"(?:19|20)\d{2}年(?:\d{1,2}月)?(?:起|开始|以来|首次|设立|推出|实施)")
 
 
 def first_sentence(text: str, limit: int = LEAD_CHARS) -> str:
@@ -100,10 +104,45 @@ def lead(unit: Unit, question: Question, snapshot: Snapshot) -> str:
         steps = "\n".join(step for step in unit.text.split("；") if step)
         return f"{unit.label}：\n{steps}"
     if unit.kind in ("measure", "overview"):
+        if "list" in question.wanted:
+            return f"{subject}：{first_sentence(unit.text, limit=LIST_CHARS)}"
         return f"{subject}：{_summary_split(unit.text)[0]}"
     if unit.kind == "note":
         return f"{subject}：{unit.text.rstrip('。')}"
     return f"{subject}{unit.label}：{unit.text}"
+
+
+def answering_sentence(unit: Unit, question: Question, snapshot: Snapshot, shown: str) -> str | None:
+    """The sentence of the measure's summary or note that holds the question's own words the reply lacks.
+
+    "形成无形资产的呢" asks about one clause of a long summary; a reply that shows the measure's figures
+    would leave it out. Words of the measure's title name the measure, not the part asked about.
+    """
+    measure = snapshot.measures.get(unit.measure_id) if unit.measure_id else None
+    if measure is None:
+        return None
+    tokens = snapshot.index.tokenize
+    title = set(tokens(measure.title))
+    asked = {t for t in question.topic if t not in title and snapshot.index.weight(t) > 0}
+    origin = "origin" in question.wanted
+    if not asked and not origin:
+        return None
+    shown_tokens = set(tokens(shown))
+    best, best_score = None, 0.0
+    for sentence in _SENTENCE.split(" ".join(filter(None, [measure.summary, measure.note]))):
+        sentence = sentence.strip().rstrip("。；")
+        if not sentence or sentence in shown:
+            continue
+        words = set(tokens(sentence))
+        new = asked & words - shown_tokens
+        score = sum(snapshot.index.weight(t) for t in new)
+        if origin and _DATED_START.search(sentence) and not _DATED_START.search(shown):
+            score += 1.0 + sum(snapshot.index.weight(t) for t in asked & words)
+        if score > best_score:
+            best, best_score = sentence, score
+    if best is None:
+        return None
+    return best if len(best) <= SENTENCE_CHARS else best[: SENTENCE_CHARS - 1] + "…"
 
 
 def window_lines(measure, today: dt.date) -> list[Line]:
@@ -147,6 +186,9 @@ def detail_lines(chosen: list[Candidate], question: Question, snapshot: Snapshot
     main = chosen[0].unit
     lines: list[Line] = []
     measure = snapshot.measures.get(main.measure_id) if main.measure_id else None
+    sentence = answering_sentence(main, question, snapshot, lead(main, question, snapshot))
+    if sentence:
+        lines.append(Line("utter_line_more", {"text": sentence}))
     if main.kind in ("measure", "overview") and figure_asked(main, question, snapshot) is None:
         rest = _summary_split(main.text)[1]
         if rest:
@@ -175,11 +217,12 @@ def detail_lines(chosen: list[Candidate], question: Question, snapshot: Snapshot
         else:
             lines.append(Line("utter_line_labelled", {"label": unit.label or subject_of(unit, snapshot),
                                                       "value": unit.text}))
-    lines += currency_lines(main, question, snapshot, today)
+    # Whether the measure still applies is never cut for room: the other lines give way to it.
+    current = currency_lines(main, question, snapshot, today)
     confidence = measure.confidence if measure is not None else snapshot.documents[main.document_id].confidence
     if confidence == "low":
-        lines.append(Line("utter_line_low_confidence"))
-    lines = lines[:MAX_DETAILS]
+        current.append(Line("utter_line_low_confidence"))
+    lines = lines[:max(0, MAX_DETAILS - len(current))] + current[:MAX_DETAILS]
     if staff and measure is not None:
         if measure.internal_note:
             lines.append(Line("utter_line_staff_note", {"internal_note": measure.internal_note}))

@@ -17,11 +17,14 @@ from sqlalchemy.orm import Session
 from kb import queries
 from kb.answering import compose
 from kb.answering.followup import context_of, resolve
+from kb.answering.general import general_idf
 from kb.answering.question import Question, parse_question
 from kb.answering.reply import Line, Reply, Say
 from kb.answering.retrieval import PARAMETERS, PREFERRED, Candidate, Parameters, preferred_kinds, rank
 from kb.answering.snapshot import MeasureRecord, Snapshot, snapshot
 from kb.answering.units import Unit, is_gap
+from kb.answering.verdict import verdict_line
+from kb.answering.vocabulary import vocabulary
 from kb.models import AskedQuestion
 from kb.text import normalize
 
@@ -30,6 +33,9 @@ SAYS_MORE = 0.15  # a note line is added when it matches this much more of the q
 RESTATING = frozenset({"measure", "overview"})  # a measure's or document's whole summary restates its parts
 YEARLY_EDITIONS = 3  # documents named in this many editions are a yearly series ("8+4")
 CLARIFY_WORDS = 2  # a question with at most this many words of its own may fit several measures
+# Kinds of answer only a document or measure has: a question asking for one is about the one it names.
+ABOUT_A_DOCUMENT = frozenset({"date", "document", "department", "channel", "materials", "contact", "how",
+                              "recommend", "origin"})
 
 
 def respond(text: str, *, session: Session, today: dt.date, context: dict[str, Any] | None = None,
@@ -44,6 +50,8 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
            intent: str | None = None, staff: bool = False, params: Parameters = PARAMETERS) -> Reply:
     if question.other_region:
         return Reply((Say("utter_out_of_scope_region", {"region": question.other_region}),), answered=True)
+    if _off_topic(question, snap, params):
+        return Reply((Say("utter_out_of_scope"),), answered=False)
     own_documents = question.documents
     question, followed = resolve(question, context, snap)
     # "第三个具体讲什么": the item is asked about, not the list it was read from.
@@ -72,6 +80,10 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
         return Reply((Say("utter_measure_not_found"),), answered=False)
     chosen, extra = _choose(question, candidates, snap)
     prefix = _prefix(question, chosen[0], snap)
+    main_measure = snap.measures.get(chosen[0].unit.measure_id) if chosen[0].unit.measure_id else None
+    verdict = verdict_line(question, main_measure, today=today)
+    if verdict is not None:
+        prefix = [verdict]  # the verdict answers the yes/no question; "是的，X在其中" would only echo it
     if item_of:
         prefix = [Line("utter_line_item", {"ordinal": question.ordinal,
                                             "item": context["items"][question.ordinal - 1]}), *prefix]
@@ -83,6 +95,24 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
     if choices:
         messages.append(Say("utter_clarify", buttons=tuple(choices)))
     return Reply(tuple(messages), context_of(question, chosen[0].unit.id, chosen[0].unit.items))
+
+
+def _off_topic(question: Question, snap: Snapshot, params: Parameters) -> bool:
+    """Its own words are unknown to the knowledge base, one is a content word, and none is about a firm's support.
+
+    "32条金鱼怎么养" shares only a document's name with the knowledge base; the name says nothing of what is
+    asked. Unknown function words ("里面", "就是") do not make a question off-topic; an elliptical question
+    takes its topic from the previous turn instead.
+    """
+    if not question.topic or question.elliptical or question.article or question.ordinal:
+        return False
+    if question.wanted & ABOUT_A_DOCUMENT:
+        return False  # it asks for something a document or measure has: a date, a department, a channel
+    if any(token in snap.index.idf for token in question.topic):
+        return False
+    if not any(general_idf(token) >= params.off_topic_word for token in question.topic):
+        return False
+    return not any(word in question.text for word in vocabulary().firm_context)
 
 
 def respond_measure(measure_id: str, *, session: Session, today: dt.date, staff: bool = False) -> Reply:

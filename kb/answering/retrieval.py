@@ -36,6 +36,9 @@ class Parameters:
     unknown_weight: float = 1.0  # a question word the knowledge base never uses, as a share of the rarest word's weight
     min_coverage: float = 0.2  # the share of the question's words an answer must match …
     min_coverage_out_of_scope: float = 0.3  # … and when the classifier took it for out of scope
+    # A word counts as saying what an off-topic question is about ("金鱼", not "里面") when its idf over
+    # jieba's general corpus reaches this (function words sit near 3.6-6, content words above).
+    off_topic_word: float = 6.5
 
 
 PARAMETERS = Parameters()

@@ -79,7 +79,7 @@ class MeasureRecord:
     contact: str | None
     how_to_apply: str | None
     keywords: tuple[str, ...]
-    has_rule: bool
+    rule: dict | None  # the eligibility rule (kb.eligibility), when the measure has one
     valid_from: dt.date | None
     valid_to: dt.date | None
     confidence: str
@@ -119,7 +119,7 @@ def measure_record(measure: Measure) -> MeasureRecord:
         title=measure.title, summary=measure.summary, outline_only=bool(measure.outline_only),
         benefits=tuple(dict(b) for b in measure.benefits or ()), department=measure.department,
         contact=measure.contact, how_to_apply=measure.how_to_apply, keywords=_tuple(measure.keywords),
-        has_rule=bool(measure.rule), valid_from=measure.valid_from, valid_to=measure.valid_to,
+        rule=dict(measure.rule) if measure.rule else None, valid_from=measure.valid_from, valid_to=measure.valid_to,
         confidence=measure.confidence, note=measure.note, internal_note=measure.internal_note,
         internal_contact=measure.internal_contact,
         source_urls=tuple(s.url for s in measure.sources) or tuple(s.url for s in measure.document.sources),

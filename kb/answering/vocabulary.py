@@ -30,6 +30,7 @@ class Vocabulary:
     glossary: tuple[tuple[str, str], ...]  # English → Chinese, longest English first
     colloquial: dict[str, str]
     colloquial_phrases: tuple[tuple[str, str], ...] = ()  # longest first
+    firm_context: tuple[str, ...] = ()  # words that make a question about a firm and its support
 
     def plain(self, text: str) -> str:
         """The text with firms' phrases for a document term replaced by the term (自己要出 → 自筹)."""
@@ -59,6 +60,7 @@ def read_vocabulary(path: Path = VOCABULARY_FILE) -> Vocabulary:
         colloquial={str(k): str(v) for k, v in (data.get("colloquial") or {}).items()},
         colloquial_phrases=tuple(sorted(((str(k), str(v)) for k, v in (data.get("colloquial_phrases") or {}).items()),
                                         key=lambda p: -len(p[0]))),
+        firm_context=tuple(str(w) for w in data.get("firm_context") or ()),
     )
 
 

@@ -386,17 +386,21 @@ def _certifications(text: str) -> set[str]:
     found: set[str] = set()
     for sentence in re.split(r"[。；;！!\n]", text):
         lapsed = _LAPSED.search(sentence)
-        for clause in re.split(r"[，,、]|和|与|及|还有", sentence):
-            if re.match(r"\s*(?:没有|没|无|不是|未|不再)", clause) or lapsed:
+        for comma_clause in re.split(r"[，,、]", sentence):
+            # A wish or a question ("科小还有戏吗") is judged on the whole clause, before "和/还有" split it.
+            if _INTENT.search(comma_clause) and not _HELD.search(_INTENT.sub("", comma_clause)):
                 continue
-            if _INTENT.search(clause) and not _HELD.search(_INTENT.sub("", clause)) or _PENDING.search(clause):
-                continue
-            for standard, words in _CERTIFICATION_WORDS.items():
-                for word in words:
-                    at = clause.find(word)
-                    if at >= 0 and not _DENIED.search(clause[:at]):  # "我们不是高企"
-                        found.add(standard)
-                        break
+            for clause in re.split(r"和|与|及|还有", comma_clause):
+                if re.match(r"\s*(?:没有|没|无|不是|未|不再)", clause) or lapsed:
+                    continue
+                if _INTENT.search(clause) and not _HELD.search(_INTENT.sub("", clause)) or _PENDING.search(clause):
+                    continue
+                for standard, words in _CERTIFICATION_WORDS.items():
+                    for word in words:
+                        at = clause.find(word)
+                        if at >= 0 and not _DENIED.search(clause[:at]):  # "我们不是高企"
+                            found.add(standard)
+                            break
     if re.search(r"(?:高新|高企|国高)\S{0,2}和\S{0,4}都有|都有", text):  # "国高和专精特新都有"
         for part in re.split(r"和|与|、", re.sub(r"都有.*", "", text)):
             for standard, words in _CERTIFICATION_WORDS.items():

@@ -170,3 +170,39 @@ def test_an_application_window_that_closed_is_said_with_its_date(seeded):
     with seeded() as session:
         said = ask(session, "尖兵领雁第二批申报截止是几号")
     assert "2025年10月28日" in said and "截止" in said
+
+
+def test_the_sentence_that_holds_the_asked_part_of_a_long_measure_is_shown(seeded):
+    with seeded() as session:
+        said = ask(session, "数字化车间在海岛县门槛是多少")
+    assert "1500万" in said  # the mountain/island threshold sits in one sentence of a longer summary
+
+
+def test_a_list_asked_for_is_not_cut_short(seeded):
+    with seeded() as session:
+        said = ask(session, "2024年8月之前山区26县包括哪些县")
+    assert "…" not in said.split("\n")[0] and "景宁" in said
+
+
+@pytest.mark.parametrize("text", ["32条里提到的熊猫吃什么", "《领雁》那部纪录片在哪能看", "8+4乘以2是几"])
+def test_a_document_name_alone_does_not_make_a_question_about_policy(seeded, text):
+    with seeded() as session:
+        said, answered = conversation(session, text)[0]
+    assert "不在我的范围" in said and not answered
+
+
+@pytest.mark.parametrize("text", ["32条跟我们做奶茶的小店有啥关系", "8+4里面到底都有啥"])
+def test_a_question_about_a_named_document_with_unknown_words_is_still_answered(seeded, text):
+    with seeded() as session:
+        said, answered = conversation(session, text)[0]
+    assert "不在我的范围" not in said and answered
+
+
+def test_a_yes_no_question_stating_a_firm_fact_gets_the_rule_verdict_first(seeded):
+    with seeded() as session:
+        said = ask(session, "单位职工七百人，科技型中小企业还有戏吗")
+    first = said.split("\n")[0]
+    assert first.startswith("按您说的") and "不符合" in first and "500人" in first
+    with seeded() as session:
+        said = ask(session, "公司在泰顺，领雁项目的自筹比例可以按低一点的标准吗")
+    assert said.startswith("按您说的") and "符合条件" in said.split("\n")[0]

@@ -1,0 +1,47 @@
+"""A yes/no question that states the firm's own facts ("员工600人还能入库吗") gets the rule's verdict first.
+
+The answer path finds the measure; the eligibility engine judges the facts the question gives against the
+measure's rule. Only conditions the facts reach are reported: a verdict on one fact never says "eligible"
+unless the rule has nothing else to check.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from kb.answering.question import Question
+from kb.answering.reply import Line
+from kb.answering.snapshot import MeasureRecord
+from kb.eligibility.engine import FactsError, RuleError, Status, evaluate, format_value
+from kb.eligibility.parsing import extract
+from kb.profile import FIELDS
+
+# Facts a question states without meaning them as the firm's facts ("公司" reads as entity_type 企业).
+_IMPLIED = frozenset({"entity_type"})
+MAX_REASONS = 2
+
+
+def verdict_line(question: Question, measure: MeasureRecord | None, *, today: dt.date) -> Line | None:
+    """The verdict of the measure's rule on the facts the question states, as the reply's first line."""
+    if measure is None or not measure.rule or "yesno" not in question.wanted:
+        return None
+    facts = {k: v for k, v in extract(question.raw, today=today).facts.items() if not k.startswith("_")}
+    if not set(facts) - _IMPLIED:
+        return None
+    try:
+        verdict = evaluate(measure.rule, facts, on=today, measure_id=measure.id)
+    except (FactsError, RuleError):
+        return None
+    stated = "、".join(f"{FIELDS[name].label}{format_value(name, value)}" for name, value in facts.items()
+                      if name not in _IMPLIED and name in FIELDS)
+    if verdict.status is Status.NOT_ELIGIBLE:
+        reasons = "；".join(f"“{f.explanation}”" for f in verdict.failed[:MAX_REASONS])
+        return Line("utter_line_verdict_no", {"facts": stated, "reasons": reasons})
+    if not verdict.met:
+        return None  # the facts given decide none of its conditions
+    met = "；".join(f.explanation for f in verdict.met[:MAX_REASONS])
+    if verdict.status is Status.ELIGIBLE:
+        return Line("utter_line_verdict_yes", {"facts": stated, "met": met})
+    remaining = [FIELDS[name].label for name in verdict.undecided_fields if name in FIELDS] + list(verdict.to_confirm)
+    return Line("utter_line_verdict_open", {"facts": stated, "met": met,
+                                            "remaining": "、".join(remaining[:3]) or "其他条件"})
