@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from kb.profile import FIELDS, Parsed, close_certifications, extract, parse
+from kb.profile import FIELDS, Parsed, close_certifications, derive, extract, parse
 
 TODAY = dt.date(2026, 12, 2)
 
@@ -21,6 +21,7 @@ def read_facts(text: str, *, asked: str | None = None) -> dict[str, Any]:
         parsed = parse(asked, text, today=TODAY)
         if isinstance(parsed, Parsed):
             facts[asked] = parsed.value
+    facts = derive(facts)  # what the engine judges with: the R&D ratio from R&D expense and revenue
     if facts.get("certifications") is not None:
         facts["certifications"] = certifications_closed(facts["certifications"])
     return facts

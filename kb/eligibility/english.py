@@ -55,6 +55,9 @@ def to_chinese(text: str) -> str:
     if not _LATIN.search(text):
         return text
     text = _FOUNDED.sub(r"\1年成立", text)
+    text = re.sub(r"\b((?:19|20)\d{2})-(?:founded|established)\b", r"\1年成立 ", text, flags=re.IGNORECASE)
+    text = re.sub(r"(\d+(?:\.\d+)?)\s*(?:percent|pct)\b", r"\1%", text, flags=re.IGNORECASE)
+    text = re.sub(r"(\d+(?:\.\d+)?)\s*yi\b", r"\1亿", text, flags=re.IGNORECASE)  # pinyin typed for 亿
     text = _FIGURE.sub(_figure, text)
     text = _CURRENCY.sub("元", text)
     places = _places()

@@ -71,7 +71,7 @@ class Quantity:
 _D = "零〇○一二两三四五六七八九"
 _EPSILON = 1e-6  # "多/出头/不到" make a bound strict
 _NUMERAL = rf"(?:\d+(?:\.\d+)?|[{_D}十百千])(?:[\d.{_D}十百千万亿点])*"
-_PAIR = re.compile(r"([一二两三四五六七八九])([二三四五六七八九])([十百千]?)")
+_PAIR = re.compile(r"([一二两三四五六七八九])([二两三四五六七八九])([十百千]?)")
 _FEW = re.compile(r"(大)?几([十百千]?)")
 _HEADED_PAIR = re.compile(r"([一二两三四五六七八九]+[百千])([一二两三四五六七八九])([二三四五六七八九])([十百]?)")
 
@@ -343,7 +343,8 @@ def _words(raw: str, found: _Found, asked: str | None) -> None:
     industry = _best_word(re.sub(r"研发\S*|纳税人|征收", "", said), _industry_words(), _GENERIC_INDUSTRY_WORDS)
     makes_nothing = re.search(r"不生产|不做生产|自己不做|没有工厂|没工厂|不自己生产", said)
     trades = any(w in said for w in vocab["trade_words"]) and not any(w in said for w in vocab["production_words"])
-    if industry and (trades or makes_nothing and _best_word(said, {"批发零售": _industry_words()["批发零售"]})):
+    sells = re.search(r"卖[^，,。\d]{1,6}的", said) and not any(w in said for w in vocab["production_words"])
+    if sells or industry and (trades or makes_nothing and _best_word(said, {"批发零售": _industry_words()["批发零售"]})):
         industry = "批发零售"  # sells what others make: trade, whatever the goods are
     if industry:
         found.put("industry", None, industry)
@@ -450,7 +451,8 @@ def _figures(clause: str, today: dt.date, asked: str | None, found: _Found, last
     if founded is not None:
         figures = [q for q in figures if not re.search(r"成立|注册|开了|年", clause[q.end:q.end + 2])]
         if re.search(r"成立|注册|开了|创办|开的公司|就有了|开始做", clause):
-            figures = [q for q in figures if q.unit in ("万", "%", "人")]
+            figures = [q for q in figures if q.unit in ("万", "%", "人")
+                       or re.match(r"\s*(?:员工|职工|工人|名|位)", clause[q.end:])]
     labels = _label_spans(clause)
     priority = 2 if any(w in clause for w in vocab["last_year_words"]) else (
         0 if any(w in clause for w in vocab["forecast_words"]) else 1)
@@ -463,8 +465,18 @@ def _figures(clause: str, today: dt.date, asked: str | None, found: _Found, last
     # "近三年研发投入合计900万": a total over several years is not last year's figure.
     several_years = re.search(r"近[两二三四五]年|这几年|历年", clause) and re.search(r"合计|累计|一共|总共|加起来", clause)
     used_label = last_label
+    money_labels = [name for _, _, name in labels if name in MONEY_FIELDS]
+    if not figures and money_labels:
+        used_label = money_labels[-1]  # "利润（应纳税所得额）才三十几万": the label, then the figure in a later clause
+    # "员工是250不是350": a figure right after 不是 is the one taken back.
+    figures = [q for q in figures if not re.search(r"不是\s*$", clause[max(0, q.start - 3):q.start])]
+    # "另外有劳务派遣15人": more people on top of the head count already given.
+    extra_staff = re.match(r"\s*(?:另外|另有|还有|外加|加上)", clause) and "employees" in found.facts
     for q in figures:
         name = _label_for(q, labels, clause)
+        if extra_staff and q.unit == "人":
+            found.put("employees", None, int(found.facts["employees"] + q.value), found.priority.get("employees", 1))
+            continue
         if q.unit == "人" and name == "tech_staff_ratio":
             found.facts["_tech_staff"] = q.value  # a head count of S&T staff: a ratio once employees are known
             continue

@@ -187,3 +187,20 @@ def test_a_trading_firm_is_in_trade_whatever_goods_it_sells():
 
 def test_a_firm_registered_in_another_province_is_outside_zhejiang():
     assert facts("公司在苏州工业园区，做精密模具").facts["region"] == "浙江省外"
+
+
+@pytest.mark.parametrize("text, field, value", [
+    ("员工应该是120，不是210", "employees", 120),
+    ("正式工70人，另外还有外包派遣的12人", "employees", 82),
+    ("净利润（也就是应纳税所得额）大概四十来万", "taxable_income", 40),
+    ("营业收入跟去年持平，还是九百万", "revenue", 900),
+    ("R&D is about 4 percent of sales", "rd_ratio", 0.04),
+    ("revenue 3.5yi", "revenue", 35000),
+    ("今年基本打平", "taxable_income", 0),
+])
+def test_corrections_additions_and_labels_across_clauses(text, field, value):
+    assert facts(text).facts[field] == pytest.approx(value)
+
+
+def test_a_shop_selling_goods_is_in_trade():
+    assert facts("在义乌卖围巾的个体户").facts["industry"] == "批发零售"
