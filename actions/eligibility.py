@@ -199,9 +199,11 @@ class ActionCheckEligibility(Action):
         if question is not None and not (wide and questions >= MAX_QUESTIONS):
             if starting:
                 dispatcher.utter_message(response="utter_eligibility_intro")
+            # What the facts given so far settle, before the next question; a first message that describes
+            # the firm ("泰顺的个体户") is answered with what it already decides.
             decided = [v for v in result.verdicts if v.measure_id not in earlier and v.status in (
-                Status.ELIGIBLE.value, Status.LIKELY.value)] if found and not starting else []
-            if decided:  # what the facts just given settle, before the next question
+                Status.ELIGIBLE.value, Status.LIKELY.value)] if found else []
+            if decided:
                 dispatcher.utter_message(response="utter_eligibility_progress",
                                          items="\n".join(_verdict_line(domain, v) for v in decided[:3]))
             dispatcher.utter_message(response="utter_ask_fact", question=question.question)

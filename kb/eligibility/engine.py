@@ -698,8 +698,9 @@ def next_question(measures: Iterable[tuple[str, Rule | None]], facts: Facts, *, 
             for name in dict.fromkeys(DERIVED_FROM.get(f.field, f.field) for f in undecided if not f.unencoded):
                 if name not in exclude and name in FIELDS:
                     counts[name] += times
-        if status is not Status.ELIGIBLE:
+        if status in (Status.UNKNOWN, Status.LIKELY):
             # A title not mentioned counts as not held; asked, it may turn out to be held and decide the verdict.
+            # A firm that fails a mandatory condition (a 个体户 for 高企) is not asked which titles it holds.
             for name in run.holds_fields(root):
                 if name not in exclude and run.values.get(name) is None:
                     counts[name] += times

@@ -51,6 +51,15 @@ def test_next_question_breaks_a_tie_with_the_easier_field():
     assert next_question(measures, {}, on=ON).name == "region"
 
 
+def test_a_firm_that_fails_a_rule_is_not_asked_which_titles_it_holds():
+    titled = ("titled", {"any": [{"field": "certifications", "op": "holds", "value": "高新技术企业"},
+                                 {"all": [{"field": "entity_type", "op": "eq", "value": "企业"},
+                                          {"field": "revenue", "op": "ge", "value": 1000}]}]})
+    assert next_question([titled], {}, on=ON).name == "certifications"
+    # A 个体工商户 fails the rule's own branch: holding the title is no longer what is worth asking.
+    assert next_question([titled], {"entity_type": "个体工商户"}, on=ON) is None
+
+
 def test_next_question_skips_fields_the_firm_could_not_answer():
     assert next_question(MEASURES, {}, on=ON, exclude={"employees"}).name == "region"
 
