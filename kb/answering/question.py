@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from kb.regions import RegionMatch, find_region
+from kb.rulebook import default_rulebook
 from kb.text import arabic_article_counts, arabic_years, article_number, normalize, other_region, question_in
 
 if TYPE_CHECKING:
@@ -109,6 +111,20 @@ def _ordinal(text: str) -> int | None:
     return _CN_ORDINALS.get(value)
 
 
+def region_groups(text: str, today: dt.date) -> tuple[str, ...]:
+    """The names of the region groups (kb/rules/groups.yaml) that a county the text names belongs to today."""
+    found = find_region(text)
+    if not isinstance(found, RegionMatch):
+        return ()
+    book = default_rulebook()
+    names: list[str] = []
+    for group in book.groups.values():
+        named = any(name in text for name in (group.name, *group.aliases))
+        if group.kind == "region" and not named and found.full_name in book.members(group.name, today):
+            names += [group.name, *group.aliases[:1]]
+    return tuple(names)
+
+
 def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
     """Parse a message once: everything answering needs to know about it."""
     words = snapshot.vocabulary
@@ -133,6 +149,10 @@ def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
     name_tokens = {t for d in documents for name in d.names for t in index.tokenize(name)}
     year_tokens = {t for t in tokens if re.fullmatch(r"(?:20)?\d\d(?:年|年度|年版|版)?", t)}
     topic = tuple(t for t in dict.fromkeys(tokens) if t in kept and t not in name_tokens | year_tokens)
+    # "我们在文成县呢": a county stands for the named groups it belongs to (山区海岛县), which is what
+    # measures speak of.
+    groups = tuple(t for name in region_groups(text, today) for t in index.tokenize(name) if t not in topic)
+    tokens, topic = [*tokens, *groups], (*topic, *groups)
     stripped = lowered.strip(" ？?。.!！")
     elliptical = stripped.endswith("呢") or stripped.startswith(_ELLIPTICAL_START) or " 呢 " in f" {text} "
     return Question(

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from kb import queries
 from kb.answering import compose
-from kb.answering.followup import context_of, resolve
+from kb.answering.followup import context_of, resolve, with_document_names
 from kb.answering.general import general_idf
 from kb.answering.question import Question, parse_question
 from kb.answering.reply import Line, Reply, Say
@@ -64,6 +64,9 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
     if unpublished is not None:
         return unpublished
     candidates = rank(question, snap, today=today, params=params)
+    if not candidates and followed and question.documents and not question.topic:
+        question = with_document_names(question, snap)
+        candidates = rank(question, snap, today=today, params=params)
     if item_of:
         candidates = [c for c in candidates if c.unit.id != item_of] or candidates
     if followed and not own_documents and question.documents:

@@ -208,3 +208,15 @@ def test_a_yes_no_question_stating_a_firm_fact_gets_the_rule_verdict_first(seede
     first = said.split("\n")[0]
     # The address meets the rule's one encoded condition; leading a project is what remains to confirm.
     assert first.startswith("按您说的") and "已满足" in first and "60%" in first and "牵头" in first
+
+
+def test_a_follow_up_of_cue_words_only_stays_with_the_document(seeded):
+    with seeded() as session:
+        (_, _), (second, answered) = conversation(session, "8+4的2024年版是哪天印发的", "哪个单位发的")
+    assert answered and "人民政府" in second.split("\n")[0]
+
+
+def test_a_county_stands_for_the_region_group_it_belongs_to(seeded):
+    with seeded() as session:
+        said = ask(session, "庆元的厂子申报数字化车间，投资门槛多少")
+    assert "1500万" in said
