@@ -58,12 +58,20 @@ class Question:
     other_region: str | None
 
 
+def _sql_values(match: re.Match[str]) -> str:
+    """A statement dropped, the values it names kept: "WHERE year=2023 AND name='8+4'" still asks about 2023 8+4."""
+    statement = match.group()
+    quoted = re.findall(r"'([^']{1,40})'", statement)
+    years = re.findall(r"\b(?:19|20)\d{2}\b", re.sub(r"'[^']*'", " ", statement))
+    return " " + " ".join([*quoted, *years]) + " "
+
+
 def strip_noise(text: str) -> str:
     """The question inside markup, code, template syntax and instructions to the assistant."""
     text = _TAG.sub(" ", text)
     text = _SQL_COMMENT.sub(" ", text)
     text = _SQL_TAUTOLOGY.sub(" ", text)
-    text = _SQL.sub(" ", text)
+    text = _SQL.sub(_sql_values, text)
     text = _TEMPLATE.sub(" ", text)
     kept = [s for s in _SENTENCES.split(text) if s.strip() and not _INSTRUCTION.search(s.strip())]
     return re.sub(r"[ \t]+", " ", "".join(kept)).strip() or text.strip()
