@@ -10,7 +10,7 @@ from rasa_sdk import Tracker
 from sqlalchemy.orm import sessionmaker
 
 from kb.answering.respond import log_question
-from kb.db import make_engine, make_sessionmaker
+from kb.store.db import make_engine, make_sessionmaker
 
 STAFF_ROLES = ("staff", "admin")
 

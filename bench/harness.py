@@ -43,7 +43,7 @@ def started_assistant(start_timeout: float = 600, *, web: bool = True, model: Pa
     The model is the project's current one (trained if stale) unless one is given.
     """
     from bot.training import ensure_model
-    from kb.loader import seed_database
+    from kb.store.loader import seed_database
 
     defaults = load_settings()
     if model is None:

@@ -52,7 +52,7 @@ from kb.answering.retrieval import rank  # noqa: E402
 from kb.answering.snapshot import Snapshot  # noqa: E402
 from kb.answering.vocabulary import vocabulary  # noqa: E402
 from kb.eligibility import evaluate_all, next_question  # noqa: E402
-from kb.loader import SEED_DIR, read_seed, seed_files  # noqa: E402
+from kb.store.loader import SEED_DIR, read_seed, seed_files  # noqa: E402
 from kb.text import question_in  # noqa: E402
 
 RESULTS = HERE / "results" / "kb_scale.json"
@@ -109,10 +109,10 @@ def seed_records() -> tuple[list[Any], list[Any]]:
     """The seed's documents and measures as the answer path reads them (kb.answering.snapshot records)."""
     import tempfile
 
-    from kb import queries
     from kb.answering.snapshot import document_record, measure_record
-    from kb.db import make_engine, make_sessionmaker
-    from kb.loader import seed_database
+    from kb.store import queries
+    from kb.store.db import make_engine, make_sessionmaker
+    from kb.store.loader import seed_database
 
     with tempfile.TemporaryDirectory(prefix="huiqi-scale-") as tmp:
         url = f"sqlite:///{tmp}/kb.sqlite3"

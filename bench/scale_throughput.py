@@ -33,9 +33,9 @@ from bot.services import Service, ServiceGroup, action_service, free_port, rasa_
 from bot.settings import Settings, load_settings  # noqa: E402
 from bot.topology import nginx_command, write_nginx_conf  # noqa: E402
 from bot.training import ensure_model  # noqa: E402
-from kb.db import make_engine, make_sessionmaker  # noqa: E402
-from kb.loader import load_seed, read_seed, seed_files  # noqa: E402
-from kb.schema import create_schema  # noqa: E402
+from kb.store.db import make_engine, make_sessionmaker  # noqa: E402
+from kb.store.loader import load_seed, read_seed, seed_files  # noqa: E402
+from kb.store.schema import create_schema  # noqa: E402
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 # A mix of what firms ask: two need the action server and the knowledge base, one does not.

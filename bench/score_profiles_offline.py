@@ -30,8 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from bot.api import check_body
-    from kb.db import make_engine, make_sessionmaker
-    from kb.loader import seed_database
+    from kb.store.db import make_engine, make_sessionmaker
+    from kb.store.loader import seed_database
 
     if "phrases" in args.parts:
         phrases = sb._load(args.round / "phrases.yaml", "phrases")

@@ -2,7 +2,7 @@
 
 Bearer tokens (`huiqi admin token create NAME --role viewer|editor`) are checked against their
 hashes: a viewer reads, an editor also writes. Every write (a file import, a measure edited in
-the page's form, a rollback) goes through kb.importer / kb.revisions — validate, one transaction,
+the page's form, a rollback) goes through kb.admin.importer / kb.admin.revisions — validate, one transaction,
 a revision — exactly as the CLI does. Database work runs in a thread, off the event loop.
 """
 
@@ -19,12 +19,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from bot import limits
-from kb import queries
+from kb.admin.importer import apply_import, measure_input, missing_terms, parse_import
+from kb.admin.revisions import RevisionNotFound, revision_record, rollback
+from kb.admin.tokens import token_holder
 from kb.errors import KBError, ValidationFailed
-from kb.exporter import export_data, export_sources, measure_record
-from kb.importer import apply_import, measure_input, missing_terms, parse_import
-from kb.revisions import RevisionNotFound, revision_record, rollback
-from kb.tokens import token_holder
+from kb.store import queries
+from kb.store.exporter import export_data, export_sources, measure_record
 
 PAGE = Path(__file__).with_name("admin_page.html")
 MAX_UPLOAD = 20 * 1024 * 1024
@@ -274,11 +274,11 @@ def create_blueprint() -> Blueprint:
             return _error(400, "format 应是 json、yaml 或 xlsx")
         data = await _db(request, export_data)
         if fmt == "xlsx":
-            from kb.xlsx import write_workbook
+            from kb.admin.xlsx import write_workbook
 
             body = await asyncio.to_thread(write_workbook, data)
             return response.raw(body, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                                headers={"Content-Disposition": 'attachment; filename="kb.xlsx"'})
+                                headers={"Content-Disposition": 'attachment; filename="kb.admin.xlsx"'})
         content_type = "application/json" if fmt == "json" else "application/yaml"
         sources = await _db(request, export_sources)  # with their kind, as `huiqi kb export` gives them
         return response.text(export_text({**data, "sources": sources}, fmt), content_type=f"{content_type}; charset=utf-8")

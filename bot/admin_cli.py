@@ -1,6 +1,6 @@
 """`huiqi kb validate|import|export|template|rollback|matches`, `huiqi admin token create`, `huiqi train --reload`.
 
-Thin faces on kb.importer, kb.revisions, kb.xlsx and kb.tokens: the library validates and
+Thin faces on kb.admin.importer, kb.admin.revisions, kb.admin.xlsx and kb.admin.tokens: the library validates and
 raises; these print the diff or a one-line error (bot/cli.py's main turns errors into exit 2).
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from kb.errors import KBError
-from kb.exporter import export_data, export_sources
+from kb.store.exporter import export_data, export_sources
 
 RETRAIN_HINT = "建议重新训练"
 _FIELD_VALUE_WIDTH = 60
@@ -42,10 +42,10 @@ def cmd_kb_export(args: argparse.Namespace) -> int:
         data = export_data(session)
         sources = export_sources(session)
     if args.format == "xlsx":
-        from kb.xlsx import write_workbook
+        from kb.admin.xlsx import write_workbook
 
         if not args.output:
-            raise KBError("an Excel export needs a file: huiqi kb export --format xlsx -o kb.xlsx")
+            raise KBError("an Excel export needs a file: huiqi kb export --format xlsx -o kb.admin.xlsx")
         Path(args.output).write_bytes(write_workbook(data))
         print(f"已导出到 {args.output}")
         return 0
@@ -58,7 +58,7 @@ def cmd_kb_export(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_template(args: argparse.Namespace) -> int:
-    from kb.xlsx import SHEETS, template
+    from kb.admin.xlsx import SHEETS, template
 
     Path(args.file).write_bytes(template())
     print(f"模板已写入 {args.file}：工作表 {'、'.join(SHEETS)}、说明")
@@ -90,7 +90,7 @@ def diff_lines(diff: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def _apply(path: Path, *, author: str, dry_run: bool):
-    from kb.importer import apply_import, read_import
+    from kb.admin.importer import apply_import, read_import
 
     plan = read_import(path)
     with _sessions().begin() as session:
@@ -122,7 +122,7 @@ def cmd_kb_import(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_rollback(args: argparse.Namespace) -> int:
-    from kb.revisions import rollback
+    from kb.admin.revisions import rollback
 
     with _sessions().begin() as session:
         result = rollback(session, args.revision, author=args.author)
@@ -195,7 +195,7 @@ def cmd_kb_matches(args: argparse.Namespace) -> int:
 
 
 def cmd_admin_token_create(args: argparse.Namespace) -> int:
-    from kb.tokens import create_token
+    from kb.admin.tokens import create_token
 
     with _sessions().begin() as session:
         token = create_token(args.name, args.role, session=session)
@@ -205,7 +205,7 @@ def cmd_admin_token_create(args: argparse.Namespace) -> int:
 
 def write_admin_terms(export: dict[str, Any], jieba_dir: Path | None = None) -> list[str]:
     """Write the knowledge base's terms the NLU lacks to jieba_dict/admin_terms.txt; return them."""
-    from kb.importer import ADMIN_TERMS_FILE, JIEBA_DIR, missing_terms, nlu_vocabulary
+    from kb.admin.importer import ADMIN_TERMS_FILE, JIEBA_DIR, missing_terms, nlu_vocabulary
     from kb.terms import dictionary_words
 
     jieba_dir = jieba_dir or JIEBA_DIR

@@ -12,13 +12,13 @@ import time
 from pathlib import Path
 
 from bot import admin_cli
-from kb import queries
-from kb.db import database_url, make_engine, make_sessionmaker
 from kb.errors import KBError, ValidationFailed
-from kb.exporter import export_data, export_sources
-from kb.loader import default_seed_dir, load_seed, read_seed, seed_files
-from kb.models import APPLIES_BY, DRAFT, NOT_FOUND, SOURCE_KINDS
-from kb.schema import create_schema
+from kb.store import queries
+from kb.store.db import database_url, make_engine, make_sessionmaker
+from kb.store.exporter import export_data, export_sources
+from kb.store.loader import default_seed_dir, load_seed, read_seed, seed_files
+from kb.store.models import APPLIES_BY, DRAFT, NOT_FOUND, SOURCE_KINDS
+from kb.store.schema import create_schema
 
 EXAMPLES = """examples:
   huiqi kb load                     create or upgrade the knowledge base and load kb/seed/

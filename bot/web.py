@@ -16,9 +16,9 @@ from sanic import Sanic, response
 from sanic.request import Request
 
 from bot import admin, api, chat_page, history, staff_robot
-from kb import queries
-from kb.db import make_engine, make_sessionmaker
-from kb.schema import create_schema
+from kb.store import queries
+from kb.store.db import make_engine, make_sessionmaker
+from kb.store.schema import create_schema
 
 
 def create_app() -> Sanic:

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from kb.models import DRAFT
+from kb.store.models import DRAFT
 
 CURRENT, OPEN, NOT_YET_OPEN, EXPIRED, WINDOW_CLOSED, SUPERSEDED, IS_DRAFT = (
     "current", "open", "not_yet_open", "expired", "window_closed", "superseded", "draft")

@@ -299,13 +299,13 @@ class DingTalkOutput(OutputChannel):
 @lru_cache(maxsize=1)
 def _sessions():
     """One engine per Rasa process, made on first use (never at import)."""
-    from kb.db import make_engine, make_sessionmaker
+    from kb.store.db import make_engine, make_sessionmaker
 
     return make_sessionmaker(make_engine())
 
 
 def role_in_kb(staff_id: str) -> str | None:
-    from kb.models import StaffMember
+    from kb.store.models import StaffMember
 
     with _sessions()() as session:
         member = session.get(StaffMember, staff_id)
@@ -313,7 +313,7 @@ def role_in_kb(staff_id: str) -> str | None:
 
 
 def digest_reply(now: dt.datetime | None = None) -> str:
-    from kb.digest import today_in_china, unanswered_digest
+    from kb.admin.digest import today_in_china, unanswered_digest
     from kb.format import format_date
 
     day = today_in_china(now)
@@ -331,8 +331,8 @@ def digest_reply(now: dt.datetime | None = None) -> str:
 
 def firm_reply(query: str, today: dt.date | None = None) -> str:
     from kb.eligibility import Status, format_value
-    from kb.firms import check_firm
-    from kb.profile import FIELDS
+    from kb.eligibility.firms import check_firm
+    from kb.eligibility.profile import FIELDS
 
     with _sessions()() as session:
         check = check_firm(query, session=session, today=today)

@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from kb import queries
 from kb.answering import compose
 from kb.answering.followup import context_of, resolve
 from kb.answering.question import Question, parse_question
@@ -22,7 +21,8 @@ from kb.answering.reply import Line, Reply, Say
 from kb.answering.retrieval import PARAMETERS, PREFERRED, Candidate, Parameters, preferred_kinds, rank
 from kb.answering.snapshot import MeasureRecord, Snapshot, snapshot
 from kb.answering.units import Unit, is_gap
-from kb.models import AskedQuestion
+from kb.store import queries
+from kb.store.models import AskedQuestion
 from kb.text import normalize
 
 MAX_UNITS = 3  # the main unit and up to two more the question also asks for ("什么时候印发的，文号是啥")

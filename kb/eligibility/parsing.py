@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from kb.profile import (
+from kb.eligibility.profile import (
     _CERTIFICATION_WORDS,
     _GENERIC_INDUSTRY_WORDS,
     _INDUSTRY_WORDS,
@@ -35,7 +35,7 @@ from kb.profile import (
     close_certifications,
     cn_number,
 )
-from kb.regions import REGIONS, RegionMatch, city_of, find_region
+from kb.eligibility.regions import REGIONS, RegionMatch, city_of, find_region
 
 FACTS_FILE = Path(__file__).resolve().parent.parent / "rules" / "facts.yaml"
 MONEY_FIELDS = ("revenue", "total_assets", "taxable_income", "rd_expense", "digital_investment",

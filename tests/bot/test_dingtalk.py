@@ -26,7 +26,7 @@ from bot.channels.dingtalk import (
     to_markdown,
     webhook_problem,
 )
-from kb.models import AskedQuestion, Document, Firm, Measure, StaffMember
+from kb.store.models import AskedQuestion, Document, Firm, Measure, StaffMember
 from tests.bot.fake_dingtalk import FakeDingTalk, callback_body, dingtalk_sign, signed_headers
 
 SECRET = "unit-test-app-secret"
@@ -337,7 +337,7 @@ def add_today_questions(sessions, now: dt.datetime) -> None:
 
 
 def test_staff_get_todays_unanswered_questions_and_handoffs(kb, fake):
-    from kb.digest import CHINA
+    from kb.admin.digest import CHINA
 
     now = dt.datetime.now(CHINA)
     if now.hour == 0 and now.minute < 31:

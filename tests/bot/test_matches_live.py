@@ -26,10 +26,10 @@ from openpyxl import load_workbook
 
 from bot.services import ServiceGroup, free_port, web_service
 from bot.settings import Settings, load_settings
-from kb.db import make_engine, make_sessionmaker
-from kb.loader import load_seed, read_seed, seed_files
-from kb.schema import create_schema
-from kb.tokens import create_token
+from kb.admin.tokens import create_token
+from kb.store.db import make_engine, make_sessionmaker
+from kb.store.loader import load_seed, read_seed, seed_files
+from kb.store.schema import create_schema
 from tests.bot.fake_dingtalk import FakeDingTalk, dingtalk_sign
 from tests.kb.test_firm_matches import credit_code, firms_yaml, measure_yaml
 

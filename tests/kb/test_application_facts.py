@@ -7,11 +7,11 @@ import textwrap
 
 import pytest
 
+from kb.admin.importer import apply_import, parse_import
+from kb.admin.xlsx import write_workbook
 from kb.errors import ValidationFailed
-from kb.exporter import export_data, export_sources
-from kb.importer import apply_import, parse_import
-from kb.loader import load_seed, read_seed
-from kb.xlsx import write_workbook
+from kb.store.exporter import export_data, export_sources
+from kb.store.loader import load_seed, read_seed
 
 FACTS = """
 sources:
@@ -116,7 +116,7 @@ def test_application_facts_survive_an_excel_round_trip(sessions, tmp_path):
         load_seed(session, seed(tmp_path))
     with sessions() as session:
         data = export_data(session)
-    plan = parse_import(write_workbook(data), "kb.xlsx")
+    plan = parse_import(write_workbook(data), "kb.admin.xlsx")
     with sessions.begin() as session:
         assert apply_import(session, plan, author="excel", dry_run=True).unchanged
 def test_the_curated_seed_says_how_every_measure_is_got(seed_data):
@@ -136,7 +136,7 @@ def test_tax_measures_are_claimed_when_filing_taxes(seed_data):
 
 
 def test_a_family_listing_leaves_consultation_drafts_out_unless_asked(seeded):
-    from kb import queries
+    from kb.store import queries
 
     with seeded() as session:
         listed = [d.id for d in queries.documents_of_family("eight_plus_four", session=session)]

@@ -20,9 +20,9 @@ from typing import Any
 
 import yaml
 
+from kb.eligibility.profile import FIELDS
 from kb.errors import SeedError, ValidationFailed
-from kb.models import FAMILIES
-from kb.profile import FIELDS
+from kb.store.models import FAMILIES
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.errors import KBError
-from kb.models import AdminToken
+from kb.store.models import AdminToken
 
 ROLES = ("viewer", "editor")
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kb.models import AskedQuestion
+from kb.store.models import AskedQuestion
 
 CHINA = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 KINDS = ("unanswered", "handoff")

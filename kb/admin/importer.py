@@ -1,9 +1,9 @@
 """Admin imports: the one path for every change an admin makes (CLI, API, admin page, Excel).
 
 1. `read_import` parses a .yaml/.yml/.json or .xlsx file and validates every record with the
-   seed loader's validator (kb.loader.validate_content), collecting every problem;
+   seed loader's validator (kb.store.loader.validate_content), collecting every problem;
 2. `apply_import` takes the change lock, checks references against the database, writes in the
-   caller's transaction and records a revision (kb.revisions). A dry run writes inside a
+   caller's transaction and records a revision (kb.admin.revisions). A dry run writes inside a
    savepoint that is rolled back, so its diff is exactly what applying would do.
 
 An import file is a partial update: documents, measures and firms are upserted by id and
@@ -26,11 +26,13 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kb.db import PROJECT_ROOT
+from kb.admin.revisions import ChangeResult, describe, diff_exports, diff_is_empty, lock_for_change, record_revision
 from kb.eligibility.matches import schedule as schedule_matching
+from kb.eligibility.profile import FIELDS
 from kb.errors import SeedError, ValidationFailed
-from kb.exporter import export_data
-from kb.loader import (
+from kb.paths import PROJECT_ROOT
+from kb.store.exporter import export_data
+from kb.store.loader import (
     SeedData,
     Validation,
     assign_fields,
@@ -40,9 +42,7 @@ from kb.loader import (
     upsert_sources,
     validate_content,
 )
-from kb.models import Document, Firm, Measure
-from kb.profile import FIELDS
-from kb.revisions import ChangeResult, describe, diff_exports, diff_is_empty, lock_for_change, record_revision
+from kb.store.models import Document, Firm, Measure
 from kb.terms import dictionary_words
 
 IMPORT_TOP_KEYS = ("remove", "firms", "mode")
@@ -88,7 +88,7 @@ def parse_import(raw: bytes, name: str) -> ImportInput:
     if suffix not in SUFFIXES:
         raise ValidationFailed([SeedError(name, "(file)", f"unsupported file type (use {', '.join(SUFFIXES)})")])
     if suffix == ".xlsx":
-        from kb.xlsx import read_workbook  # openpyxl is loaded only for Excel files
+        from kb.admin.xlsx import read_workbook  # openpyxl is loaded only for Excel files
 
         content, locate = read_workbook(raw, name)
     else:
@@ -149,8 +149,8 @@ def _from_export_layout(content: dict) -> dict:
 
 
 def _validate_firms(items: Any, file: str, errors: list[SeedError]) -> dict[str, dict[str, Any]]:
-    from kb.firms import credit_code_problem, normalise_code
-    from kb.rulebook import _check_value  # the same value checks as rule conditions
+    from kb.eligibility.firms import credit_code_problem, normalise_code
+    from kb.eligibility.rulebook import _check_value  # the same value checks as rule conditions
 
     firms: dict[str, dict[str, Any]] = {}
     if items is None:

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kb.models import DRAFT, Document, Measure, Revision
+from kb.store.models import DRAFT, Document, Measure, Revision
 
 
 def get_measure(measure_id: str, *, session: Session) -> Measure | None:

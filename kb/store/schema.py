@@ -1,4 +1,4 @@
-"""The knowledge base schema, versioned with Alembic (kb/migrations/).
+"""The knowledge base schema, versioned with Alembic (kb/store/migrations/).
 
 Every process that opens the knowledge base calls `create_schema`, which
 upgrades the database to the newest migration. It is run from code, so no
@@ -6,8 +6,8 @@ alembic.ini is needed at run time. Databases made by `create_all` before
 migrations existed carry no `alembic_version`; the first migration adopts them
 (creates what is missing, keeps what is there).
 
-A new migration after a change to kb/models.py:
-    .venv/bin/python -m kb.schema revision -m "what changed"
+A new migration after a change to kb/store/models.py:
+    .venv/bin/python -m kb.store.schema revision -m "what changed"
 """
 
 from __future__ import annotations
@@ -54,15 +54,15 @@ def create_schema(engine: Engine) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Write a new migration by comparing kb/models.py with a database upgraded to head."""
-    parser = argparse.ArgumentParser(prog="python -m kb.schema")
+    """Write a new migration by comparing kb/store/models.py with a database upgraded to head."""
+    parser = argparse.ArgumentParser(prog="python -m kb.store.schema")
     commands = parser.add_subparsers(dest="command", required=True)
-    revision = commands.add_parser("revision", help="autogenerate a migration from kb/models.py")
+    revision = commands.add_parser("revision", help="autogenerate a migration from kb/store/models.py")
     revision.add_argument("-m", "--message", required=True)
     commands.add_parser("upgrade", help="upgrade $HUIQI_DB_URL to head")
     args = parser.parse_args(argv)
 
-    from kb.db import make_engine
+    from kb.store.db import make_engine
 
     if args.command == "upgrade":
         create_schema(make_engine())

@@ -18,8 +18,8 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from kb.errors import KBError
-from kb.exporter import export_data
-from kb.models import Document, Firm, Measure, Revision, Source
+from kb.store.exporter import export_data
+from kb.store.models import Document, Firm, Measure, Revision, Source
 
 # Any fixed number: the PostgreSQL advisory lock that serialises knowledge-base changes.
 _PG_LOCK_ID = 0x4B425245
@@ -207,7 +207,7 @@ def rollback(session: Session, revision_id: int, *, author: str) -> ChangeResult
     revision = record_revision(session, author=author, action="rollback",
                                message=f"回滚到修订 {revision_id}：{describe(diff)}", diff=diff, after=after)
     result = ChangeResult(revision.id, diff)
-    from kb.eligibility.matches import schedule  # (kb.eligibility imports kb.revisions' neighbours, not it)
+    from kb.eligibility.matches import schedule  # (kb.eligibility imports kb.admin.revisions' neighbours, not it)
 
     schedule(session, revision.id, diff, result)  # 政策找企业: re-match what the rollback changed, after commit
     return result

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kb.models import Document, Firm, Measure, Source, document_sources, measure_sources
+from kb.store.models import Document, Firm, Measure, Source, document_sources, measure_sources
 
 
 def _iso(value: dt.date | None) -> str | None:

@@ -22,7 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.errors import SeedError, ValidationFailed
-from kb.models import (
+from kb.paths import SEED_DIR
+from kb.store.models import (
     APPLIES_BY,
     CONFIDENCE_LEVELS,
     DOCUMENT_STATUSES,
@@ -35,12 +36,11 @@ from kb.models import (
     Source,
 )
 
-SEED_DIR = Path(__file__).resolve().parent / "seed"
-
 
 def default_seed_dir() -> Path:
     """`HUIQI_SEED_DIR`, else the curated seed shipped in kb/seed/."""
     return Path(os.environ.get("HUIQI_SEED_DIR") or SEED_DIR)
+
 
 DOCUMENT_KEYS = {
     "id", "family", "edition", "title", "short_name", "aliases", "issuer", "doc_number",
@@ -184,7 +184,7 @@ def load_seed(session: Session, data: SeedData, *, author: str = "seed", force: 
     Rows that admins added (origin other than "seed") are never touched. Skips
     the write when the same seed was the last one loaded, unless `force`.
     """
-    from kb.revisions import lock_for_change  # imported late, like the exporter below
+    from kb.admin.revisions import lock_for_change  # imported late, like the exporter below
 
     lock_for_change(session)  # an admin import running now finishes first
     last_seed = session.execute(
@@ -225,7 +225,7 @@ def load_seed(session: Session, data: SeedData, *, author: str = "seed", force: 
         session.delete(row)
     session.flush()
 
-    from kb.exporter import export_data  # the exporter reads models; imported late to keep layers one-way
+    from kb.store.exporter import export_data  # the exporter reads models; imported late to keep layers one-way
 
     revision = Revision(
         author=author,
@@ -453,7 +453,9 @@ def _normalise_measure(item: dict, file: str, label: str, errors: list[SeedError
     if rule is not None and not isinstance(rule, dict):
         errors.append(SeedError(file, f"{label}.rule", "must be a mapping (all/any/not over conditions)"))
     elif rule is not None:
-        from kb.rulebook import check_rule  # the rule grammar and field registry; late import keeps loading light
+        from kb.eligibility.rulebook import (
+            check_rule,  # the rule grammar and field registry; late import keeps loading light
+        )
 
         for problem in check_rule(rule, path=f"{label}.rule"):
             key, _, text = problem.partition(": ")
@@ -528,8 +530,8 @@ def _row_differs(row: Document | Measure, fields: dict[str, Any]) -> bool:
 
 def seed_database(url: str, *, author: str = "seed") -> None:
     """Create or upgrade the schema at `url` and load the curated seed: a ready knowledge base."""
-    from kb.db import make_engine, make_sessionmaker
-    from kb.schema import create_schema
+    from kb.store.db import make_engine, make_sessionmaker
+    from kb.store.schema import create_schema
 
     engine = make_engine(url)
     try:
