@@ -278,7 +278,7 @@ def create_blueprint() -> Blueprint:
 
             body = await asyncio.to_thread(write_workbook, data)
             return response.raw(body, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                                headers={"Content-Disposition": 'attachment; filename="kb.admin.xlsx"'})
+                                headers={"Content-Disposition": 'attachment; filename="kb.xlsx"'})
         content_type = "application/json" if fmt == "json" else "application/yaml"
         sources = await _db(request, export_sources)  # with their kind, as `huiqi kb export` gives them
         return response.text(export_text({**data, "sources": sources}, fmt), content_type=f"{content_type}; charset=utf-8")

@@ -45,7 +45,7 @@ def cmd_kb_export(args: argparse.Namespace) -> int:
         from kb.admin.xlsx import write_workbook
 
         if not args.output:
-            raise KBError("an Excel export needs a file: huiqi kb export --format xlsx -o kb.admin.xlsx")
+            raise KBError("an Excel export needs a file: huiqi kb export --format xlsx -o kb.xlsx")
         Path(args.output).write_bytes(write_workbook(data))
         print(f"已导出到 {args.output}")
         return 0

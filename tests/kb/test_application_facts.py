@@ -116,7 +116,7 @@ def test_application_facts_survive_an_excel_round_trip(sessions, tmp_path):
         load_seed(session, seed(tmp_path))
     with sessions() as session:
         data = export_data(session)
-    plan = parse_import(write_workbook(data), "kb.admin.xlsx")
+    plan = parse_import(write_workbook(data), "kb.xlsx")
     with sessions.begin() as session:
         assert apply_import(session, plan, author="excel", dry_run=True).unchanged
 def test_the_curated_seed_says_how_every_measure_is_got(seed_data):
