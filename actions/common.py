@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Tracker
-from sqlalchemy.orm import sessionmaker
 
 from kb.answering.respond import log_question
-from kb.store.db import make_engine, make_sessionmaker
+from kb.store.db import sessions  # the one session factory of the process
 
 STAFF_ROLES = ("staff", "admin")
-
-
-@lru_cache(maxsize=1)
-def sessions() -> sessionmaker:
-    """One engine per action-server process, made on first use (never at import)."""
-    return make_sessionmaker(make_engine())
 
 
 def today() -> dt.date:

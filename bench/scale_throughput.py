@@ -118,14 +118,14 @@ def run(servers: int, args, model: Path, kb_url: str, work: Path) -> Result:
     defaults = load_settings()
     var = work / f"servers-{servers}"
     base = Settings(host="127.0.0.1", rasa_port=0, actions_port=0, web_port=0, model_dir=defaults.model_dir,
-                    cache_dir=defaults.cache_dir, tracker_db=var / "unused.sqlite3", var_dir=var)
+                    cache_dir=defaults.cache_dir, tracker_db=var / "unused.sqlite3", var_dir=var, db_url=kb_url)
     listen, actions_listen = free_port(), free_port()
     action_ports = [free_port() for _ in range(servers)]
     rasa_ports = [free_port() for _ in range(servers)]
     services: list[Service] = []
     for index, port in enumerate(action_ports):
         service = action_service(dataclasses.replace(base, actions_port=port))
-        service.name, service.env["HUIQI_DB_URL"] = f"actions-{index}", kb_url
+        service.name = f"actions-{index}"
         services.append(service)
     conf = write_nginx_conf(var / "nginx", listen=f"127.0.0.1:{listen}", actions_listen=f"127.0.0.1:{actions_listen}",
                             rasa_servers=[f"127.0.0.1:{p}" for p in rasa_ports],

@@ -24,7 +24,7 @@ from kb.admin.revisions import RevisionNotFound, revision_record, rollback
 from kb.admin.tokens import token_holder
 from kb.errors import KBError, ValidationFailed
 from kb.store import queries
-from kb.store.exporter import export_data, export_sources, measure_record
+from kb.store.exporter import export_data, export_sources, export_text, measure_record
 
 PAGE = Path(__file__).with_name("admin_page.html")
 MAX_UPLOAD = 20 * 1024 * 1024
@@ -267,8 +267,6 @@ def create_blueprint() -> Blueprint:
     @bp.get("/api/admin/export")
     @requires("viewer")
     async def export(request: Request) -> response.HTTPResponse:
-        from bot.admin_cli import export_text
-
         fmt = request.args.get("format") or "json"
         if fmt not in ("json", "yaml", "xlsx"):
             return _error(400, "format 应是 json、yaml 或 xlsx")

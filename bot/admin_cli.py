@@ -15,30 +15,16 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from bot.settings import load_settings
 from kb.errors import KBError
-from kb.store.exporter import export_data, export_sources
+from kb.store.exporter import export_data, export_sources, export_text
 
 RETRAIN_HINT = "建议重新训练"
 _FIELD_VALUE_WIDTH = 60
 
 
-def _sessions():
-    from bot.cli import _sessions as sessions  # one place that opens the database for the CLI
-
-    return sessions()
-
-
-def export_text(data: dict[str, Any], fmt: str) -> str:
-    """Render the export as JSON or YAML, sorted, so two exports of one state are byte-identical."""
-    if fmt == "yaml":
-        return yaml.safe_dump(data, allow_unicode=True, sort_keys=True, width=1000)
-    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-
-
 def cmd_kb_export(args: argparse.Namespace) -> int:
-    with _sessions()() as session:
+    with load_settings().sessions()() as session:
         data = export_data(session)
         sources = export_sources(session)
     if args.format == "xlsx":
@@ -93,7 +79,7 @@ def _apply(path: Path, *, author: str, dry_run: bool):
     from kb.admin.importer import apply_import, read_import
 
     plan = read_import(path)
-    with _sessions().begin() as session:
+    with load_settings().sessions().begin() as session:
         return plan, apply_import(session, plan, author=author, dry_run=dry_run)
 
 
@@ -124,7 +110,7 @@ def cmd_kb_import(args: argparse.Namespace) -> int:
 def cmd_kb_rollback(args: argparse.Namespace) -> int:
     from kb.admin.revisions import rollback
 
-    with _sessions().begin() as session:
+    with load_settings().sessions().begin() as session:
         result = rollback(session, args.revision, author=args.author)
     if result.unchanged:
         print(f"知识库已与修订 {args.revision} 相同，无需回滚。")
@@ -171,7 +157,7 @@ def matches_lines(body: dict[str, Any]) -> list[str]:
 def cmd_kb_matches(args: argparse.Namespace) -> int:
     from kb.eligibility.matches import failed_runs, matches_of
 
-    with _sessions()() as session:
+    with load_settings().sessions()() as session:
         if args.failed:
             failures = failed_runs(session=session, limit=args.limit)
         elif args.measure_id:
@@ -197,7 +183,7 @@ def cmd_kb_matches(args: argparse.Namespace) -> int:
 def cmd_admin_token_create(args: argparse.Namespace) -> int:
     from kb.admin.tokens import create_token
 
-    with _sessions().begin() as session:
+    with load_settings().sessions().begin() as session:
         token = create_token(args.name, args.role, session=session)
     print(f"{args.name}（{args.role}）的令牌，只显示这一次，请妥善保存：\n{token}")
     return 0
@@ -225,8 +211,6 @@ def reload_model(rasa_url: str, model: Path, timeout: float = 300, token: str | 
 
     Sends Rasa's API token (`HUIQI_RASA_TOKEN` or var/rasa_token unless given).
     """
-    from bot.settings import load_settings
-
     token = token if token is not None else load_settings().rasa_token
     request = urllib.request.Request(
         f"{rasa_url.rstrip('/')}/model?{urllib.parse.urlencode({'token': token})}", method="PUT",
@@ -244,10 +228,9 @@ def reload_model(rasa_url: str, model: Path, timeout: float = 300, token: str | 
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from bot.settings import load_settings
     from bot.training import ensure_model
 
-    with _sessions()() as session:
+    with load_settings().sessions()() as session:
         terms = write_admin_terms(export_data(session))
     if terms:
         print(f"jieba 词典加入知识库新词 {len(terms)} 个：{'、'.join(terms[:10])}{'…' if len(terms) > 10 else ''}")

@@ -214,6 +214,7 @@ def rasa_env(settings: Settings, action_url: str | None = None,
     return {
         "HUIQI_ACTION_ENDPOINT": action_url or settings.actions_url,
         "HUIQI_TRACKER_DB": str(settings.tracker_db),
+        "HUIQI_DB_URL": settings.db_url,  # the DingTalk channel reads staff roles from the knowledge base
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
         "RASA_TELEMETRY_ENABLED": "false",
@@ -241,7 +242,7 @@ def action_service(settings: Settings) -> Service:
         name="actions",
         command=[str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(settings.actions_port)],
         health_url=f"http://{settings.host}:{settings.actions_port}/health",
-        env={"SANIC_HOST": settings.host, "SQLALCHEMY_SILENCE_UBER_WARNING": "1"},
+        env={"SANIC_HOST": settings.host, "HUIQI_DB_URL": settings.db_url, "SQLALCHEMY_SILENCE_UBER_WARNING": "1"},
     )
 
 
@@ -273,7 +274,7 @@ def web_service(settings: Settings) -> Service:
         health_url=f"http://{settings.host}:{settings.web_port}/health",
         # The token: /api/history reads a widget's own conversation from Rasa's API and checks its session key.
         env={"HUIQI_RASA_URL": settings.rasa_url, "HUIQI_RASA_TOKEN": settings.rasa_token,
-             "SQLALCHEMY_SILENCE_UBER_WARNING": "1"},
+             "HUIQI_DB_URL": settings.db_url, "SQLALCHEMY_SILENCE_UBER_WARNING": "1"},
     )
 
 

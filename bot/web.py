@@ -16,9 +16,8 @@ from sanic import Sanic, response
 from sanic.request import Request
 
 from bot import admin, api, chat_page, history, staff_robot
+from bot.settings import load_settings
 from kb.store import queries
-from kb.store.db import make_engine, make_sessionmaker
-from kb.store.schema import create_schema
 
 
 def create_app() -> Sanic:
@@ -26,9 +25,7 @@ def create_app() -> Sanic:
 
     @app.before_server_start
     async def open_database(app: Sanic, _loop) -> None:
-        engine = make_engine()
-        create_schema(engine)
-        app.ctx.sessions = make_sessionmaker(engine)
+        app.ctx.sessions = load_settings().sessions()
         staff_robot.install()  # 政策找企业: admin changes' matches go to the staff group if DINGTALK_STAFF_ROBOT_URL is set
 
     @app.get("/health")

@@ -38,7 +38,6 @@ import re
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from functools import lru_cache
 from http import HTTPStatus
 from typing import Any
 
@@ -60,6 +59,7 @@ from bot.dingtalk_common import (  # noqa: F401 - part of this module's interfac
     to_markdown,
     webhook_problem,
 )
+from kb.store.db import sessions
 
 logger = logging.getLogger(__name__)
 
@@ -296,18 +296,10 @@ class DingTalkOutput(OutputChannel):
 # --- the knowledge base, for roles and staff commands -----------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _sessions():
-    """One engine per Rasa process, made on first use (never at import)."""
-    from kb.store.db import make_engine, make_sessionmaker
-
-    return make_sessionmaker(make_engine())
-
-
 def role_in_kb(staff_id: str) -> str | None:
     from kb.store.models import StaffMember
 
-    with _sessions()() as session:
+    with sessions()() as session:
         member = session.get(StaffMember, staff_id)
         return member.role if member else None
 
@@ -317,7 +309,7 @@ def digest_reply(now: dt.datetime | None = None) -> str:
     from kb.format import format_date
 
     day = today_in_china(now)
-    with _sessions()() as session:
+    with sessions()() as session:
         digest = unanswered_digest(session=session, day=day)
     if digest.total == 0:
         return DIGEST_EMPTY.format(day=format_date(day))
@@ -334,7 +326,7 @@ def firm_reply(query: str, today: dt.date | None = None) -> str:
     from kb.eligibility.firms import check_firm
     from kb.eligibility.profile import FIELDS
 
-    with _sessions()() as session:
+    with sessions()() as session:
         check = check_firm(query, session=session, today=today)
     if check.problem:
         lines = [check.problem]
@@ -367,7 +359,7 @@ def latest_matches_reply(limit: int = 10) -> str:
     """新政策匹配: the latest changed measures matched over the firm registry, with their counts."""
     from kb.eligibility.matches import recent_runs
 
-    with _sessions()() as session:
+    with sessions()() as session:
         runs = recent_runs(session=session, limit=limit)
     if not runs:
         return LATEST_EMPTY
@@ -391,7 +383,7 @@ def match_reply(query: str) -> str:
 
     if not query.strip():
         return MATCH_USAGE
-    with _sessions()() as session:
+    with sessions()() as session:
         measure_id, candidates = find_measure(query, session=session)
         if measure_id is None:
             if candidates:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
+import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -98,3 +100,10 @@ def export_sources(session: Session) -> list[dict[str, Any]]:
     cited = select(document_sources.c.source_id).union(select(measure_sources.c.source_id))
     found = session.execute(select(Source).where(Source.id.in_(cited)).order_by(Source.url)).scalars()
     return [source_record(s) for s in found]
+
+
+def export_text(data: dict[str, Any], fmt: str) -> str:
+    """Render the export as JSON or YAML, sorted, so two exports of one state are byte-identical."""
+    if fmt == "yaml":
+        return yaml.safe_dump(data, allow_unicode=True, sort_keys=True, width=1000)
+    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"

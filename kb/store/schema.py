@@ -21,6 +21,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import sessionmaker
+
+from kb.store.db import engine_of, make_engine, sessions
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Any fixed number: several servers starting at once on one PostgreSQL upgrade one after another.
@@ -53,6 +56,13 @@ def create_schema(engine: Engine) -> None:
         command.upgrade(alembic_config(connection), "head")
 
 
+def open_database(url: str | None = None) -> sessionmaker:
+    """The process's session factory for a database (default: `HUIQI_DB_URL`), its schema upgraded first."""
+    factory = sessions(url)
+    create_schema(engine_of(factory))
+    return factory
+
+
 def main(argv: list[str] | None = None) -> int:
     """Write a new migration by comparing kb/store/models.py with a database upgraded to head."""
     parser = argparse.ArgumentParser(prog="python -m kb.store.schema")
@@ -62,10 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("upgrade", help="upgrade $HUIQI_DB_URL to head")
     args = parser.parse_args(argv)
 
-    from kb.store.db import make_engine
-
     if args.command == "upgrade":
-        create_schema(make_engine())
+        open_database()
         return 0
     import tempfile
 

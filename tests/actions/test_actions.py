@@ -11,15 +11,13 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answer as answer_actions
-from actions import common, eligibility
+from actions import eligibility
 
 
 @pytest.fixture(autouse=True)
 def knowledge_base(seeded, db_url, monkeypatch):
     monkeypatch.setenv("HUIQI_DB_URL", db_url)
-    common.sessions.cache_clear()
     yield seeded
-    common.sessions.cache_clear()
 
 
 DOMAIN = yaml.safe_load((Path(__file__).resolve().parents[2] / "domain.yml").read_text(encoding="utf-8"))

@@ -48,9 +48,8 @@ def admin(tmp_path_factory):
     defaults = load_settings()
     settings = Settings(host="127.0.0.1", rasa_port=free_port(), actions_port=free_port(), web_port=free_port(),
                         model_dir=defaults.model_dir, cache_dir=defaults.cache_dir,
-                        tracker_db=directory / "tracker.sqlite3", var_dir=directory)
+                        tracker_db=directory / "tracker.sqlite3", var_dir=directory, db_url=url)
     service = web_service(settings)
-    service.env["HUIQI_DB_URL"] = url
     with ServiceGroup([service], directory / "log"):
         yield Admin(settings.web_url, tokens)
 

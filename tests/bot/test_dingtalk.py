@@ -36,9 +36,7 @@ SECRET = "unit-test-app-secret"
 def kb(sessions, db_url, monkeypatch):
     """The connector's knowledge base: an empty one per test, reached through HUIQI_DB_URL as in production."""
     monkeypatch.setenv("HUIQI_DB_URL", db_url)
-    dingtalk._sessions.cache_clear()
     yield sessions
-    dingtalk._sessions.cache_clear()
 
 
 @pytest.fixture

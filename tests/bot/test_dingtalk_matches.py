@@ -22,14 +22,12 @@ def fake():
 def matched(seeded, db_url, monkeypatch, tmp_path):
     """A seeded knowledge base with three fresh firms and one imported measure with a rule, as the connector reads it."""
     monkeypatch.setenv("HUIQI_DB_URL", db_url)
-    dingtalk._sessions.cache_clear()
     rng = random.Random()
     codes = {name: credit_code(rng) for name in ("small", "big", "unsaid")}
     limit = rng.randint(20, 200)
     do_import(seeded, tmp_path, "firms.yaml", firms_yaml(codes, limit))
     result = do_import(seeded, tmp_path, "m.yaml", measure_yaml("test-dt-grant", limit, title="测试用渔船更新补助"))
     yield codes, limit, result.revision_id
-    dingtalk._sessions.cache_clear()
 
 
 def ask(fake, text: str, staff_id: str, msg_id: str) -> tuple[str, EchoBot]:
