@@ -9,8 +9,7 @@ from rasa_sdk import Tracker
 
 from kb.answering.respond import log_question
 from kb.store.db import sessions  # the one session factory of the process
-
-STAFF_ROLES = ("staff", "admin")
+from kb.store.models import STAFF_ROLES
 
 
 def today() -> dt.date:

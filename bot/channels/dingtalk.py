@@ -60,6 +60,7 @@ from bot.dingtalk_common import (  # noqa: F401 - part of this module's interfac
     webhook_problem,
 )
 from kb.store.db import sessions
+from kb.store.models import STAFF_ROLES
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +72,7 @@ SEEN_MESSAGES = 10_000
 SEEN_TTL_SECONDS = 2 * 60 * 60  # a sessionWebhook lives about 1.5 hours; a replay after that is refused anyway
 OUTBOUND_TIMEOUT_SECONDS = 10
 
-ROLES = ("public", "staff", "admin")
-STAFF_ROLES = ("staff", "admin")
+ROLES = ("public", *STAFF_ROLES)  # from the least to the most a sender may see
 
 # Replies of the connector's own staff commands (not Rasa responses: they never pass through the model).
 COMMAND_DIGEST = "今日未解答"
