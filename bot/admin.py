@@ -272,7 +272,7 @@ def create_blueprint() -> Blueprint:
             return _error(400, "format 应是 json、yaml 或 xlsx")
         data = await _db(request, export_data)
         if fmt == "xlsx":
-            from kb.admin.xlsx import write_workbook
+            from kb.admin.xlsx_write import write_workbook
 
             body = await asyncio.to_thread(write_workbook, data)
             return response.raw(body, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -1,6 +1,6 @@
 """`huiqi kb validate|import|export|template|rollback|matches`, `huiqi admin token create`, `huiqi train --reload`.
 
-Thin faces on kb.admin.importer, kb.admin.revisions, kb.admin.xlsx and kb.admin.tokens: the library validates and
+Thin faces on kb.admin.importer, kb.admin.revisions, kb.admin.xlsx_read, kb.admin.xlsx_write and kb.admin.tokens: the library validates and
 raises; these print the diff or a one-line error (bot/cli.py's main turns errors into exit 2).
 """
 
@@ -28,7 +28,7 @@ def cmd_kb_export(args: argparse.Namespace) -> int:
         data = export_data(session)
         sources = export_sources(session)
     if args.format == "xlsx":
-        from kb.admin.xlsx import write_workbook
+        from kb.admin.xlsx_write import write_workbook
 
         if not args.output:
             raise KBError("an Excel export needs a file: huiqi kb export --format xlsx -o kb.xlsx")
@@ -44,7 +44,8 @@ def cmd_kb_export(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_template(args: argparse.Namespace) -> int:
-    from kb.admin.xlsx import SHEETS, template
+    from kb.admin.sheets import SHEETS
+    from kb.admin.xlsx_write import template
 
     Path(args.file).write_bytes(template())
     print(f"模板已写入 {args.file}：工作表 {'、'.join(SHEETS)}、说明")

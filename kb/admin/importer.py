@@ -88,7 +88,7 @@ def parse_import(raw: bytes, name: str) -> ImportInput:
     if suffix not in SUFFIXES:
         raise ValidationFailed([SeedError(name, "(file)", f"unsupported file type (use {', '.join(SUFFIXES)})")])
     if suffix == ".xlsx":
-        from kb.admin.xlsx import read_workbook  # openpyxl is loaded only for Excel files
+        from kb.admin.xlsx_read import read_workbook  # openpyxl is loaded only for Excel files
 
         content, locate = read_workbook(raw, name)
     else:

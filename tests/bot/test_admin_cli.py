@@ -57,7 +57,7 @@ def test_a_bad_excel_file_exits_2_naming_sheet_row_and_column_and_the_export_is_
 
     from openpyxl import load_workbook
 
-    from kb.admin.xlsx import SHEETS
+    from kb.admin.sheets import SHEETS
 
     assert huiqi("kb", "template", "policies.xlsx").returncode == 0
     book = load_workbook(tmp_path / "policies.xlsx")

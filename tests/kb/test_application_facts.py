@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from kb.admin.importer import apply_import, parse_import
-from kb.admin.xlsx import write_workbook
+from kb.admin.xlsx_write import write_workbook
 from kb.errors import ValidationFailed
 from kb.store.exporter import export_data, export_sources
 from kb.store.loader import load_seed, read_seed

@@ -9,7 +9,8 @@ import pytest
 from openpyxl import load_workbook
 
 from kb.admin.importer import apply_import, parse_import
-from kb.admin.xlsx import SHEETS, template, write_workbook
+from kb.admin.sheets import SHEETS
+from kb.admin.xlsx_write import template, write_workbook
 from kb.errors import ValidationFailed
 from kb.store.exporter import export_data
 from kb.store.models import Measure
