@@ -35,10 +35,10 @@ from kb.store.exporter import export_data
 from kb.store.loader import (
     SeedData,
     Validation,
-    assign_fields,
     parse_yaml,
     read_seed,
     seed_files,
+    upsert_rows,
     upsert_sources,
     validate_content,
 )
@@ -254,19 +254,9 @@ def _check_against_database(session: Session, plan: ImportInput) -> None:
 
 def _write(session: Session, plan: ImportInput) -> None:
     sources = upsert_sources(session, plan.data)
-    for document_id, fields in plan.data.documents.items():
-        row = session.get(Document, document_id)
-        if row is None:
-            row = Document(id=document_id, origin="admin")
-            session.add(row)
-        assign_fields(row, fields, sources)
+    upsert_rows(session, Document, plan.data.documents, sources, origin="admin")
     session.flush()
-    for measure_id, fields in plan.data.measures.items():
-        row = session.get(Measure, measure_id)
-        if row is None:
-            row = Measure(id=measure_id, origin="admin")
-            session.add(row)
-        assign_fields(row, fields, sources)
+    upsert_rows(session, Measure, plan.data.measures, sources, origin="admin")
     for code, fields in plan.firms.items():
         row = session.get(Firm, code)
         if row is None:

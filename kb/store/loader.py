@@ -199,24 +199,10 @@ def load_seed(session: Session, data: SeedData, *, author: str = "seed", force: 
     existing_documents = {d.id: d for d in session.execute(select(Document)).scalars()}
     existing_measures = {m.id: m for m in session.execute(select(Measure)).scalars()}
 
-    for document_id, fields in data.documents.items():
-        row = existing_documents.get(document_id)
-        if row is None:
-            row = Document(id=document_id, origin="seed")
-            session.add(row)
-            added.append(document_id)
-        elif _row_differs(row, fields):
-            changed.append(document_id)
-        assign_fields(row, fields, sources)
-    for measure_id, fields in data.measures.items():
-        row = existing_measures.get(measure_id)
-        if row is None:
-            row = Measure(id=measure_id, origin="seed")
-            session.add(row)
-            added.append(measure_id)
-        elif _row_differs(row, fields):
-            changed.append(measure_id)
-        assign_fields(row, fields, sources)
+    for model, items in ((Document, data.documents), (Measure, data.measures)):
+        new, differing = upsert_rows(session, model, items, sources, origin="seed")
+        added += new
+        changed += differing
 
     gone = [m for m in existing_measures.values() if m.origin == "seed" and m.id not in data.measures]
     gone += [d for d in existing_documents.values() if d.origin == "seed" and d.id not in data.documents]
@@ -513,6 +499,23 @@ def assign_fields(row: Document | Measure, fields: dict[str, Any], sources: dict
         elif key != "sources":
             setattr(row, key, value)
     row.sources = [sources[url] for url in fields["sources"]]
+
+
+def upsert_rows(session: Session, model: type[Document] | type[Measure], items: dict[str, dict[str, Any]],
+                sources: dict[str, Source], *, origin: str) -> tuple[list[str], list[str]]:
+    """Create or update one row of `model` per id in `items`; return the ids added and the ids whose fields changed."""
+    added: list[str] = []
+    changed: list[str] = []
+    for row_id, fields in items.items():
+        row = session.get(model, row_id)
+        if row is None:
+            row = model(id=row_id, origin=origin)
+            session.add(row)
+            added.append(row_id)
+        elif _row_differs(row, fields):
+            changed.append(row_id)
+        assign_fields(row, fields, sources)
+    return added, changed
 
 
 def _row_differs(row: Document | Measure, fields: dict[str, Any]) -> bool:
