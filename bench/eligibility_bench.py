@@ -37,7 +37,8 @@ from bench.readme import replace_block  # noqa: E402
 from kb.eligibility import Status, evaluate_all, next_question  # noqa: E402
 from kb.eligibility.profile import FIELDS  # noqa: E402
 from kb.eligibility.rulebook import Rulebook, default_rulebook  # noqa: E402
-from kb.store.loader import SEED_DIR, read_seed, seed_files  # noqa: E402
+from kb.paths import SEED_DIR  # noqa: E402
+from kb.store.loader import read_seed, seed_files  # noqa: E402
 
 PROFILES = Path(__file__).with_name("eligibility_profiles.yaml")
 RESULTS = Path(__file__).with_name("results") / "eligibility.json"

@@ -52,7 +52,8 @@ from kb.answering.retrieval import rank  # noqa: E402
 from kb.answering.snapshot import Snapshot  # noqa: E402
 from kb.answering.vocabulary import vocabulary  # noqa: E402
 from kb.eligibility import evaluate_all, next_question  # noqa: E402
-from kb.store.loader import SEED_DIR, read_seed, seed_files  # noqa: E402
+from kb.paths import SEED_DIR  # noqa: E402
+from kb.store.loader import read_seed, seed_files  # noqa: E402
 from kb.text import question_in  # noqa: E402
 
 RESULTS = HERE / "results" / "kb_scale.json"

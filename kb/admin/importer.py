@@ -1,7 +1,7 @@
 """Admin imports: the one path for every change an admin makes (CLI, API, admin page, Excel).
 
 1. `read_import` parses a .yaml/.yml/.json or .xlsx file and validates every record with the
-   seed loader's validator (kb.store.loader.validate_content), collecting every problem;
+   seed loader's validator (kb.store.validation.validate_content), collecting every problem;
 2. `apply_import` takes the change lock, checks references against the database, writes in the
    caller's transaction and records a revision (kb.admin.revisions). A dry run writes inside a
    savepoint that is rolled back, so its diff is exactly what applying would do.
@@ -32,17 +32,9 @@ from kb.eligibility.profile import FIELDS
 from kb.errors import SeedError, ValidationFailed
 from kb.paths import PROJECT_ROOT
 from kb.store.exporter import export_data
-from kb.store.loader import (
-    SeedData,
-    Validation,
-    parse_yaml,
-    read_seed,
-    seed_files,
-    upsert_rows,
-    upsert_sources,
-    validate_content,
-)
+from kb.store.loader import read_seed, seed_files, upsert_rows, upsert_sources
 from kb.store.models import Document, Firm, Measure
+from kb.store.validation import SeedData, Validation, parse_yaml, validate_content
 from kb.terms import dictionary_words
 
 IMPORT_TOP_KEYS = ("remove", "firms", "mode")

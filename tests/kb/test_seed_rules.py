@@ -14,7 +14,8 @@ import yaml
 
 from kb.eligibility.profile import FIELDS
 from kb.eligibility.rulebook import check_rule, default_rulebook
-from kb.store.loader import SEED_DIR, read_seed, seed_files
+from kb.paths import SEED_DIR
+from kb.store.loader import read_seed, seed_files
 
 CASES_DIR = Path(__file__).parent / "eligibility_cases"
 SEED = read_seed(seed_files(SEED_DIR))
