@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from bot import staff_commands
 from bot.channels import dingtalk
 from tests.bot.fake_dingtalk import FakeDingTalk, callback_body, signed_headers
 from tests.bot.test_dingtalk import SECRET, EchoBot, channel_for, deliver
@@ -61,7 +62,7 @@ def test_staff_get_a_measures_firms_split_by_verdict_with_what_is_missing(matche
 
 def test_an_unknown_measure_is_said_plainly(matched, fake):
     text, _ = ask(fake, "匹配 没有这种补助", "staff-001", "m-none")
-    assert text == dingtalk.MATCH_NOT_FOUND.format(query="没有这种补助")
+    assert text == staff_commands.MATCH_NOT_FOUND.format(query="没有这种补助")
 
 
 @pytest.mark.parametrize("command, name", [("新政策匹配", "新政策匹配"), ("匹配 test-dt-grant", "匹配")])
