@@ -137,6 +137,7 @@ def _status(session) -> dict[str, Any]:
 
 
 def create_blueprint() -> Blueprint:
+    """The admin API and page: reads for viewers, imports, edits and rollbacks for editors."""
     bp = Blueprint("admin")
 
     @bp.get("/admin")

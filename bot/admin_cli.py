@@ -24,6 +24,7 @@ _FIELD_VALUE_WIDTH = 60
 
 
 def cmd_kb_export(args: argparse.Namespace) -> int:
+    """`huiqi kb export`: the whole knowledge base as JSON, YAML or an Excel workbook."""
     with load_settings().sessions()() as session:
         data = export_data(session)
         sources = export_sources(session)
@@ -44,6 +45,7 @@ def cmd_kb_export(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_template(args: argparse.Namespace) -> int:
+    """`huiqi kb template`: an empty Excel workbook with every sheet and its columns explained."""
     from kb.admin.sheets import SHEETS
     from kb.admin.xlsx_write import template
 
@@ -85,6 +87,7 @@ def _apply(path: Path, *, author: str, dry_run: bool):
 
 
 def cmd_kb_validate(args: argparse.Namespace) -> int:
+    """`huiqi kb validate FILE`: every problem of an import file, writing nothing."""
     plan, result = _apply(Path(args.file), author="validate", dry_run=True)
     print(f"{plan.name} 校验通过：{len(plan.data.documents)} 份文件，{len(plan.data.measures)} 条措施，"
           f"{len(plan.firms)} 家企业；导入将{result.as_dict()['summary']}（未写入）")
@@ -92,6 +95,7 @@ def cmd_kb_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_import(args: argparse.Namespace) -> int:
+    """`huiqi kb import FILE`: validate, show the diff and, unless --dry-run, apply it as one revision."""
     plan, result = _apply(Path(args.file), author=args.author, dry_run=args.dry_run)
     summary = result.as_dict()["summary"]
     if result.unchanged:
@@ -109,6 +113,7 @@ def cmd_kb_import(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_rollback(args: argparse.Namespace) -> int:
+    """`huiqi kb rollback REVISION`: a new revision with the knowledge base as it was at REVISION."""
     from kb.admin.revisions import rollback
 
     with load_settings().sessions().begin() as session:
@@ -156,6 +161,7 @@ def matches_lines(body: dict[str, Any]) -> list[str]:
 
 
 def cmd_kb_matches(args: argparse.Namespace) -> int:
+    """`huiqi kb matches`: the registered firms a measure fits (政策找企业), or the failed matching runs."""
     from kb.eligibility.matches import failed_runs, matches_of
 
     with load_settings().sessions()() as session:
@@ -182,6 +188,7 @@ def cmd_kb_matches(args: argparse.Namespace) -> int:
 
 
 def cmd_admin_token_create(args: argparse.Namespace) -> int:
+    """`huiqi admin token create`: a bearer token for the admin API, shown once."""
     from kb.admin.tokens import create_token
 
     with load_settings().sessions().begin() as session:
@@ -229,6 +236,7 @@ def reload_model(rasa_url: str, model: Path, timeout: float = 300, token: str | 
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """`huiqi train`: train the model if its inputs changed; --reload asks the running Rasa server to load it."""
     from bot.training import ensure_model
 
     with load_settings().sessions()() as session:

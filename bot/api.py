@@ -91,6 +91,7 @@ def check_body(sessions, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def create_blueprint() -> Blueprint:
+    """The public JSON API: eligibility of a firm's facts or description against the measures with rules."""
     blueprint = Blueprint("eligibility_api", url_prefix="/api")
 
     @blueprint.post("/eligibility")

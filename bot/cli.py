@@ -32,6 +32,7 @@ EXAMPLES = """examples:
 
 
 def cmd_kb_load(args: argparse.Namespace) -> int:
+    """`huiqi kb load`: create or upgrade the knowledge base and load the curated seed."""
     directory = Path(args.seed_dir) if args.seed_dir else default_seed_dir()
     files = seed_files(directory)
     if not files:
@@ -49,6 +50,7 @@ def cmd_kb_load(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_stats(args: argparse.Namespace) -> int:
+    """`huiqi kb stats`: documents and measures per family, and the latest revisions."""
     sessions = load_settings().sessions()
     with sessions() as session:
         data = export_data(session)
@@ -119,6 +121,7 @@ def _by_family(data: dict) -> dict[str, dict]:
 
 
 def cmd_kb_stale(args: argparse.Namespace) -> int:
+    """`huiqi kb stale`: measures and documents whose dates or windows need checking."""
     from kb.currency import stale_records
 
     today = dt.date.fromisoformat(args.today) if args.today else dt.date.today()
@@ -135,6 +138,7 @@ def cmd_kb_stale(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_history(args: argparse.Namespace) -> int:
+    """`huiqi kb history`: the latest revisions, who made them and what changed."""
     sessions = load_settings().sessions()
     with sessions() as session:
         for revision in queries.revisions(session=session, limit=args.limit):
@@ -161,6 +165,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_nlu_dict(args: argparse.Namespace) -> int:
+    """`huiqi nlu dict`: write jieba's dictionary of policy terms from the seed."""
     from kb.terms import seed_dictionary_text
 
     data = read_seed(seed_files())
@@ -175,6 +180,7 @@ def cmd_nlu_dict(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """`huiqi run`: load the knowledge base, train if stale, start every server and keep them running."""
     from bot.services import (
         GaveUp,
         ServiceError,
@@ -258,6 +264,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `huiqi` argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="huiqi", description="惠企政策助手", epilog=EXAMPLES,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -299,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one `huiqi` command; a library error becomes a one-line message and exit code 2."""
     args = build_parser().parse_args(argv)
     if args.command == "kb":
         from bot import staff_robot

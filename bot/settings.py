@@ -28,6 +28,8 @@ def _int(name: str, default: int) -> int:
 
 @dataclass(frozen=True)
 class Settings:
+    """Where the servers listen and where models, caches, the tracker store and the knowledge base are."""
+
     host: str
     rasa_port: int
     actions_port: int
@@ -96,6 +98,7 @@ def token_hint(token: str) -> str:
 
 
 def load_settings() -> Settings:
+    """Settings from the environment, with one developer machine's defaults."""
     var_dir = Path(os.environ.get("HUIQI_VAR_DIR", PROJECT_ROOT / "var"))
     cache_root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
     return Settings(

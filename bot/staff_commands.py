@@ -50,6 +50,7 @@ COMMAND_FAILED = "抱歉，查询暂时失败，请稍后再试。"
 
 
 def role_in_kb(staff_id: str) -> str | None:
+    """The role the staff table gives a DingTalk staff id, or None."""
     from kb.store.models import StaffMember
 
     with sessions()() as session:
@@ -58,6 +59,7 @@ def role_in_kb(staff_id: str) -> str | None:
 
 
 def digest_reply(now: dt.datetime | None = None) -> str:
+    """"今日未解答": today's unanswered questions and hand-offs, in China's calendar day."""
     from kb.admin.digest import today_in_china, unanswered_digest
     from kb.format import format_date
 
@@ -75,6 +77,7 @@ def digest_reply(now: dt.datetime | None = None) -> str:
 
 
 def firm_reply(query: str, today: dt.date | None = None) -> str:
+    """"帮企业查": a registered or described firm checked against every measure with a rule."""
     from kb.eligibility import Status, format_value
     from kb.eligibility.firms import check_firm
     from kb.eligibility.profile import FIELDS

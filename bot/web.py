@@ -21,6 +21,7 @@ from kb.store import queries
 
 
 def create_app() -> Sanic:
+    """The web app: chat page, health, history, admin and the public API over one session factory."""
     app = Sanic("huiqi_web")
 
     @app.before_server_start
@@ -59,6 +60,7 @@ def _rasa_reachable(url: str) -> bool:
 
 
 def main() -> None:
+    """`python -m bot.web`: serve the web app."""
     parser = argparse.ArgumentParser(description="惠企政策助手 web app")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)

@@ -153,6 +153,7 @@ def staff_ids_from_env(value: str | None = None) -> dict[str, str]:
 
 
 def higher_role(*roles: str | None) -> str:
+    """The role that sees the most among those given (unknown ones ignored); "public" when none."""
     return max((r for r in roles if r in ROLES), key=ROLES.index, default="public")
 
 
@@ -180,6 +181,7 @@ def split_reply(text: str, limit: int = DEFAULT_MAX_REPLY_CHARS) -> list[str]:
 
 
 def markdown_payload(text: str, title: str = REPLY_TITLE) -> dict[str, Any]:
+    """A DingTalk markdown message with a title and the text in DingTalk's markdown."""
     return {"msgtype": "markdown", "markdown": {"title": title, "text": to_markdown(text)}}
 
 

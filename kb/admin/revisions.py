@@ -76,6 +76,7 @@ def diff_exports(before: dict, after: dict) -> dict[str, dict[str, Any]]:
 
 
 def diff_is_empty(diff: dict[str, dict[str, Any]]) -> bool:
+    """Whether a diff adds, changes and removes nothing."""
     return not any(part["added"] or part["changed"] or part["removed"] for part in diff.values())
 
 
@@ -89,6 +90,7 @@ def summarise(diff: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
 
 
 def describe(diff: dict[str, dict[str, Any]]) -> str:
+    """A diff in one line of counts: added, changed, removed."""
     counts = summarise(diff)
     return f"新增 {len(counts['added'])}，修改 {len(counts['changed'])}，删除 {len(counts['removed'])}"
 

@@ -17,6 +17,8 @@ from kb.families import FAMILIES, family_name
 
 @dataclass(frozen=True)
 class Column:
+    """One column of a sheet: its Chinese header, the import key, what it means, an example."""
+
     header: str
     key: str
     meaning: str

@@ -18,6 +18,7 @@ def _iso(value: dt.date | None) -> str | None:
 
 
 def document_record(document: Document) -> dict[str, Any]:
+    """A document as plain data, in the export layout."""
     return {
         "id": document.id,
         "family": document.family,
@@ -44,6 +45,7 @@ def document_record(document: Document) -> dict[str, Any]:
 
 
 def measure_record(measure: Measure) -> dict[str, Any]:
+    """A measure as plain data, in the export layout."""
     return {
         "id": measure.id,
         "document_id": measure.document_id,
@@ -76,10 +78,12 @@ def measure_record(measure: Measure) -> dict[str, Any]:
 
 
 def source_record(source: Source) -> dict[str, Any]:
+    """A source as plain data, in the export layout."""
     return {"url": source.url, "title": source.title, "publisher": source.publisher, "kind": source.kind}
 
 
 def firm_record(firm: Firm) -> dict[str, Any]:
+    """A registered firm as plain data, in the export layout."""
     return {"credit_code": firm.credit_code, "name": firm.name, "facts": dict(firm.facts or {}), "origin": firm.origin}
 
 

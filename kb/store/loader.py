@@ -34,6 +34,8 @@ def default_seed_dir() -> Path:
 
 @dataclass
 class LoadResult:
+    """What a seed load did: its revision (None when nothing changed) and the ids added, changed, removed."""
+
     revision_id: int | None
     added: list[str]
     changed: list[str]
@@ -45,6 +47,7 @@ class LoadResult:
 
 
 def seed_files(directory: Path | None = None) -> list[Path]:
+    """The seed's YAML files in a directory (default: `default_seed_dir()`), sorted by name."""
     return sorted((directory or default_seed_dir()).glob("*.yaml"))
 
 

@@ -49,6 +49,8 @@ def _utcnow() -> dt.datetime:
 
 
 class Source(Base):
+    """A URL a document or measure is taken from, with its kind (official, media, mirror, …)."""
+
     __tablename__ = "sources"
 
     id = Column(Integer, primary_key=True)

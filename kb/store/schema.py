@@ -31,6 +31,7 @@ _PG_LOCK_ID = 0x48554951
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration for kb/store/migrations, on a connection when given."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
@@ -38,10 +39,12 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def head_revision() -> str:
+    """The newest migration's revision id."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The migration a database is at, or None for one never migrated."""
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
