@@ -26,13 +26,14 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kb.admin.revisions import ChangeResult, describe, diff_exports, diff_is_empty, lock_for_change, record_revision
+from kb.admin.revisions import ChangeResult, describe, diff_exports, diff_is_empty, record_revision
 from kb.eligibility.matches import schedule as schedule_matching
 from kb.eligibility.profile import FIELDS
 from kb.errors import SeedError, ValidationFailed
 from kb.paths import PROJECT_ROOT
 from kb.store.exporter import export_data
 from kb.store.loader import read_seed, seed_files, upsert_rows, upsert_sources
+from kb.store.locking import lock_for_change
 from kb.store.models import Document, Firm, Measure
 from kb.store.validation import SeedData, Validation, parse_yaml, validate_content
 from kb.terms import dictionary_words

@@ -18,6 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.paths import SEED_DIR
+from kb.store.exporter import export_data
+from kb.store.locking import lock_for_change
 from kb.store.models import (
     Document,
     Measure,
@@ -69,8 +71,6 @@ def load_seed(session: Session, data: SeedData, *, author: str = "seed", force: 
     Rows that admins added (origin other than "seed") are never touched. Skips
     the write when the same seed was the last one loaded, unless `force`.
     """
-    from kb.admin.revisions import lock_for_change  # imported late, like the exporter below
-
     lock_for_change(session)  # an admin import running now finishes first
     last_seed = session.execute(
         select(Revision).where(Revision.action == "seed").order_by(Revision.id.desc()).limit(1)
@@ -95,8 +95,6 @@ def load_seed(session: Session, data: SeedData, *, author: str = "seed", force: 
     for row in gone:
         session.delete(row)
     session.flush()
-
-    from kb.store.exporter import export_data  # the exporter reads models; imported late to keep layers one-way
 
     revision = Revision(
         author=author,

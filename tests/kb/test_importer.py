@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from kb.admin.importer import apply_import, parse_import, read_import, retrain_terms
-from kb.admin.revisions import lock_for_change, rollback
+from kb.admin.revisions import rollback
 from kb.errors import ValidationFailed
 from kb.store.exporter import export_data
+from kb.store.locking import lock_for_change
 from kb.store.models import Measure, Revision
 
 NEW_MEASURE = """
