@@ -113,24 +113,19 @@ def validate_content(content: dict, file: str, state: Validation, *, extra_top_k
             else:
                 errors.append(SeedError(file, f"{label}.url", f"not an http(s) URL: {item['url']!r}"))
 
-    for index, item in enumerate(_as_list(content.get("documents"), file, "documents", errors)):
-        label = _label("documents", index, item)
-        if not _check_mapping(item, DOCUMENT_KEYS, DOCUMENT_REQUIRED, file, label, errors):
-            continue
-        if not _claim(where, "document", item["id"], file, label, errors):
-            continue
-        document = _normalise_document(item, file, label, errors)
-        data.documents[document["id"]] = document
-
-    for index, item in enumerate(_as_list(content.get("measures"), file, "measures", errors)):
-        label = _label("measures", index, item)
-        if not _check_mapping(item, MEASURE_KEYS, MEASURE_REQUIRED, file, label, errors):
-            continue
-        if not _claim(where, "measure", item["id"], file, label, errors):
-            continue
-        measure = _normalise_measure(item, file, label, errors)
-        data.measures[measure["id"]] = measure
-        state.document_refs.append((file, label, measure["document"]))
+    kinds = (("document", "documents", DOCUMENT_KEYS, DOCUMENT_REQUIRED, _normalise_document, data.documents),
+             ("measure", "measures", MEASURE_KEYS, MEASURE_REQUIRED, _normalise_measure, data.measures))
+    for kind, key, allowed, required, normalise, records in kinds:
+        for index, item in enumerate(_as_list(content.get(key), file, key, errors)):
+            label = _label(key, index, item)
+            if not _check_mapping(item, allowed, required, file, label, errors):
+                continue
+            if not _claim(where, kind, item["id"], file, label, errors):
+                continue
+            record = normalise(item, file, label, errors)
+            records[record["id"]] = record
+            if kind == "measure":  # its document may be in another file, or already in the database
+                state.document_refs.append((file, label, record["document"]))
 
 
 # YAML's folded blocks join lines with a space; Chinese text has none between characters.
