@@ -112,17 +112,16 @@ def seed_records() -> tuple[list[Any], list[Any]]:
 
     from kb.answering.snapshot import document_record, measure_record
     from kb.store import queries
-    from kb.store.db import make_engine, make_sessionmaker
+    from kb.store.db import close_all, sessions
     from kb.store.loader import seed_database
 
     with tempfile.TemporaryDirectory(prefix="huiqi-scale-") as tmp:
         url = f"sqlite:///{tmp}/kb.sqlite3"
         seed_database(url)
-        engine = make_engine(url)
-        with make_sessionmaker(engine)() as session:
+        with sessions(url)() as session:
             documents = [document_record(d) for d in queries.all_documents(session=session)]
             measures = [measure_record(m) for m in queries.all_measures(session=session)]
-        engine.dispose()
+        close_all()
     return documents, measures
 
 

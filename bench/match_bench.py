@@ -44,10 +44,10 @@ from kb.eligibility.firms import CREDIT_CODE_CHARS, check_digit  # noqa: E402
 from kb.eligibility.profile import CERTIFICATIONS, INDUSTRIES, OWNERSHIPS  # noqa: E402
 from kb.eligibility.regions import REGIONS  # noqa: E402
 from kb.eligibility.service import measures_with_rules  # noqa: E402
-from kb.store.db import make_engine, make_sessionmaker  # noqa: E402
+from kb.store.db import close_all  # noqa: E402
 from kb.store.loader import load_seed, read_seed, seed_files  # noqa: E402
 from kb.store.models import Firm  # noqa: E402
-from kb.store.schema import create_schema  # noqa: E402
+from kb.store.schema import open_database  # noqa: E402
 
 RESULTS = Path(__file__).with_name("results") / "match.json"
 ONE_MEASURE_TARGET_S = 1.0
@@ -121,9 +121,7 @@ def change(sessions, records: list[dict[str, Any]], name: str) -> tuple[float, A
 def run(firm_count: int, measure_count: int, repeats: int) -> dict[str, Any]:
     rng = random.Random(20)
     with tempfile.TemporaryDirectory() as scratch:
-        engine = make_engine(f"sqlite:///{scratch}/kb.sqlite3")
-        create_schema(engine)
-        sessions = make_sessionmaker(engine)
+        sessions = open_database(f"sqlite:///{scratch}/kb.sqlite3")
         with sessions.begin() as session:
             load_seed(session, read_seed(seed_files()))
             session.execute(Firm.__table__.insert(), synthetic_firms(firm_count, rng))
@@ -153,7 +151,7 @@ def run(firm_count: int, measure_count: int, repeats: int) -> dict[str, Any]:
         assert len(back.matches) == measure_count
         with sessions() as session:
             rows = matches.count_rows(session=session)
-        engine.dispose()
+        close_all()
     return {
         "when": dt.datetime.now().isoformat(timespec="seconds"), "machine": platform.machine(),
         "cpus": os.cpu_count(), "python": platform.python_version(), "firms": firm_count, "measures": measure_count,

@@ -33,9 +33,9 @@ from bot.services import Service, ServiceGroup, action_service, free_port, rasa_
 from bot.settings import Settings, load_settings  # noqa: E402
 from bot.topology import nginx_command, write_nginx_conf  # noqa: E402
 from bot.training import ensure_model  # noqa: E402
-from kb.store.db import make_engine, make_sessionmaker  # noqa: E402
+from kb.store.db import close_all  # noqa: E402
 from kb.store.loader import load_seed, read_seed, seed_files  # noqa: E402
-from kb.store.schema import create_schema  # noqa: E402
+from kb.store.schema import open_database  # noqa: E402
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 # A mix of what firms ask: two need the action server and the knowledge base, one does not.
@@ -181,11 +181,9 @@ def main() -> int:
     kb_url = f"postgresql://postgres@127.0.0.1:5432/{kb_db}"
     rows = []
     try:
-        engine = make_engine(kb_url)
-        create_schema(engine)
-        with make_sessionmaker(engine).begin() as session:
+        with open_database(kb_url).begin() as session:
             load_seed(session, read_seed(seed_files()))
-        engine.dispose()
+        close_all()
         with tempfile.TemporaryDirectory() as work:
             for servers in args.servers:
                 row = run(servers, args, model, kb_url, Path(work)).row()
