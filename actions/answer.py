@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import intent_name, is_staff, log_unanswered, message_text, sessions, today
 from kb.answering.reply import Reply, render
 from kb.answering.respond import respond, respond_measure
-from kb.profile import FIELDS
+from kb.eligibility.profile import FIELDS
 
 CONTEXT_SLOT = "answer_context"
 

@@ -3,38 +3,33 @@
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Tracker
-from sqlalchemy.orm import sessionmaker
 
 from kb.answering.respond import log_question
-from kb.db import make_engine, make_sessionmaker
-
-STAFF_ROLES = ("staff", "admin")
-
-
-@lru_cache(maxsize=1)
-def sessions() -> sessionmaker:
-    """One engine per action-server process, made on first use (never at import)."""
-    return make_sessionmaker(make_engine())
+from kb.store.db import sessions  # the one session factory of the process
+from kb.store.models import STAFF_ROLES
 
 
 def today() -> dt.date:
+    """Today's date where the action server runs."""
     return dt.date.today()
 
 
 def message_text(tracker: Tracker) -> str:
+    """The latest message's text, or ""."""
     return tracker.latest_message.get("text") or ""
 
 
 def intent_name(tracker: Tracker) -> str:
+    """The latest message's intent name, or ""."""
     return (tracker.latest_message.get("intent") or {}).get("name") or ""
 
 
 def is_staff(tracker: Tracker) -> bool:
     # Only the DingTalk connector sets a role; socket.io metadata is written by the browser, so a role there is forged.
+    """Whether the sender is a service-team member, as only the DingTalk channel can say."""
     metadata = tracker.latest_message.get("metadata") or {}
     return tracker.get_latest_input_channel() == "dingtalk" and metadata.get("role") in STAFF_ROLES
 
@@ -45,6 +40,7 @@ def line(domain: dict[str, Any], response: str, **values: Any) -> str:
 
 
 def log_unanswered(tracker: Tracker, kind: str) -> None:
+    """Record the latest message as unanswered (or a hand-off) for the staff digest."""
     with sessions().begin() as session:
         log_question(message_text(tracker), session=session, kind=kind,
                      channel=tracker.get_latest_input_channel() or "", sender=tracker.sender_id)

@@ -23,7 +23,7 @@ from kb.answering.respond import family_named, measures_asked_about
 from kb.answering.snapshot import snapshot
 from kb.eligibility import Status, format_value
 from kb.eligibility import service as eligibility
-from kb.profile import DERIVED_FROM, FIELDS, Parsed, Problem, extract, parse
+from kb.eligibility.profile import DERIVED_FROM, FIELDS, Parsed, Problem, extract, parse
 from kb.text import normalize
 
 # Phrases of an open "what can we get" question, which starts the full profile dialogue.

@@ -110,9 +110,9 @@ class Replayer:
     """Runs messages through the answer path as the action server would, with the domain's wording."""
 
     def __init__(self, db_url: str, parses: dict[str, str]) -> None:
-        from kb.db import make_engine, make_sessionmaker
+        from kb.store.db import sessions
 
-        self.sessions = make_sessionmaker(make_engine(db_url))
+        self.sessions = sessions(db_url)
         self.parses = parses
         domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
         self.responses = domain["responses"]
@@ -166,7 +166,7 @@ def summary(results: list[dict]) -> dict:
 
 
 def seeded_db(directory: Path) -> str:
-    from kb.loader import seed_database
+    from kb.store.loader import seed_database
 
     url = f"sqlite:///{directory / 'kb.sqlite3'}"
     seed_database(url)

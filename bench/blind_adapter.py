@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from kb.profile import FIELDS, Parsed, close_certifications, derive, extract, parse
+from kb.eligibility.profile import FIELDS, Parsed, close_certifications, derive, extract, parse
 
 TODAY = dt.date(2026, 12, 2)
 

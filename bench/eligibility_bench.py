@@ -35,14 +35,15 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere: import the proje
 
 from bench.readme import replace_block  # noqa: E402
 from kb.eligibility import Status, evaluate_all, next_question  # noqa: E402
-from kb.loader import SEED_DIR, read_seed, seed_files  # noqa: E402
-from kb.profile import FIELDS  # noqa: E402
-from kb.rulebook import Rulebook, default_rulebook  # noqa: E402
+from kb.eligibility.profile import FIELDS  # noqa: E402
+from kb.eligibility.rulebook import Rulebook, default_rulebook  # noqa: E402
+from kb.paths import SEED_DIR  # noqa: E402
+from kb.store.loader import read_seed, seed_files  # noqa: E402
 
 PROFILES = Path(__file__).with_name("eligibility_profiles.yaml")
 RESULTS = Path(__file__).with_name("results") / "eligibility.json"
 ON = dt.date(2025, 6, 1)  # the day the dialogue runs: measures whose valid_to has passed are left out
-DERIVED = {"rd_ratio"}  # follows from rd_expense and revenue (kb.profile.derive); a careful form would not ask it
+DERIVED = {"rd_ratio"}  # follows from rd_expense and revenue (kb.eligibility.profile.derive); a careful form would not ask it
 SCALES = (100, 1_000, 10_000)
 PROFILE_KEYS = {"id", "note", "first", "facts"}
 
@@ -74,7 +75,7 @@ def load_profiles(path: Path = PROFILES) -> list[dict[str, Any]]:
         seen.add(profile["id"])
         for name in profile["facts"]:
             if name not in FIELDS:
-                raise ProfileError(f"{where}.facts.{name}: not a field of kb.profile.FIELDS")
+                raise ProfileError(f"{where}.facts.{name}: not a field of kb.eligibility.profile.FIELDS")
         for name in profile["first"]:
             if name not in profile["facts"]:
                 raise ProfileError(f"{where}.first: {name} is not among the profile's facts")

@@ -43,7 +43,7 @@ def started_assistant(start_timeout: float = 600, *, web: bool = True, model: Pa
     The model is the project's current one (trained if stale) unless one is given.
     """
     from bot.training import ensure_model
-    from kb.loader import seed_database
+    from kb.store.loader import seed_database
 
     defaults = load_settings()
     if model is None:
@@ -56,14 +56,11 @@ def started_assistant(start_timeout: float = 600, *, web: bool = True, model: Pa
         settings = Settings(
             host="127.0.0.1", rasa_port=free_port(), actions_port=free_port(), web_port=free_port(),
             model_dir=defaults.model_dir, cache_dir=defaults.cache_dir,
-            tracker_db=var_dir / "tracker.sqlite3", var_dir=var_dir,
+            tracker_db=var_dir / "tracker.sqlite3", var_dir=var_dir, db_url=kb_url,
         )
         services = [action_service(settings), rasa_service(settings, model)]
         if web:
             services.append(web_service(settings))
-        for service in services:
-            if service.name != "rasa":
-                service.env["HUIQI_DB_URL"] = kb_url
         group = ServiceGroup(services, var_dir / "log")
         print(f"Starting servers with model {model.name} (Rasa on {settings.rasa_url})…", file=sys.stderr, flush=True)
         group.start(timeout=start_timeout)

@@ -52,7 +52,8 @@ from kb.answering.retrieval import rank  # noqa: E402
 from kb.answering.snapshot import Snapshot  # noqa: E402
 from kb.answering.vocabulary import vocabulary  # noqa: E402
 from kb.eligibility import evaluate_all, next_question  # noqa: E402
-from kb.loader import SEED_DIR, read_seed, seed_files  # noqa: E402
+from kb.paths import SEED_DIR  # noqa: E402
+from kb.store.loader import read_seed, seed_files  # noqa: E402
 from kb.text import question_in  # noqa: E402
 
 RESULTS = HERE / "results" / "kb_scale.json"
@@ -109,19 +110,18 @@ def seed_records() -> tuple[list[Any], list[Any]]:
     """The seed's documents and measures as the answer path reads them (kb.answering.snapshot records)."""
     import tempfile
 
-    from kb import queries
     from kb.answering.snapshot import document_record, measure_record
-    from kb.db import make_engine, make_sessionmaker
-    from kb.loader import seed_database
+    from kb.store import queries
+    from kb.store.db import close_all, sessions
+    from kb.store.loader import seed_database
 
     with tempfile.TemporaryDirectory(prefix="huiqi-scale-") as tmp:
         url = f"sqlite:///{tmp}/kb.sqlite3"
         seed_database(url)
-        engine = make_engine(url)
-        with make_sessionmaker(engine)() as session:
+        with sessions(url)() as session:
             documents = [document_record(d) for d in queries.all_documents(session=session)]
             measures = [measure_record(m) for m in queries.all_measures(session=session)]
-        engine.dispose()
+        close_all()
     return documents, measures
 
 

@@ -3,7 +3,7 @@
 A fresh SQLite knowledge base in a temporary directory: the seed, then `--firms` synthetic firms with facts
 drawn over Zhejiang's counties, the industries, ownerships, head counts, revenues, R&D ratios, founding
 years and titles (about a third of each firm's facts left out, as registry rows are), inserted directly.
-Then, through the admin import path (kb.importer / kb.revisions, so the after-commit hook runs as in
+Then, through the admin import path (kb.admin.importer / kb.admin.revisions, so the after-commit hook runs as in
 production):
 
 1. one import adding `--measures` synthetic measures, each a seed rule plus its own head-count ceiling
@@ -37,17 +37,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: import the project's kb package
 
 from bench.readme import replace_block  # noqa: E402
-from kb.db import make_engine, make_sessionmaker  # noqa: E402
+from kb.admin.importer import apply_import, validate_import  # noqa: E402
+from kb.admin.revisions import rollback  # noqa: E402
 from kb.eligibility import matches  # noqa: E402
+from kb.eligibility.firms import CREDIT_CODE_CHARS, check_digit  # noqa: E402
+from kb.eligibility.profile import CERTIFICATIONS, INDUSTRIES, OWNERSHIPS  # noqa: E402
+from kb.eligibility.regions import REGIONS  # noqa: E402
 from kb.eligibility.service import measures_with_rules  # noqa: E402
-from kb.firms import CREDIT_CODE_CHARS, check_digit  # noqa: E402
-from kb.importer import apply_import, validate_import  # noqa: E402
-from kb.loader import load_seed, read_seed, seed_files  # noqa: E402
-from kb.models import Firm  # noqa: E402
-from kb.profile import CERTIFICATIONS, INDUSTRIES, OWNERSHIPS  # noqa: E402
-from kb.regions import REGIONS  # noqa: E402
-from kb.revisions import rollback  # noqa: E402
-from kb.schema import create_schema  # noqa: E402
+from kb.store.db import close_all  # noqa: E402
+from kb.store.loader import load_seed, read_seed, seed_files  # noqa: E402
+from kb.store.models import Firm  # noqa: E402
+from kb.store.schema import open_database  # noqa: E402
 
 RESULTS = Path(__file__).with_name("results") / "match.json"
 ONE_MEASURE_TARGET_S = 1.0
@@ -121,9 +121,7 @@ def change(sessions, records: list[dict[str, Any]], name: str) -> tuple[float, A
 def run(firm_count: int, measure_count: int, repeats: int) -> dict[str, Any]:
     rng = random.Random(20)
     with tempfile.TemporaryDirectory() as scratch:
-        engine = make_engine(f"sqlite:///{scratch}/kb.sqlite3")
-        create_schema(engine)
-        sessions = make_sessionmaker(engine)
+        sessions = open_database(f"sqlite:///{scratch}/kb.sqlite3")
         with sessions.begin() as session:
             load_seed(session, read_seed(seed_files()))
             session.execute(Firm.__table__.insert(), synthetic_firms(firm_count, rng))
@@ -153,7 +151,7 @@ def run(firm_count: int, measure_count: int, repeats: int) -> dict[str, Any]:
         assert len(back.matches) == measure_count
         with sessions() as session:
             rows = matches.count_rows(session=session)
-        engine.dispose()
+        close_all()
     return {
         "when": dt.datetime.now().isoformat(timespec="seconds"), "machine": platform.machine(),
         "cpus": os.cpu_count(), "python": platform.python_version(), "firms": firm_count, "measures": measure_count,

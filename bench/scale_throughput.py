@@ -33,9 +33,9 @@ from bot.services import Service, ServiceGroup, action_service, free_port, rasa_
 from bot.settings import Settings, load_settings  # noqa: E402
 from bot.topology import nginx_command, write_nginx_conf  # noqa: E402
 from bot.training import ensure_model  # noqa: E402
-from kb.db import make_engine, make_sessionmaker  # noqa: E402
-from kb.loader import load_seed, read_seed, seed_files  # noqa: E402
-from kb.schema import create_schema  # noqa: E402
+from kb.store.db import close_all  # noqa: E402
+from kb.store.loader import load_seed, read_seed, seed_files  # noqa: E402
+from kb.store.schema import open_database  # noqa: E402
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 # A mix of what firms ask: two need the action server and the knowledge base, one does not.
@@ -118,14 +118,14 @@ def run(servers: int, args, model: Path, kb_url: str, work: Path) -> Result:
     defaults = load_settings()
     var = work / f"servers-{servers}"
     base = Settings(host="127.0.0.1", rasa_port=0, actions_port=0, web_port=0, model_dir=defaults.model_dir,
-                    cache_dir=defaults.cache_dir, tracker_db=var / "unused.sqlite3", var_dir=var)
+                    cache_dir=defaults.cache_dir, tracker_db=var / "unused.sqlite3", var_dir=var, db_url=kb_url)
     listen, actions_listen = free_port(), free_port()
     action_ports = [free_port() for _ in range(servers)]
     rasa_ports = [free_port() for _ in range(servers)]
     services: list[Service] = []
     for index, port in enumerate(action_ports):
         service = action_service(dataclasses.replace(base, actions_port=port))
-        service.name, service.env["HUIQI_DB_URL"] = f"actions-{index}", kb_url
+        service.name = f"actions-{index}"
         services.append(service)
     conf = write_nginx_conf(var / "nginx", listen=f"127.0.0.1:{listen}", actions_listen=f"127.0.0.1:{actions_listen}",
                             rasa_servers=[f"127.0.0.1:{p}" for p in rasa_ports],
@@ -181,11 +181,9 @@ def main() -> int:
     kb_url = f"postgresql://postgres@127.0.0.1:5432/{kb_db}"
     rows = []
     try:
-        engine = make_engine(kb_url)
-        create_schema(engine)
-        with make_sessionmaker(engine).begin() as session:
+        with open_database(kb_url).begin() as session:
             load_seed(session, read_seed(seed_files()))
-        engine.dispose()
+        close_all()
         with tempfile.TemporaryDirectory() as work:
             for servers in args.servers:
                 row = run(servers, args, model, kb_url, Path(work)).row()

@@ -121,7 +121,7 @@ class TurnResult:
 
 def asked_fields(reply: str) -> set[str]:
     """The firm facts the reply asks for, told by the assistant's own question for each fact."""
-    from kb.profile import FIELDS
+    from kb.eligibility.profile import FIELDS
 
     return {name for name, spec in FIELDS.items() if spec.question and spec.question in reply}
 

@@ -30,8 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from bot.api import check_body
-    from kb.db import make_engine, make_sessionmaker
-    from kb.loader import seed_database
+    from kb.store.db import close_all, sessions
+    from kb.store.loader import seed_database
 
     if "phrases" in args.parts:
         phrases = sb._load(args.round / "phrases.yaml", "phrases")
@@ -47,21 +47,20 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as directory:
         url = f"sqlite:///{directory}/kb.sqlite3"
         seed_database(url)
-        engine = make_engine(url)
-        sessions = make_sessionmaker(engine)
+        factory = sessions(url)
         rows = []
         for profile in profiles:
             body = {"text": profile["text"], "date": sb.TODAY}
             if args.scope:
                 body["scope"] = args.scope
-            verdicts = check_body(sessions, body)["verdicts"]
+            verdicts = check_body(factory, body)["verdicts"]
             for expected in profile.get("verdicts") or []:
                 got = sb.our_verdict(verdicts, benefits.get(expected["benefit"], []))
                 want = expected["expect"]
                 rows.append({"profile": profile["id"], "benefit": expected["benefit"], "expect": want, "got": got,
                              "right": got == want, "over_claim": got == "eligible" and want != "eligible",
                              "why": expected.get("why", "")})
-        engine.dispose()
+        close_all()
     decided = [r for r in rows if r["expect"] != "undecided"]
     undecided = [r for r in rows if r["expect"] == "undecided"]
     print(f"profiles decided {sum(r['right'] for r in decided)}/{len(decided)}, "

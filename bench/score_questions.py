@@ -35,9 +35,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from any directory
     sys.path.insert(0, str(ROOT))
 
+from kb import families as kb_families  # noqa: E402
+
 QUESTIONS = ROOT / "bench" / "questions.yaml"
 RESULTS = ROOT / "bench" / "results" / "questions.json"
-FAMILIES = ("private_economy_32", "eight_plus_four", "shuangjian_shuangling", "firm_category", "none")
+FAMILIES = (*kb_families.FAMILIES, "none")
 # Kinds the blind rounds added (bench/blind/README.md): questions about the document itself, yes/no and
 # origin questions, English ones and questions wrapped in noise.
 BLIND_KINDS = ("document", "yesno", "origin", "english", "noisy")

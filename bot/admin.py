@@ -2,7 +2,7 @@
 
 Bearer tokens (`huiqi admin token create NAME --role viewer|editor`) are checked against their
 hashes: a viewer reads, an editor also writes. Every write (a file import, a measure edited in
-the page's form, a rollback) goes through kb.importer / kb.revisions — validate, one transaction,
+the page's form, a rollback) goes through kb.admin.importer / kb.admin.revisions — validate, one transaction,
 a revision — exactly as the CLI does. Database work runs in a thread, off the event loop.
 """
 
@@ -19,12 +19,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from bot import limits
-from kb import queries
+from kb.admin.importer import apply_import, measure_input, missing_terms, parse_import
+from kb.admin.revisions import RevisionNotFound, revision_record, rollback
+from kb.admin.tokens import token_holder
 from kb.errors import KBError, ValidationFailed
-from kb.exporter import export_data, export_sources, measure_record
-from kb.importer import apply_import, measure_input, missing_terms, parse_import
-from kb.revisions import RevisionNotFound, revision_record, rollback
-from kb.tokens import token_holder
+from kb.store import queries
+from kb.store.exporter import export_data, export_sources, export_text, measure_record
 
 PAGE = Path(__file__).with_name("admin_page.html")
 MAX_UPLOAD = 20 * 1024 * 1024
@@ -137,6 +137,7 @@ def _status(session) -> dict[str, Any]:
 
 
 def create_blueprint() -> Blueprint:
+    """The admin API and page: reads for viewers, imports, edits and rollbacks for editors."""
     bp = Blueprint("admin")
 
     @bp.get("/admin")
@@ -267,14 +268,12 @@ def create_blueprint() -> Blueprint:
     @bp.get("/api/admin/export")
     @requires("viewer")
     async def export(request: Request) -> response.HTTPResponse:
-        from bot.admin_cli import export_text
-
         fmt = request.args.get("format") or "json"
         if fmt not in ("json", "yaml", "xlsx"):
             return _error(400, "format 应是 json、yaml 或 xlsx")
         data = await _db(request, export_data)
         if fmt == "xlsx":
-            from kb.xlsx import write_workbook
+            from kb.admin.xlsx_write import write_workbook
 
             body = await asyncio.to_thread(write_workbook, data)
             return response.raw(body, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -1,6 +1,6 @@
 """`huiqi kb validate|import|export|template|rollback|matches`, `huiqi admin token create`, `huiqi train --reload`.
 
-Thin faces on kb.importer, kb.revisions, kb.xlsx and kb.tokens: the library validates and
+Thin faces on kb.admin.importer, kb.admin.revisions, kb.admin.xlsx_read, kb.admin.xlsx_write and kb.admin.tokens: the library validates and
 raises; these print the diff or a one-line error (bot/cli.py's main turns errors into exit 2).
 """
 
@@ -15,34 +15,21 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from bot.settings import load_settings
 from kb.errors import KBError
-from kb.exporter import export_data, export_sources
+from kb.store.exporter import export_data, export_sources, export_text
 
 RETRAIN_HINT = "建议重新训练"
 _FIELD_VALUE_WIDTH = 60
 
 
-def _sessions():
-    from bot.cli import _sessions as sessions  # one place that opens the database for the CLI
-
-    return sessions()
-
-
-def export_text(data: dict[str, Any], fmt: str) -> str:
-    """Render the export as JSON or YAML, sorted, so two exports of one state are byte-identical."""
-    if fmt == "yaml":
-        return yaml.safe_dump(data, allow_unicode=True, sort_keys=True, width=1000)
-    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-
-
 def cmd_kb_export(args: argparse.Namespace) -> int:
-    with _sessions()() as session:
+    """`huiqi kb export`: the whole knowledge base as JSON, YAML or an Excel workbook."""
+    with load_settings().sessions()() as session:
         data = export_data(session)
         sources = export_sources(session)
     if args.format == "xlsx":
-        from kb.xlsx import write_workbook
+        from kb.admin.xlsx_write import write_workbook
 
         if not args.output:
             raise KBError("an Excel export needs a file: huiqi kb export --format xlsx -o kb.xlsx")
@@ -58,7 +45,9 @@ def cmd_kb_export(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_template(args: argparse.Namespace) -> int:
-    from kb.xlsx import SHEETS, template
+    """`huiqi kb template`: an empty Excel workbook with every sheet and its columns explained."""
+    from kb.admin.sheets import SHEETS
+    from kb.admin.xlsx_write import template
 
     Path(args.file).write_bytes(template())
     print(f"模板已写入 {args.file}：工作表 {'、'.join(SHEETS)}、说明")
@@ -90,14 +79,15 @@ def diff_lines(diff: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def _apply(path: Path, *, author: str, dry_run: bool):
-    from kb.importer import apply_import, read_import
+    from kb.admin.importer import apply_import, read_import
 
     plan = read_import(path)
-    with _sessions().begin() as session:
+    with load_settings().sessions().begin() as session:
         return plan, apply_import(session, plan, author=author, dry_run=dry_run)
 
 
 def cmd_kb_validate(args: argparse.Namespace) -> int:
+    """`huiqi kb validate FILE`: every problem of an import file, writing nothing."""
     plan, result = _apply(Path(args.file), author="validate", dry_run=True)
     print(f"{plan.name} 校验通过：{len(plan.data.documents)} 份文件，{len(plan.data.measures)} 条措施，"
           f"{len(plan.firms)} 家企业；导入将{result.as_dict()['summary']}（未写入）")
@@ -105,6 +95,7 @@ def cmd_kb_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_import(args: argparse.Namespace) -> int:
+    """`huiqi kb import FILE`: validate, show the diff and, unless --dry-run, apply it as one revision."""
     plan, result = _apply(Path(args.file), author=args.author, dry_run=args.dry_run)
     summary = result.as_dict()["summary"]
     if result.unchanged:
@@ -122,9 +113,10 @@ def cmd_kb_import(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_rollback(args: argparse.Namespace) -> int:
-    from kb.revisions import rollback
+    """`huiqi kb rollback REVISION`: a new revision with the knowledge base as it was at REVISION."""
+    from kb.admin.revisions import rollback
 
-    with _sessions().begin() as session:
+    with load_settings().sessions().begin() as session:
         result = rollback(session, args.revision, author=args.author)
     if result.unchanged:
         print(f"知识库已与修订 {args.revision} 相同，无需回滚。")
@@ -169,9 +161,10 @@ def matches_lines(body: dict[str, Any]) -> list[str]:
 
 
 def cmd_kb_matches(args: argparse.Namespace) -> int:
+    """`huiqi kb matches`: the registered firms a measure fits (政策找企业), or the failed matching runs."""
     from kb.eligibility.matches import failed_runs, matches_of
 
-    with _sessions()() as session:
+    with load_settings().sessions()() as session:
         if args.failed:
             failures = failed_runs(session=session, limit=args.limit)
         elif args.measure_id:
@@ -195,9 +188,10 @@ def cmd_kb_matches(args: argparse.Namespace) -> int:
 
 
 def cmd_admin_token_create(args: argparse.Namespace) -> int:
-    from kb.tokens import create_token
+    """`huiqi admin token create`: a bearer token for the admin API, shown once."""
+    from kb.admin.tokens import create_token
 
-    with _sessions().begin() as session:
+    with load_settings().sessions().begin() as session:
         token = create_token(args.name, args.role, session=session)
     print(f"{args.name}（{args.role}）的令牌，只显示这一次，请妥善保存：\n{token}")
     return 0
@@ -205,7 +199,7 @@ def cmd_admin_token_create(args: argparse.Namespace) -> int:
 
 def write_admin_terms(export: dict[str, Any], jieba_dir: Path | None = None) -> list[str]:
     """Write the knowledge base's terms the NLU lacks to jieba_dict/admin_terms.txt; return them."""
-    from kb.importer import ADMIN_TERMS_FILE, JIEBA_DIR, missing_terms, nlu_vocabulary
+    from kb.admin.importer import ADMIN_TERMS_FILE, JIEBA_DIR, missing_terms, nlu_vocabulary
     from kb.terms import dictionary_words
 
     jieba_dir = jieba_dir or JIEBA_DIR
@@ -225,8 +219,6 @@ def reload_model(rasa_url: str, model: Path, timeout: float = 300, token: str | 
 
     Sends Rasa's API token (`HUIQI_RASA_TOKEN` or var/rasa_token unless given).
     """
-    from bot.settings import load_settings
-
     token = token if token is not None else load_settings().rasa_token
     request = urllib.request.Request(
         f"{rasa_url.rstrip('/')}/model?{urllib.parse.urlencode({'token': token})}", method="PUT",
@@ -244,10 +236,10 @@ def reload_model(rasa_url: str, model: Path, timeout: float = 300, token: str | 
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from bot.settings import load_settings
+    """`huiqi train`: train the model if its inputs changed; --reload asks the running Rasa server to load it."""
     from bot.training import ensure_model
 
-    with _sessions()() as session:
+    with load_settings().sessions()() as session:
         terms = write_admin_terms(export_data(session))
     if terms:
         print(f"jieba 词典加入知识库新词 {len(terms)} 个：{'、'.join(terms[:10])}{'…' if len(terms) > 10 else ''}")

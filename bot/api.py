@@ -1,7 +1,7 @@
 """POST /api/eligibility: the same engine as the chat, for staff tools and other systems.
 
 Body: {"facts": {...}} in engine units (money in 万元, ratios as fractions, see kb.eligibility),
-or {"text": "<a firm's own description>"} parsed by kb.profile; optional "scope"
+or {"text": "<a firm's own description>"} parsed by kb.eligibility.profile; optional "scope"
 ("all", "family:<family>", "category:<name>", "measure:<id>"), "skipped" (fields the firm cannot answer)
 and "date" (YYYY-MM-DD, default today).
 
@@ -24,8 +24,8 @@ from sanic.request import Request
 
 from kb.eligibility import FactsError
 from kb.eligibility import service as matching
-from kb.fact_bounds import out_of_range
-from kb.profile import FIELDS, extract
+from kb.eligibility.fact_bounds import out_of_range
+from kb.eligibility.profile import FIELDS, extract
 from kb.text import normalize
 
 MAX_TEXT = 5000
@@ -91,6 +91,7 @@ def check_body(sessions, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def create_blueprint() -> Blueprint:
+    """The public JSON API: eligibility of a firm's facts or description against the measures with rules."""
     blueprint = Blueprint("eligibility_api", url_prefix="/api")
 
     @blueprint.post("/eligibility")
@@ -106,7 +107,7 @@ def create_blueprint() -> Blueprint:
         if "facts" in body:
             if not isinstance(body["facts"], dict):
                 return _bad('"facts" 须是对象')
-            beyond = out_of_range(body["facts"])  # per-field bounds and NaN first: kb/fact_bounds.py
+            beyond = out_of_range(body["facts"])  # per-field bounds and NaN first: kb/eligibility/fact_bounds.py
             if beyond:
                 return response.json({"error": beyond.message, "field": beyond.field}, status=400, ensure_ascii=False)
             bad = check_facts(body["facts"])  # then unknown fields, types and choices

@@ -68,10 +68,12 @@ PAGE = """<!doctype html>
 
 
 def rasa_public_url() -> str:
+    """The Rasa server's URL as the browser reaches it (`HUIQI_RASA_PUBLIC_URL`, else `HUIQI_RASA_URL`)."""
     return (os.environ.get("HUIQI_RASA_PUBLIC_URL") or os.environ.get("HUIQI_RASA_URL") or DEFAULT_RASA_URL).rstrip("/")
 
 
 def render_page(server_url: str) -> str:
+    """The chat page's HTML with the widget pointed at a Rasa server."""
     return PAGE.format(
         title=escape(TITLE), intro=escape(INTRO), script=WIDGET_SCRIPT,
         server_url=escape(server_url), examples=escape("|".join(EXAMPLES)),
@@ -95,6 +97,7 @@ def content_security_policy(server_url: str) -> str:
 
 
 def create_blueprint(dist: Path = WIDGET_DIST) -> Blueprint:
+    """The chat page and the widget's built files."""
     bp = Blueprint("chat_page")
 
     @bp.get("/")

@@ -12,13 +12,13 @@ import time
 from pathlib import Path
 
 from bot import admin_cli
-from kb import queries
-from kb.db import database_url, make_engine, make_sessionmaker
+from bot.settings import load_settings
 from kb.errors import KBError, ValidationFailed
-from kb.exporter import export_data, export_sources
-from kb.loader import default_seed_dir, load_seed, read_seed, seed_files
-from kb.models import APPLIES_BY, DRAFT, NOT_FOUND, SOURCE_KINDS
-from kb.schema import create_schema
+from kb.store import queries
+from kb.store.db import safe_url
+from kb.store.exporter import export_data, export_sources
+from kb.store.loader import default_seed_dir, load_seed, read_seed, seed_files
+from kb.store.models import APPLIES_BY, DRAFT, NOT_FOUND, SOURCE_KINDS
 
 EXAMPLES = """examples:
   huiqi kb load                     create or upgrade the knowledge base and load kb/seed/
@@ -31,31 +31,27 @@ EXAMPLES = """examples:
 """
 
 
-def _sessions():
-    engine = make_engine()
-    create_schema(engine)
-    return make_sessionmaker(engine)
-
-
 def cmd_kb_load(args: argparse.Namespace) -> int:
+    """`huiqi kb load`: create or upgrade the knowledge base and load the curated seed."""
     directory = Path(args.seed_dir) if args.seed_dir else default_seed_dir()
     files = seed_files(directory)
     if not files:
         raise KBError(f"no *.yaml files in {directory}")
     data = read_seed(files)
-    sessions = _sessions()
+    sessions = load_settings().sessions()
     with sessions.begin() as session:
         result = load_seed(session, data, author=args.author, force=args.force)
     if result.unchanged:
-        print(f"知识库已是最新（{len(data.documents)} 份文件，{len(data.measures)} 条措施）：{_safe_url()}")
+        print(f"知识库已是最新（{len(data.documents)} 份文件，{len(data.measures)} 条措施）：{safe_url(load_settings().db_url)}")
     else:
         print(f"知识库已更新到修订 {result.revision_id}：新增 {len(result.added)}，"
-              f"修改 {len(result.changed)}，删除 {len(result.removed)}（{_safe_url()}）")
+              f"修改 {len(result.changed)}，删除 {len(result.removed)}（{safe_url(load_settings().db_url)}）")
     return 0
 
 
 def cmd_kb_stats(args: argparse.Namespace) -> int:
-    sessions = _sessions()
+    """`huiqi kb stats`: documents and measures per family, and the latest revisions."""
+    sessions = load_settings().sessions()
     with sessions() as session:
         data = export_data(session)
         sources = export_sources(session)
@@ -125,10 +121,11 @@ def _by_family(data: dict) -> dict[str, dict]:
 
 
 def cmd_kb_stale(args: argparse.Namespace) -> int:
+    """`huiqi kb stale`: measures and documents whose dates or windows need checking."""
     from kb.currency import stale_records
 
     today = dt.date.fromisoformat(args.today) if args.today else dt.date.today()
-    with _sessions()() as session:
+    with load_settings().sessions()() as session:
         items = stale_records(queries.all_measures(session=session), today=today)
     if args.json:
         print(json.dumps({"today": today.isoformat(), "measures": items}, ensure_ascii=False, indent=2))
@@ -141,7 +138,8 @@ def cmd_kb_stale(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_history(args: argparse.Namespace) -> int:
-    sessions = _sessions()
+    """`huiqi kb history`: the latest revisions, who made them and what changed."""
+    sessions = load_settings().sessions()
     with sessions() as session:
         for revision in queries.revisions(session=session, limit=args.limit):
             print(f"{revision.id:>4}  {revision.created_at:%Y-%m-%d %H:%M}  {revision.author:<10} {revision.message}")
@@ -159,7 +157,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     responses = yaml.safe_load((Path(__file__).resolve().parent.parent / "domain.yml")
                                .read_text(encoding="utf-8"))["responses"]
-    sessions = _sessions()
+    sessions = load_settings().sessions()
     with sessions() as session:
         reply = respond(args.text, session=session, today=dt.date.today(), staff=args.staff)
     print(reply_text(reply, responses))
@@ -167,6 +165,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_nlu_dict(args: argparse.Namespace) -> int:
+    """`huiqi nlu dict`: write jieba's dictionary of policy terms from the seed."""
     from kb.terms import seed_dictionary_text
 
     data = read_seed(seed_files())
@@ -181,6 +180,7 @@ def cmd_nlu_dict(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """`huiqi run`: load the knowledge base, train if stale, start every server and keep them running."""
     from bot.services import (
         GaveUp,
         ServiceError,
@@ -192,7 +192,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         rasa_service,
         web_service,
     )
-    from bot.settings import load_settings, token_hint
+    from bot.settings import token_hint
     from bot.training import ensure_model
 
     settings = load_settings()
@@ -263,16 +263,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     return exit_code
 
 
-def _safe_url() -> str:
-    """The database URL without a password, for messages."""
-    url = database_url()
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url
-
-
 def build_parser() -> argparse.ArgumentParser:
+    """The `huiqi` argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="huiqi", description="惠企政策助手", epilog=EXAMPLES,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -314,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one `huiqi` command; a library error becomes a one-line message and exit code 2."""
     args = build_parser().parse_args(argv)
     if args.command == "kb":
         from bot import staff_robot

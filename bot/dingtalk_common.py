@@ -31,6 +31,8 @@ def sign(timestamp: str, secret: str) -> str:
 
 @dataclass(frozen=True)
 class Origin:
+    """One allowed reply host: scheme, host and port."""
+
     scheme: str
     host: str
     port: int

@@ -47,6 +47,7 @@ def _tracker(rasa_url: str, session_id: str, token: str) -> dict[str, Any]:
 
 
 def create_blueprint() -> Blueprint:
+    """`/api/history`: a widget's own conversation, read from Rasa's API after checking its session key."""
     blueprint = Blueprint("widget_history", url_prefix="/api")
     limiter = limits.RateLimiter(limits.HISTORY_PER_CLIENT, limits.HISTORY_WINDOW)
 

@@ -1,7 +1,7 @@
 """Per-message costs in Rasa 3.6 internals, removed without changing behaviour; drop each on upgrading Rasa.
 
-Installed by importing bot.channels, which the Rasa server does when it loads our channels from
-credentials.yml.
+Installed explicitly by `python -m bot.rasa_server` (every start path of the Rasa server goes through it)
+before Rasa starts; importing this module or the channels changes nothing.
 """
 
 from __future__ import annotations
@@ -75,6 +75,7 @@ def _tracker_store_init(self: SQLTrackerStore, *args: Any, **kwargs: Any) -> Non
 
 
 def install() -> None:
+    """Put the patches in place (idempotent); bot.rasa_server calls it before Rasa starts."""
     RemoteAction._validate_action_result = _validate_action_result
     if SQLTrackerStore.__init__ is _original_tracker_store_init:
         SQLTrackerStore.__init__ = _tracker_store_init

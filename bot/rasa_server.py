@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import sys
 
+from bot import rasa_patches
 from bot.settings import load_settings, rasa_token
 
 
@@ -28,6 +29,8 @@ def rasa_arguments(argv: list[str], token: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Install our Rasa patches, then run `rasa run` with the caller's options and the API token."""
+    rasa_patches.install()  # explicitly, before Rasa loads anything (bot/rasa_patches.py)
     token = rasa_token(load_settings().var_dir)
     sys.argv = rasa_arguments(list(sys.argv[1:] if argv is None else argv), token)
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")

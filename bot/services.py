@@ -29,6 +29,8 @@ VENV_BIN = Path(sys.executable).parent
 
 @dataclass
 class Service:
+    """One server process: its command, health URL, environment and log."""
+
     name: str
     command: list[str]
     health_url: str
@@ -55,6 +57,8 @@ class Service:
 
 
 class ServiceError(RuntimeError):
+    """A server that could not be started or stopped."""
+
     pass
 
 
@@ -202,6 +206,7 @@ def _signal_group(process: subprocess.Popen, sig: int) -> None:
 
 
 def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free on the host right now."""
     with socket.socket() as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
@@ -214,6 +219,7 @@ def rasa_env(settings: Settings, action_url: str | None = None,
     return {
         "HUIQI_ACTION_ENDPOINT": action_url or settings.actions_url,
         "HUIQI_TRACKER_DB": str(settings.tracker_db),
+        "HUIQI_DB_URL": settings.db_url,  # the DingTalk channel reads staff roles from the knowledge base
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
         "RASA_TELEMETRY_ENABLED": "false",
@@ -233,15 +239,17 @@ DINGTALK_DEFAULTS = {
 
 
 def dingtalk_env(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The DingTalk variables credentials.yml needs that the environment does not set, with their defaults."""
     return {name: value for name, value in DINGTALK_DEFAULTS.items() if name not in environ}
 
 
 def action_service(settings: Settings) -> Service:
+    """The Rasa action server, with the knowledge base of `settings.db_url`."""
     return Service(
         name="actions",
         command=[str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(settings.actions_port)],
         health_url=f"http://{settings.host}:{settings.actions_port}/health",
-        env={"SANIC_HOST": settings.host, "SQLALCHEMY_SILENCE_UBER_WARNING": "1"},
+        env={"SANIC_HOST": settings.host, "HUIQI_DB_URL": settings.db_url, "SQLALCHEMY_SILENCE_UBER_WARNING": "1"},
     )
 
 
@@ -267,13 +275,14 @@ def rasa_service(settings: Settings, model: Path, action_url: str | None = None,
 
 
 def web_service(settings: Settings) -> Service:
+    """The web app (chat page, admin, API), with the knowledge base of `settings.db_url`."""
     return Service(
         name="web",
         command=[str(VENV_BIN / "python"), "-m", "bot.web", "--host", settings.host, "--port", str(settings.web_port)],
         health_url=f"http://{settings.host}:{settings.web_port}/health",
         # The token: /api/history reads a widget's own conversation from Rasa's API and checks its session key.
         env={"HUIQI_RASA_URL": settings.rasa_url, "HUIQI_RASA_TOKEN": settings.rasa_token,
-             "SQLALCHEMY_SILENCE_UBER_WARNING": "1"},
+             "HUIQI_DB_URL": settings.db_url, "SQLALCHEMY_SILENCE_UBER_WARNING": "1"},
     )
 
 
@@ -282,6 +291,7 @@ DINGTALK_BRIDGE_PYTHON = PROJECT_ROOT / ".venv-dingtalk-stream" / "bin" / "pytho
 
 
 def dingtalk_stream_wanted(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether `DINGTALK_MODE=stream` asks for the Stream-mode bridge."""
     return environ.get("DINGTALK_MODE", "http").strip().lower() == "stream"
 
 

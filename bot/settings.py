@@ -6,6 +6,12 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kb.store.db import database_url
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import sessionmaker
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,6 +28,8 @@ def _int(name: str, default: int) -> int:
 
 @dataclass(frozen=True)
 class Settings:
+    """Where the servers listen and where models, caches, the tracker store and the knowledge base are."""
+
     host: str
     rasa_port: int
     actions_port: int
@@ -30,6 +38,7 @@ class Settings:
     cache_dir: Path
     tracker_db: Path
     var_dir: Path
+    db_url: str  # the knowledge base (`HUIQI_DB_URL`, else var/kb.sqlite3 in the project)
 
     @property
     def rasa_url(self) -> str:
@@ -42,6 +51,12 @@ class Settings:
     @property
     def web_url(self) -> str:
         return f"http://{self.host}:{self.web_port}"
+
+    def sessions(self) -> sessionmaker:
+        """The knowledge base's one session factory in this process, its schema upgraded first."""
+        from kb.store.schema import open_database  # Alembic is loaded only by the entry points that open the KB
+
+        return open_database(self.db_url)
 
     @property
     def rasa_token(self) -> str:
@@ -83,6 +98,7 @@ def token_hint(token: str) -> str:
 
 
 def load_settings() -> Settings:
+    """Settings from the environment, with one developer machine's defaults."""
     var_dir = Path(os.environ.get("HUIQI_VAR_DIR", PROJECT_ROOT / "var"))
     cache_root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
     return Settings(
@@ -94,4 +110,5 @@ def load_settings() -> Settings:
         cache_dir=Path(os.environ.get("HUIQI_CACHE_DIR", cache_root / "huiqi")),
         tracker_db=Path(os.environ.get("HUIQI_TRACKER_DB", var_dir / "tracker.sqlite3")),
         var_dir=var_dir,
+        db_url=database_url(),
     )

@@ -70,6 +70,7 @@ def digest_text(summaries: Sequence[RunSummary]) -> str:
 
 
 def payload(title: str, text: str) -> dict[str, Any]:
+    """A DingTalk group-robot markdown message."""
     return {"msgtype": "markdown", "markdown": {"title": title, "text": to_markdown(text)}}
 
 

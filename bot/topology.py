@@ -104,6 +104,7 @@ def nginx_command(prefix: Path, conf: Path) -> list[str]:
 
 def write_nginx_conf(prefix: Path, *, listen: str, actions_listen: str, rasa_servers: Iterable[str],
                      action_servers: Iterable[str], web_servers: Iterable[str] = ()) -> Path:
+    """Write an nginx configuration that routes by sender to several Rasa and action servers; return its path."""
     prefix.mkdir(parents=True, exist_ok=True)
     conf = prefix / "nginx.conf"
     conf.write_text(render_nginx(listen=listen, actions_listen=actions_listen, prefix=prefix,

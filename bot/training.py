@@ -22,6 +22,7 @@ MODEL_INPUTS = ("config.yml", "domain.yml", "data", "jieba_dict")  # jieba_dict:
 
 
 def model_fingerprint(root: Path = PROJECT_ROOT) -> str:
+    """A hash of everything that shapes a model: Rasa's version, config, domain, data and dictionaries."""
     import rasa  # the version is part of what shapes a model
 
     digest = hashlib.sha256(f"rasa {rasa.__version__}\n".encode())
@@ -34,6 +35,7 @@ def model_fingerprint(root: Path = PROJECT_ROOT) -> str:
 
 
 def model_name(fingerprint: str) -> str:
+    """The model file's name for a fingerprint."""
     return f"huiqi-{fingerprint}"
 
 

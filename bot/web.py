@@ -16,19 +16,17 @@ from sanic import Sanic, response
 from sanic.request import Request
 
 from bot import admin, api, chat_page, history, staff_robot
-from kb import queries
-from kb.db import make_engine, make_sessionmaker
-from kb.schema import create_schema
+from bot.settings import load_settings
+from kb.store import queries
 
 
 def create_app() -> Sanic:
+    """The web app: chat page, health, history, admin and the public API over one session factory."""
     app = Sanic("huiqi_web")
 
     @app.before_server_start
     async def open_database(app: Sanic, _loop) -> None:
-        engine = make_engine()
-        create_schema(engine)
-        app.ctx.sessions = make_sessionmaker(engine)
+        app.ctx.sessions = load_settings().sessions()
         staff_robot.install()  # 政策找企业: admin changes' matches go to the staff group if DINGTALK_STAFF_ROBOT_URL is set
 
     @app.get("/health")
@@ -62,6 +60,7 @@ def _rasa_reachable(url: str) -> bool:
 
 
 def main() -> None:
+    """`python -m bot.web`: serve the web app."""
     parser = argparse.ArgumentParser(description="惠企政策助手 web app")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from kb.models import DRAFT
+from kb.store.models import DRAFT
 
 CURRENT, OPEN, NOT_YET_OPEN, EXPIRED, WINDOW_CLOSED, SUPERSEDED, IS_DRAFT = (
     "current", "open", "not_yet_open", "expired", "window_closed", "superseded", "draft")
@@ -36,6 +36,8 @@ _TITLE_NOISE = re.compile(r"(19|20)\d{2}年度?|第[一二三四五六七八九�
 
 @dataclass(frozen=True)
 class Currency:
+    """A measure's standing on a day (current, open, not yet open, window closed, expired, superseded, draft)."""
+
     state: str
     closed_on: dt.date | None = None  # the day the window closed or the measure expired
     until: dt.date | None = None  # the last day it is (or was) open or valid

@@ -16,12 +16,14 @@ def format_number(value: float | int) -> str:
 
 
 def format_amount(amount: float | int | None, unit: str | None) -> str:
+    """An amount with its unit ("200万元"), or "" without one."""
     if amount is None:
         return ""
     return f"{format_number(amount)}{unit or ''}"
 
 
 def format_date(value: dt.date | None) -> str:
+    """A date as Chinese text ("2026年3月1日"), or ""."""
     if value is None:
         return ""
     return f"{value.year}年{value.month}月{value.day}日"
@@ -39,6 +41,7 @@ def format_benefit(benefit: dict[str, Any]) -> str:
 
 
 def format_period(valid_from: dt.date | None, valid_to: dt.date | None) -> str:
+    """A validity period as Chinese text ("…至…", "…起", "至…"), or ""."""
     if valid_from and valid_to:
         return f"{format_date(valid_from)}至{format_date(valid_to)}"
     if valid_from:

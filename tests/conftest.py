@@ -7,11 +7,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import sessionmaker
 
-from kb.db import make_engine, make_sessionmaker
-from kb.loader import load_seed, read_seed, seed_database, seed_files
-from kb.schema import create_schema
+from kb.store.db import close_all, make_engine, make_sessionmaker
+from kb.store.loader import load_seed, read_seed, seed_database, seed_files
+from kb.store.schema import create_schema
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _close_databases():
+    """Engines the code under test opened through kb.store.db.sessions() are closed after each test."""
+    yield
+    close_all()
 
 
 @pytest.fixture

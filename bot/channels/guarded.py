@@ -72,11 +72,13 @@ def domain_text(response: str, fallback: str) -> str:
 
 
 def message_limiter() -> limits.RateLimiter:
+    """A rate limiter with the per-sender message allowance of bot/limits.py."""
     return limits.RateLimiter(limits.MESSAGES_PER_SENDER, limits.MESSAGE_WINDOW)
 
 
 def guard(on_new_message: Callable[[UserMessage], Awaitable[Any]],
           limiter: limits.RateLimiter | None = None) -> Callable[[UserMessage], Awaitable[Any]]:
+    """Wrap a channel's message handler: too long or too many messages get an apology instead of Rasa."""
     limiter = limiter or message_limiter()
     # One log line per flooding sender and window, not one per refused message (a flood would fill the disk).
     logged = limits.RateLimiter(1, limiter.window)

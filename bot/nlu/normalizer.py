@@ -23,6 +23,8 @@ from kb.text import MAX_NLU_CHARS, normalize, question_in
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
 class ChineseTextNormalizer(GraphComponent):
+    """Rasa NLU component: a message's text made simplified and half-width before jieba and the featurizers."""
+
     @classmethod
     def create(
         cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,

@@ -12,7 +12,7 @@ from kb.answering.snapshot import Snapshot
 from kb.answering.units import Unit
 from kb.currency import NOT_YET_OPEN, OPEN, WINDOW_CLOSED, as_date, measure_currency
 from kb.format import format_date
-from kb.models import DRAFT
+from kb.store.models import DRAFT
 
 MAX_DETAILS = 4
 LEAD_CHARS = 90  # a summary is cut to its first sentence, and that to about this many characters

@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kb.regions import RegionMatch, find_region
-from kb.rulebook import default_rulebook
+from kb.eligibility.regions import RegionMatch, find_region
+from kb.eligibility.rulebook import default_rulebook
 from kb.text import arabic_article_counts, arabic_years, article_number, normalize, other_region, question_in
 
 if TYPE_CHECKING:

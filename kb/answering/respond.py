@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from kb import queries
 from kb.answering import compose
 from kb.answering.followup import context_of, resolve, with_document_names
 from kb.answering.general import general_idf
@@ -25,7 +24,8 @@ from kb.answering.snapshot import MeasureRecord, Snapshot, snapshot
 from kb.answering.units import Unit, is_gap
 from kb.answering.verdict import verdict_line
 from kb.answering.vocabulary import vocabulary
-from kb.models import AskedQuestion
+from kb.store import queries
+from kb.store.models import AskedQuestion
 from kb.text import normalize
 
 MAX_UNITS = 3  # the main unit and up to two more the question also asks for ("什么时候印发的，文号是啥")

@@ -15,11 +15,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from kb import queries
 from kb.answering.index import UnitIndex
 from kb.answering.units import Unit, build_units
 from kb.answering.vocabulary import Vocabulary, vocabulary
-from kb.models import DRAFT, Document, Measure
+from kb.store import queries
+from kb.store.models import DRAFT, Document, Measure
 
 _EDITION_REMARK = re.compile(r"[（(][^（）()]*\d{4}[^（）()]*[）)]$")
 

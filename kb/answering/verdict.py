@@ -14,7 +14,7 @@ from kb.answering.reply import Line
 from kb.answering.snapshot import MeasureRecord
 from kb.eligibility.engine import FactsError, RuleError, Status, evaluate, format_value
 from kb.eligibility.parsing import extract
-from kb.profile import FIELDS
+from kb.eligibility.profile import FIELDS
 
 # Facts a question states without meaning them as the firm's facts ("公司" reads as entity_type 企业).
 _IMPLIED = frozenset({"entity_type"})

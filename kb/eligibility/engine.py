@@ -40,11 +40,11 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
+from kb.eligibility.profile import CERTIFICATIONS, DERIVED_FROM, FIELDS, INDUSTRIES, OWNERSHIPS, Field, derive
+from kb.eligibility.regions import OUTSIDE, REGIONS
+from kb.eligibility.rulebook import Rulebook, check_rule, default_rulebook
 from kb.errors import KBError
 from kb.format import format_number
-from kb.profile import CERTIFICATIONS, DERIVED_FROM, FIELDS, INDUSTRIES, OWNERSHIPS, Field, derive
-from kb.regions import OUTSIDE, REGIONS
-from kb.rulebook import Rulebook, check_rule, default_rulebook
 
 Rule = Mapping[str, Any]
 Facts = Mapping[str, Any]

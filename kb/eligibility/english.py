@@ -12,7 +12,7 @@ import re
 
 from pypinyin import lazy_pinyin
 
-from kb.regions import COUNTIES_BY_CITY, short_name
+from kb.eligibility.regions import COUNTIES_BY_CITY, short_name
 
 _LATIN = re.compile(r"[A-Za-z]")
 # 50 million → 5000万; 1.2 billion → 12亿; 300k → 30万; the currency word after it says 元.

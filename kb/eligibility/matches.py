@@ -26,11 +26,11 @@ from sqlalchemy import delete, event, func, select
 from sqlalchemy.orm import Session
 
 from kb.eligibility.engine import FactsError, RegistryJudge, RuleError, evaluate
+from kb.eligibility.profile import DERIVED_FROM
 from kb.eligibility.service import RuleMeasure, field_label, measures_with_rules
 from kb.errors import KBError
-from kb.models import Firm, FirmMatch, MatchRun, Measure
-from kb.profile import DERIVED_FROM
-from kb.queries import latest_revision_id
+from kb.store.models import Firm, FirmMatch, MatchRun, Measure
+from kb.store.queries import latest_revision_id
 
 logger = logging.getLogger(__name__)
 

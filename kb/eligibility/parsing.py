@@ -3,7 +3,7 @@
 "去年营业额七千多万，五十来个人，研发大概占营收的3.1%，安吉那边的个体户，也没啥资质" gives revenue
 7000–8000万, 50 people (approximate), an R&D ratio of 3.1%, the region 湖州市安吉县, the entity type and
 no certifications. The vocabulary (labels, hedges, places, entity and taxpayer types) is data in
-kb/rules/facts.yaml; numbers are read by kb.profile.cn_number.
+kb/rules/facts.yaml; numbers are read by kb.eligibility.profile.cn_number.
 
 A figure is a `Quantity`: a point value (in engine units) and the range the wording allows — "八千多万"
 is 8000–9000, "不到两千万" at most 2000, "两三千万" 2000–3000, "三十来个" about 30 (±10%). The point value is
@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from kb.eligibility import english
-from kb.profile import (
+from kb.eligibility.profile import (
     _CERTIFICATION_WORDS,
     _GENERIC_INDUSTRY_WORDS,
     _INDUSTRY_WORDS,
@@ -36,7 +36,7 @@ from kb.profile import (
     close_certifications,
     cn_number,
 )
-from kb.regions import ELSEWHERE, OUTSIDE, REGIONS, RegionMatch, city_of, find_region
+from kb.eligibility.regions import ELSEWHERE, OUTSIDE, REGIONS, RegionMatch, city_of, find_region
 
 FACTS_FILE = Path(__file__).resolve().parent.parent / "rules" / "facts.yaml"
 MONEY_FIELDS = ("revenue", "total_assets", "taxable_income", "rd_expense", "digital_investment",

@@ -20,11 +20,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.eligibility.engine import Status, Verdict, evaluate, evaluate_category, next_question
+from kb.eligibility.profile import DERIVED_FROM, FIELDS, Field
+from kb.eligibility.rulebook import default_rulebook
 from kb.format import format_benefit
-from kb.models import Measure
-from kb.profile import DERIVED_FROM, FIELDS, Field
-from kb.queries import latest_revision_id
-from kb.rulebook import default_rulebook
+from kb.store.models import Measure
+from kb.store.queries import latest_revision_id
 
 # What firms call the derived categories a single check can be about.
 CATEGORY_NAMES: dict[str, tuple[str, ...]] = {

@@ -11,15 +11,13 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answer as answer_actions
-from actions import common, eligibility
+from actions import eligibility
 
 
 @pytest.fixture(autouse=True)
 def knowledge_base(seeded, db_url, monkeypatch):
     monkeypatch.setenv("HUIQI_DB_URL", db_url)
-    common.sessions.cache_clear()
     yield seeded
-    common.sessions.cache_clear()
 
 
 DOMAIN = yaml.safe_load((Path(__file__).resolve().parents[2] / "domain.yml").read_text(encoding="utf-8"))
@@ -72,7 +70,7 @@ def test_the_topic_of_the_last_answer_carries_a_bare_follow_up_through_the_slot(
 def test_a_question_nothing_in_the_knowledge_base_answers_is_logged_for_staff(knowledge_base):
     from sqlalchemy import select
 
-    from kb.models import AskedQuestion
+    from kb.store.models import AskedQuestion
 
     messages, events = run(answer_actions.ActionAnswer(), tracker_for("宠物医院开业需要办哪些证", "out_of_scope"))
     assert [m["response"] for m in messages] == ["utter_out_of_scope"] and events == []
@@ -102,7 +100,7 @@ def test_buttons_offered_for_an_unclear_question_choose_a_measure_by_id():
 
 
 def test_staff_see_internal_notes_only_through_dingtalk(knowledge_base):
-    from kb.models import Measure
+    from kb.store.models import Measure
 
     with knowledge_base.begin() as session:
         measure = session.get(Measure, "e84-2025-trade-in")

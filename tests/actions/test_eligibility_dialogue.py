@@ -10,7 +10,7 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import common, eligibility
+from actions import eligibility
 
 DOMAIN = yaml.safe_load((Path(__file__).resolve().parents[2] / "domain.yml").read_text(encoding="utf-8"))
 
@@ -18,9 +18,7 @@ DOMAIN = yaml.safe_load((Path(__file__).resolve().parents[2] / "domain.yml").rea
 @pytest.fixture(autouse=True)
 def knowledge_base(seeded, db_url, monkeypatch):
     monkeypatch.setenv("HUIQI_DB_URL", db_url)
-    common.sessions.cache_clear()
     yield seeded
-    common.sessions.cache_clear()
 
 
 def tracker_for(text: str, intent: str, slots: dict | None = None) -> Tracker:

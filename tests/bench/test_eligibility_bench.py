@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from kb.eligibility import evaluate_all
-from kb.regions import REGIONS
-from kb.rulebook import default_rulebook
+from kb.eligibility.regions import REGIONS
+from kb.eligibility.rulebook import default_rulebook
 
 ROOT = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location("eligibility_bench", ROOT / "bench" / "eligibility_bench.py")

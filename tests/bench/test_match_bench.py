@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 
 from bench import match_bench
-from kb.firms import is_valid_credit_code
+from kb.eligibility.firms import is_valid_credit_code
 
 
 def test_synthetic_firms_have_valid_distinct_codes_and_incomplete_facts():

@@ -10,7 +10,7 @@ import pytest
 
 from bench import score_blind as sb
 from bench import score_questions as sq
-from kb.profile import FIELDS
+from kb.eligibility.profile import FIELDS
 
 
 def probe(*groups: tuple[str, ...]) -> sq.Question:

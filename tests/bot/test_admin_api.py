@@ -7,10 +7,10 @@ import requests
 
 from bot.services import ServiceGroup, free_port, web_service
 from bot.settings import Settings, load_settings
-from kb.db import make_engine, make_sessionmaker
-from kb.loader import load_seed, read_seed, seed_files
-from kb.schema import create_schema
-from kb.tokens import create_token
+from kb.admin.tokens import create_token
+from kb.store.db import make_engine, make_sessionmaker
+from kb.store.loader import load_seed, read_seed, seed_files
+from kb.store.schema import create_schema
 
 NEW = """measures:
   - id: api-measure-1
@@ -48,9 +48,8 @@ def admin(tmp_path_factory):
     defaults = load_settings()
     settings = Settings(host="127.0.0.1", rasa_port=free_port(), actions_port=free_port(), web_port=free_port(),
                         model_dir=defaults.model_dir, cache_dir=defaults.cache_dir,
-                        tracker_db=directory / "tracker.sqlite3", var_dir=directory)
+                        tracker_db=directory / "tracker.sqlite3", var_dir=directory, db_url=url)
     service = web_service(settings)
-    service.env["HUIQI_DB_URL"] = url
     with ServiceGroup([service], directory / "log"):
         yield Admin(settings.web_url, tokens)
 

@@ -57,7 +57,7 @@ def test_a_bad_excel_file_exits_2_naming_sheet_row_and_column_and_the_export_is_
 
     from openpyxl import load_workbook
 
-    from kb.xlsx import SHEETS
+    from kb.admin.sheets import SHEETS
 
     assert huiqi("kb", "template", "policies.xlsx").returncode == 0
     book = load_workbook(tmp_path / "policies.xlsx")
@@ -79,8 +79,8 @@ def test_a_bad_excel_file_exits_2_naming_sheet_row_and_column_and_the_export_is_
 def test_a_token_is_printed_once_and_stored_only_as_a_hash(huiqi, sessions):
     result = huiqi("admin", "token", "create", "王芳", "--role", "viewer")
     token = result.stdout.strip().splitlines()[-1]
-    from kb.models import AdminToken
-    from kb.tokens import hash_token, token_holder
+    from kb.admin.tokens import hash_token, token_holder
+    from kb.store.models import AdminToken
 
     with sessions() as session:
         row = session.query(AdminToken).one()

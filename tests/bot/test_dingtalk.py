@@ -26,7 +26,7 @@ from bot.channels.dingtalk import (
     to_markdown,
     webhook_problem,
 )
-from kb.models import AskedQuestion, Document, Firm, Measure, StaffMember
+from kb.store.models import AskedQuestion, Document, Firm, Measure, StaffMember
 from tests.bot.fake_dingtalk import FakeDingTalk, callback_body, dingtalk_sign, signed_headers
 
 SECRET = "unit-test-app-secret"
@@ -36,9 +36,7 @@ SECRET = "unit-test-app-secret"
 def kb(sessions, db_url, monkeypatch):
     """The connector's knowledge base: an empty one per test, reached through HUIQI_DB_URL as in production."""
     monkeypatch.setenv("HUIQI_DB_URL", db_url)
-    dingtalk._sessions.cache_clear()
     yield sessions
-    dingtalk._sessions.cache_clear()
 
 
 @pytest.fixture
@@ -337,7 +335,7 @@ def add_today_questions(sessions, now: dt.datetime) -> None:
 
 
 def test_staff_get_todays_unanswered_questions_and_handoffs(kb, fake):
-    from kb.digest import CHINA
+    from kb.admin.digest import CHINA
 
     now = dt.datetime.now(CHINA)
     if now.hour == 0 and now.minute < 31:

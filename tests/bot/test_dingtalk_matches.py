@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from bot import staff_commands
 from bot.channels import dingtalk
 from tests.bot.fake_dingtalk import FakeDingTalk, callback_body, signed_headers
 from tests.bot.test_dingtalk import SECRET, EchoBot, channel_for, deliver
@@ -22,14 +23,12 @@ def fake():
 def matched(seeded, db_url, monkeypatch, tmp_path):
     """A seeded knowledge base with three fresh firms and one imported measure with a rule, as the connector reads it."""
     monkeypatch.setenv("HUIQI_DB_URL", db_url)
-    dingtalk._sessions.cache_clear()
     rng = random.Random()
     codes = {name: credit_code(rng) for name in ("small", "big", "unsaid")}
     limit = rng.randint(20, 200)
     do_import(seeded, tmp_path, "firms.yaml", firms_yaml(codes, limit))
     result = do_import(seeded, tmp_path, "m.yaml", measure_yaml("test-dt-grant", limit, title="测试用渔船更新补助"))
     yield codes, limit, result.revision_id
-    dingtalk._sessions.cache_clear()
 
 
 def ask(fake, text: str, staff_id: str, msg_id: str) -> tuple[str, EchoBot]:
@@ -63,7 +62,7 @@ def test_staff_get_a_measures_firms_split_by_verdict_with_what_is_missing(matche
 
 def test_an_unknown_measure_is_said_plainly(matched, fake):
     text, _ = ask(fake, "匹配 没有这种补助", "staff-001", "m-none")
-    assert text == dingtalk.MATCH_NOT_FOUND.format(query="没有这种补助")
+    assert text == staff_commands.MATCH_NOT_FOUND.format(query="没有这种补助")
 
 
 @pytest.mark.parametrize("command, name", [("新政策匹配", "新政策匹配"), ("匹配 test-dt-grant", "匹配")])

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from bot.limits import RateLimiter
-from kb.fact_bounds import BOUNDS, out_of_range
-from kb.profile import FIELDS
+from kb.eligibility.fact_bounds import BOUNDS, out_of_range
+from kb.eligibility.profile import FIELDS
 
 
 class Clock:

@@ -26,10 +26,10 @@ from openpyxl import load_workbook
 
 from bot.services import ServiceGroup, free_port, web_service
 from bot.settings import Settings, load_settings
-from kb.db import make_engine, make_sessionmaker
-from kb.loader import load_seed, read_seed, seed_files
-from kb.schema import create_schema
-from kb.tokens import create_token
+from kb.admin.tokens import create_token
+from kb.store.db import make_engine, make_sessionmaker
+from kb.store.loader import load_seed, read_seed, seed_files
+from kb.store.schema import create_schema
 from tests.bot.fake_dingtalk import FakeDingTalk, dingtalk_sign
 from tests.kb.test_firm_matches import credit_code, firms_yaml, measure_yaml
 
@@ -67,9 +67,9 @@ def start_site(directory: Path, robot_env: dict[str, str]):
     defaults = load_settings()
     settings = Settings(host="127.0.0.1", rasa_port=free_port(), actions_port=free_port(), web_port=free_port(),
                         model_dir=defaults.model_dir, cache_dir=defaults.cache_dir,
-                        tracker_db=directory / "tracker.sqlite3", var_dir=directory)
+                        tracker_db=directory / "tracker.sqlite3", var_dir=directory, db_url=kb_url)
     service = web_service(settings)
-    service.env.update({"HUIQI_DB_URL": kb_url, **robot_env})
+    service.env.update(robot_env)
     group = ServiceGroup([service], directory / "log")
     group.start(timeout=120)
     rng = random.Random()

@@ -6,8 +6,7 @@ import pytest
 from jsonschema import ValidationError, validate
 from rasa.core.actions.action import RemoteAction
 
-import bot.channels  # noqa: F401  (installs the patches, as the Rasa server's channel loading does)
-from bot import rasa_patches
+from bot import rasa_patches, rasa_server
 
 PAYLOADS = [
     {"events": [], "responses": []},
@@ -30,8 +29,21 @@ def rasa_original(result) -> str | None:
     return None
 
 
-def test_importing_our_channels_installs_the_patch():
-    assert RemoteAction._validate_action_result is rasa_patches._validate_action_result
+def test_the_rasa_server_start_installs_the_patch_before_rasa_runs(monkeypatch):
+    import rasa.__main__
+
+    seen = []
+    monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
+    monkeypatch.setattr(rasa.__main__, "main", lambda: seen.append(RemoteAction._validate_action_result))
+    monkeypatch.setattr("sys.argv", ["bot.rasa_server"])
+    monkeypatch.setenv("HUIQI_RASA_TOKEN", "test-token")
+    rasa_server.main(["--enable-api"])
+    assert seen == [rasa_patches._validate_action_result]
+
+
+@pytest.fixture(autouse=True)
+def patched():
+    rasa_patches.install()
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)

@@ -25,7 +25,7 @@ def server_settings(var_dir: Path) -> Settings:
     return Settings(
         host="127.0.0.1", rasa_port=free_port(), actions_port=free_port(), web_port=free_port(),
         model_dir=defaults.model_dir, cache_dir=defaults.cache_dir,
-        tracker_db=var_dir / "tracker.sqlite3", var_dir=var_dir,
+        tracker_db=var_dir / "tracker.sqlite3", var_dir=var_dir, db_url=defaults.db_url,
     )
 
 

@@ -12,10 +12,10 @@ import pytest
 import requests
 
 from bot.services import ServiceGroup, action_service, rasa_service, web_service
-from kb.db import make_engine, make_sessionmaker
-from kb.loader import load_seed, read_seed, seed_files
-from kb.schema import create_schema
-from kb.tokens import create_token
+from kb.admin.tokens import create_token
+from kb.store.db import make_engine, make_sessionmaker
+from kb.store.loader import load_seed, read_seed, seed_files
+from kb.store.schema import create_schema
 from tests.conversation.conftest import Chat, server_settings, with_kb
 
 pytestmark = pytest.mark.conversation

@@ -18,8 +18,8 @@ from sqlalchemy import update
 from bot.channels.dingtalk import markdown_payload
 from bot.services import ServiceGroup, action_service, rasa_service
 from kb.answering.respond import measures_asked_about
-from kb.db import make_engine, make_sessionmaker
-from kb.models import Measure, StaffMember
+from kb.store.db import make_engine, make_sessionmaker
+from kb.store.models import Measure, StaffMember
 from tests.bot.fake_dingtalk import FakeDingTalk, callback_body, signed_headers
 from tests.conversation.conftest import Chat, server_settings, with_kb
 
@@ -175,9 +175,9 @@ def test_staff_see_a_new_measures_firms_through_the_server_and_the_public_does_n
     import random
     import textwrap
 
-    from kb.importer import apply_import, read_import
-    from kb.queries import latest_revision_id
-    from kb.revisions import rollback
+    from kb.admin.importer import apply_import, read_import
+    from kb.admin.revisions import rollback
+    from kb.store.queries import latest_revision_id
     from tests.kb.test_firm_matches import credit_code, firms_yaml, measure_yaml
 
     rng = random.Random()

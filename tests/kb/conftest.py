@@ -80,7 +80,8 @@ def read_cases(path: Path) -> list[dict[str, Any]]:
 @functools.lru_cache(maxsize=1)
 def seed_rules() -> dict[str, Any]:
     """Return the rule of every measure in the shipped seed (kb/seed/*.yaml) by id; None where it has none."""
-    from kb.loader import SEED_DIR, read_seed, seed_files
+    from kb.paths import SEED_DIR
+    from kb.store.loader import read_seed, seed_files
 
     return {measure_id: item["rule"] for measure_id, item in read_seed(seed_files(SEED_DIR)).measures.items()}
 

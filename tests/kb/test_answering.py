@@ -138,7 +138,7 @@ def test_a_homophone_typed_with_a_pinyin_input_method_is_put_right(seeded):
 
 
 def test_staff_notes_are_shown_only_to_staff(seeded):
-    from kb.models import Measure
+    from kb.store.models import Measure
 
     with seeded.begin() as session:
         measure = session.get(Measure, "e84-2025-trade-in")
@@ -150,7 +150,7 @@ def test_staff_notes_are_shown_only_to_staff(seeded):
 
 
 def test_a_figure_only_a_repost_or_mirror_gives_is_flagged_to_check_with_the_official_notice(seeded):
-    from kb.models import Measure, Revision
+    from kb.store.models import Measure, Revision
 
     # Each change is a new revision, as an import or an admin edit makes it (the answer path reads per revision).
     with seeded.begin() as session:

@@ -7,11 +7,11 @@ import textwrap
 
 import pytest
 
+from kb.admin.importer import apply_import, parse_import
+from kb.admin.xlsx_write import write_workbook
 from kb.errors import ValidationFailed
-from kb.exporter import export_data, export_sources
-from kb.importer import apply_import, parse_import
-from kb.loader import load_seed, read_seed
-from kb.xlsx import write_workbook
+from kb.store.exporter import export_data, export_sources
+from kb.store.loader import load_seed, read_seed
 
 FACTS = """
 sources:
@@ -136,7 +136,7 @@ def test_tax_measures_are_claimed_when_filing_taxes(seed_data):
 
 
 def test_a_family_listing_leaves_consultation_drafts_out_unless_asked(seeded):
-    from kb import queries
+    from kb.store import queries
 
     with seeded() as session:
         listed = [d.id for d in queries.documents_of_family("eight_plus_four", session=session)]

@@ -63,7 +63,7 @@ def test_an_open_or_coming_window_is_current(window, state):
 
 
 def test_the_stale_list_holds_closed_expired_and_superseded_measures_of_the_seed(seeded):
-    from kb import queries
+    from kb.store import queries
 
     with seeded() as session:
         found = {m.id: c.state for m, c in stale(queries.all_measures(session=session), today=TODAY)}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kb.digest import day_bounds_utc, today_in_china, unanswered_digest
-from kb.models import AskedQuestion
+from kb.admin.digest import day_bounds_utc, today_in_china, unanswered_digest
+from kb.store.models import AskedQuestion
 
 DAY = dt.date(2026, 2, 26)
 

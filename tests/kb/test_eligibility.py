@@ -24,8 +24,8 @@ from kb.eligibility import (
     format_money,
     next_question,
 )
+from kb.eligibility.rulebook import check_rule, default_rulebook, load_rulebook
 from kb.errors import ValidationFailed
-from kb.rulebook import check_rule, default_rulebook, load_rulebook
 
 ON = dt.date(2025, 6, 1)
 
@@ -267,7 +267,7 @@ def test_conditions_without_explain_get_a_generated_sentence(field, op, value, t
 
 
 def test_kb_engine_and_profile_import_no_rasa():
-    code = "import sys, kb.eligibility, kb.profile, kb.rulebook, kb.regions; " \
+    code = "import sys, kb.eligibility, kb.eligibility.profile, kb.eligibility.rulebook, kb.eligibility.regions; " \
            "print([m for m in sys.modules if m.split('.')[0] in ('rasa', 'rasa_sdk')])"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                             cwd=Path(__file__).resolve().parents[2])

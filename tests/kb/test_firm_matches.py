@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from kb.admin.importer import apply_import, read_import
+from kb.admin.revisions import rollback
 from kb.eligibility import matches
+from kb.eligibility.firms import CREDIT_CODE_CHARS, check_digit
 from kb.eligibility.service import measures_with_rules
-from kb.firms import CREDIT_CODE_CHARS, check_digit
-from kb.importer import apply_import, read_import
-from kb.models import FirmMatch, MatchRun, Measure
-from kb.revisions import rollback
+from kb.store.models import FirmMatch, MatchRun, Measure
 
 
 def credit_code(rng: random.Random) -> str:
@@ -219,7 +219,7 @@ def test_the_registry_judge_gives_exactly_the_verdicts_evaluate_all_gives(seeded
     import sys
 
     from kb.eligibility import RegistryJudge, evaluate_all
-    from kb.regions import REGIONS
+    from kb.eligibility.regions import REGIONS
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     from bench.match_bench import synthetic_firms

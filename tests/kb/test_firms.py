@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from kb.eligibility import Status
-from kb.firms import check_digit, check_firm, credit_code_problem, find_firms_by_name, normalise_code
-from kb.models import Document, Firm, Measure
+from kb.eligibility.firms import check_digit, check_firm, credit_code_problem, find_firms_by_name, normalise_code
+from kb.store.models import Document, Firm, Measure
 
 TODAY = dt.date(2026, 2, 26)
 

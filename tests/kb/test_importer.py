@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from kb.admin.importer import apply_import, parse_import, read_import, retrain_terms
+from kb.admin.revisions import rollback
 from kb.errors import ValidationFailed
-from kb.exporter import export_data
-from kb.importer import apply_import, parse_import, read_import, retrain_terms
-from kb.models import Measure, Revision
-from kb.revisions import lock_for_change, rollback
+from kb.store.exporter import export_data
+from kb.store.locking import lock_for_change
+from kb.store.models import Measure, Revision
 
 NEW_MEASURE = """
 measures:
@@ -147,7 +148,7 @@ def test_firms_are_imported_with_checked_facts(seeded, tmp_path):
         name: 杭州测试科技有限公司
         facts: {region: 杭州市滨江区, employees: 120, revenue: 6800, certifications: [高新技术企业]}
     """
-    from kb.firms import check_digit
+    from kb.eligibility.firms import check_digit
 
     code = "91330000MA27U00L8" + check_digit("91330000MA27U00L8")
     do_import(seeded, write(tmp_path, "firms.yaml", good.replace("91330000MA27U00L8F", code)))

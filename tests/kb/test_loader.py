@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from kb.errors import ValidationFailed
-from kb.exporter import export_data
-from kb.loader import load_seed, read_seed, seed_files
-from kb.models import Measure
+from kb.store.exporter import export_data
+from kb.store.loader import load_seed, read_seed, seed_files
+from kb.store.models import Measure
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import textwrap
 
+from kb.admin.importer import apply_import, read_import
 from kb.answering.respond import measures_asked_about
-from kb.db import make_engine, make_sessionmaker
 from kb.eligibility import service as matching
-from kb.importer import apply_import, read_import
-from kb.models import Revision
-from kb.queries import latest_revision_id
-from kb.schema import create_schema
+from kb.store.db import make_engine, make_sessionmaker
+from kb.store.models import Revision
+from kb.store.queries import latest_revision_id
+from kb.store.schema import create_schema
 
 TODAY = dt.date(2026, 11, 26)
 FIRM = {"employees": 85, "taxable_income": 280, "total_assets": 4000, "region": "丽水市遂昌县",

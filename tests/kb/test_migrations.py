@@ -1,4 +1,4 @@
-"""Versioned schema: migrations give exactly kb/models.py, and older create_all databases are adopted."""
+"""Versioned schema: migrations give exactly kb/store/models.py, and older create_all databases are adopted."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from kb.db import make_engine
-from kb.models import Base
-from kb.schema import create_schema, current_revision, head_revision
+from kb.store.db import make_engine
+from kb.store.models import Base
+from kb.store.schema import create_schema, current_revision, head_revision
 
 
 def schema_diff(engine) -> list:
@@ -27,7 +27,7 @@ def engine(tmp_path):
 def test_migrations_on_sqlite_give_exactly_the_models_schema(engine):
     create_schema(engine)
     assert current_revision(engine) == head_revision()
-    assert schema_diff(engine) == [], "kb/models.py changed without a migration: python -m kb.schema revision -m ..."
+    assert schema_diff(engine) == [], "kb/store/models.py changed without a migration: python -m kb.store.schema revision -m ..."
 
 
 def test_upgrading_twice_changes_nothing_and_keeps_data(engine):

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from kb.eligibility.parsing import extract, quantities
-from kb.profile import _normalise
+from kb.eligibility.profile import _normalise
 
 TODAY = dt.date(2026, 6, 1)
 

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 import yaml
 
-from kb.loader import SEED_DIR, read_seed, seed_files
-from kb.profile import FIELDS
-from kb.rulebook import check_rule, default_rulebook
+from kb.eligibility.profile import FIELDS
+from kb.eligibility.rulebook import check_rule, default_rulebook
+from kb.paths import SEED_DIR
+from kb.store.loader import read_seed, seed_files
 
 CASES_DIR = Path(__file__).parent / "eligibility_cases"
 SEED = read_seed(seed_files(SEED_DIR))

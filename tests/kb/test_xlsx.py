@@ -8,11 +8,12 @@ import json
 import pytest
 from openpyxl import load_workbook
 
+from kb.admin.importer import apply_import, parse_import
+from kb.admin.sheets import SHEETS
+from kb.admin.xlsx_write import template, write_workbook
 from kb.errors import ValidationFailed
-from kb.exporter import export_data
-from kb.importer import apply_import, parse_import
-from kb.models import Measure
-from kb.xlsx import SHEETS, template, write_workbook
+from kb.store.exporter import export_data
+from kb.store.models import Measure
 
 MEASURE_ROW = {"编号": "admin-xlsx-1", "所属文件": "pe32-2023", "标题": "海外仓建设补助", "摘要": "新建公共海外仓给予补助。",
                "补助内容": "建设补助", "补助上限": 50, "单位": "万元", "关键词": "海外仓、公共海外仓",

@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, text
 
 from bot.services import Service, ServiceGroup, action_service, free_port, rasa_service
 from bot.topology import nginx_command, write_nginx_conf
-from kb.loader import seed_database
+from kb.store.loader import seed_database
 from tests.conversation.conftest import Chat, server_settings, trained_model, with_kb  # noqa: F401  (fixtures)
 
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}

@@ -12,9 +12,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from bot.settings import PROJECT_ROOT
-from kb.db import make_engine
-from kb.models import Base
-from kb.schema import create_schema, current_revision, head_revision
+from kb.store.db import make_engine
+from kb.store.models import Base
+from kb.store.schema import create_schema, current_revision, head_revision
 
 pytestmark = pytest.mark.scale
 
@@ -35,7 +35,7 @@ def test_migrations_on_postgresql_give_exactly_the_models_schema(pg_database):
         diff = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
     assert current_revision(engine) == head_revision()
     engine.dispose()
-    assert diff == [], f"kb/models.py differs from the migrations; add one (python -m kb.schema revision -m ...): {diff}"
+    assert diff == [], f"kb/store/models.py differs from the migrations; add one (python -m kb.store.schema revision -m ...): {diff}"
 
 
 def test_the_knowledge_base_loaded_through_the_cli_exports_the_same_on_postgresql_as_on_sqlite(pg_database, tmp_path):

@@ -1,4 +1,4 @@
-"""The range a firm fact can take, in engine units, in one place (kb.profile.FIELDS names the fields).
+"""The range a firm fact can take, in engine units, in one place (kb.eligibility.profile.FIELDS names the fields).
 
 A fact outside its range is a typing slip or an attack (`employees: -5`, `revenue: 1e308`), never a
 firm: callers refuse it and name the field before anything is judged. The bounds are generous —

@@ -1,4 +1,4 @@
-"""Excel import, export and template: the sheets admins fill in, read into the import layout.
+"""Excel import: a workbook admins filled in, read into the import layout.
 
 Sheets: 文件 (documents), 措施 (measures, one row per benefit: a row with the same 编号 and
 an empty 标题 adds another benefit to the measure above), 条件 (a measure's eligibility
@@ -6,6 +6,7 @@ conditions: rows of one 条件组 are alternatives, groups must all hold), 联�
 contacts, including staff-only ones), 企业 (the firm registry) and 说明 (what every column
 means). A workbook is validated by the same validator as YAML; its problems name the file,
 sheet, row and column: `policies.xlsx, sheet 措施, row 14, column 补助上限: "五十万元以内" is not an amount`.
+The layout is kb.admin.sheets; writing is kb.admin.xlsx_write.
 """
 
 from __future__ import annotations
@@ -15,121 +16,22 @@ import io
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
+from kb.admin.sheets import (
+    CATEGORY_FIELD,
+    CONFIDENCE_NAMES,
+    HELP_SHEET,
+    OP_NAMES,
+    SHEETS,
+    YES,
+)
+from kb.eligibility.profile import FIELDS
 from kb.errors import SeedError, ValidationFailed
-from kb.models import FAMILIES
-from kb.profile import FIELDS
+from kb.families import FAMILY_NAMES
 
-
-@dataclass(frozen=True)
-class Column:
-    header: str
-    key: str
-    meaning: str
-    required: bool = False
-    example: str = ""
-
-
-YES = ("是", "y", "yes", "true", "1", "删除")
-FAMILY_NAMES = {"民营经济32条": "private_economy_32", "8+4": "eight_plus_four", "“8+4”经济政策体系": "eight_plus_four",
-                "双尖双领": "shuangjian_shuangling", "企业类别": "firm_category"}
-CONFIDENCE_NAMES = {"高": "high", "中": "medium", "低": "low"}
-OP_NAMES = {"等于": "eq", "不等于": "ne", "小于": "lt", "不超过": "le", "大于": "gt", "不低于": "ge", "介于": "between",
-            "属于": "in", "不属于": "not_in", "包含": "contains", "属于分组": "in_group"}
-CATEGORY_FIELD = ("category", "类别")
-DELETE = Column("删除", "_delete", "填“是”表示删除这个编号的条目（其余列可空）；删除文件会连同其措施一起删除", example="是")
-
-SHEETS: dict[str, tuple[Column, ...]] = {
-    "文件": (
-        Column("编号", "id", "文件的唯一编号，只用字母、数字和连字符", True, "pe32-2023"),
-        Column("政策族", "family", "private_economy_32 / eight_plus_four / shuangjian_shuangling / firm_category，"
-               "也可写 民营经济32条、8+4、双尖双领、企业类别", True, "8+4"),
-        Column("版本", "edition", "年份或版次", True, "2026"),
-        Column("标题", "title", "文件全称", True, "关于2026年进一步推动经济高质量发展若干政策的通知"),
-        Column("简称", "short_name", "常用简称", example="2026年8+4政策"),
-        Column("别名", "aliases", "其他叫法，用顿号（、）分隔", example="8+4、八加四"),
-        Column("发文单位", "issuer", "发文机关", example="浙江省人民政府"),
-        Column("文号", "doc_number", "发文字号", example="浙政发〔2026〕1号"),
-        Column("发布日期", "published", "日期，格式 2026-02-26", example="2026-02-26"),
-        Column("生效日期", "valid_from", "日期，格式 2026-01-01"),
-        Column("失效日期", "valid_to", "日期，格式 2026-12-31"),
-        Column("摘要", "summary", "用自己的话写的概要", True),
-        Column("结构", "structure", "高级：文件结构，JSON 写法，可空", example="{}"),
-        Column("可信度", "confidence", "high / medium / low（或 高 / 中 / 低），默认 high", example="high"),
-        Column("来源网址", "sources", "至少一个 http(s) 网址，多个换行分隔", True, "https://www.zj.gov.cn/…"),
-        Column("状态", "status", "正式 / 征求意见稿，默认 正式", example="正式"),
-        Column("发布会日期", "press_conference", "新闻发布会日期，格式 2026-02-26", example="2026-02-26"),
-        Column("条数", "articles", "正文条数（整数）", example="32"),
-        Column("牵头部门", "lead_departments", "牵头部门，顿号（、）分隔", example="省发展改革委"),
-        Column("联合发文单位", "co_issuers", "联合发文单位，顿号（、）分隔", example="中共浙江省委、浙江省人民政府"),
-        DELETE,
-    ),
-    "措施": (
-        Column("编号", "id", "措施的唯一编号；同一编号的下一行标题留空，表示该措施的又一项补助", True, "pe32-07"),
-        Column("所属文件", "document", "文件表或知识库里已有的文件编号", True, "pe32-2023"),
-        Column("条号", "number", "文件中的条号（整数），可空", example="7"),
-        Column("方面", "aspect", "所属方面或政策包", example="科技创新"),
-        Column("标题", "title", "措施名称", True, "首台（套）装备奖励"),
-        Column("摘要", "summary", "用自己的话写的内容", True),
-        Column("仅知大纲", "outline_only", "只知道大纲、细则未公布时填“是”", example="否"),
-        Column("补助内容", "benefit_what", "这一项补助是什么", example="首台套奖励"),
-        Column("补助上限", "benefit_amount", "数字，单位写在“单位”列", example="200"),
-        Column("单位", "benefit_unit", "万元、亿元、% 等；有金额就必须写", example="万元"),
-        Column("补助说明", "benefit_note", "补充说明", example="按销售额的一定比例"),
-        Column("申报方式", "how_to_apply", "怎么申报、到哪里申报"),
-        Column("关键词", "keywords", "用户可能的说法，顿号（、）分隔；帮助检索找到这条措施", example="首台套、首台（套）"),
-        Column("生效日期", "valid_from", "日期，格式 2026-01-01"),
-        Column("失效日期", "valid_to", "日期，格式 2026-12-31"),
-        Column("可信度", "confidence", "high / medium / low（或 高 / 中 / 低）", example="high"),
-        Column("备注", "note", "公开备注"),
-        Column("规则", "rule", "高级：复杂的资格规则（YAML 写法）；简单条件请写在“条件”表", example=""),
-        Column("来源网址", "sources", "至少一个 http(s) 网址，多个换行分隔", True),
-        Column("享受方式", "applies_by", "申报 / 免申即享 / 申报纳税时直接享受 / 不面向企业", example="申报"),
-        Column("申报渠道", "channel_name", "在哪里申报（平台或窗口名称）；查过没有写“未找到”", example="浙江省科技管理平台"),
-        Column("渠道网址", "channel_url", "申报平台的 http(s) 网址", example="https://pm.kjt.zj.gov.cn"),
-        Column("渠道说明", "channel_note", "补充说明；渠道“未找到”时写查过什么"),
-        Column("申报开始", "window_from", "日期，格式 2025-10-04", example="2025-10-04"),
-        Column("申报截止", "window_until", "日期，格式 2025-10-28", example="2025-10-28"),
-        Column("申报批次", "window_call", "时间出自哪一年度、哪一批通知", example="2026年度第二批申报通知"),
-        Column("时间来源", "window_source", "申报时间的来源网址（有日期就必须写）"),
-        Column("时间说明", "window_note", "补充说明；没有日期时写“未找到”和查过什么"),
-        Column("申报材料", "materials", "需要提交的材料，每行一项"),
-        DELETE,
-    ),
-    "条件": (
-        Column("措施编号", "measure", "条件所属的措施编号（须在措施表中）", True, "pe32-07"),
-        Column("条件组", "group", "同一组内的条件满足其一即可；各组都要满足。空着表示单独一组", example="1"),
-        Column("字段", "field", "企业信息字段：" + "、".join(f"{f.name}（{f.label}）" for f in FIELDS.values())
-               + "；或 类别", True, "employees"),
-        Column("运算", "op", "eq 等于、ne 不等于、lt 小于、le 不超过、gt 大于、ge 不低于、between 介于、in 属于、"
-               "not_in 不属于、contains 包含、in_group 属于分组", True, "le"),
-        Column("值", "value", "金额按万元、比例写 5% 或 0.05、人数写整数；多个值用顿号分隔；介于写 下限、上限", True, "300"),
-        Column("说明", "explain", "向企业解释这个条件的一句话", example="员工人数不超过300人"),
-        Column("出处", "ref", "条款出处", example="第7条"),
-    ),
-    "联系人": (
-        Column("措施编号", "measure", "措施编号（须在措施表中）", True, "pe32-07"),
-        Column("主管部门", "department", "负责的部门", example="省经信厅"),
-        Column("联系方式", "contact", "对外公开的电话或窗口", example="0571-00000000"),
-        Column("内部联系人", "internal_contact", "仅工作人员可见", example="张三 138…"),
-        Column("内部备注", "internal_note", "仅工作人员可见"),
-    ),
-    "企业": (
-        Column("统一社会信用代码", "credit_code", "18位代码", True, "91330100MA2XXXXXX1"),
-        Column("企业名称", "name", "全称", True, "杭州某某科技有限公司"),
-        *(Column(f"{f.label}（{f.unit}）" if f.unit and f.unit != "%" else f.label, f"fact:{f.name}",
-                 f"企业信息 {f.name}" + ("，金额按万元" if f.kind == "money" else "，写 3.5% 或 0.035" if f.kind == "ratio"
-                                         else "，多个用顿号分隔" if f.kind == "certifications" else ""))
-          for f in FIELDS.values()),
-        DELETE,
-    ),
-}
-SHEET_KINDS = {"文件": "documents", "措施": "measures", "企业": "firms"}
-HELP_SHEET = "说明"
 _SPLIT = re.compile(r"[、,，;；\n]+")
 _RECORD_KEY = re.compile(r"^(documents|measures|firms)\[(\d+)\](?: \([^)]*\))?(?:\.(.+))?$")
 
@@ -544,124 +446,3 @@ def _firm(record: dict[str, Any], row: int, problems: _Sheetless) -> dict[str, A
             facts[name] = _text(value)
     return {"credit_code": (_text(record.get("credit_code")) or "").upper(), "name": _text(record.get("name")),
             "facts": facts}
-
-
-# --- writing ------------------------------------------------------------------------------------------
-
-
-def _join(values: list[Any] | None, separator: str = "、") -> str | None:
-    return separator.join(str(v) for v in values) if values else None
-
-
-def _rule_rows(measure_id: str, rule: dict[str, Any] | None) -> list[list[Any]] | None:
-    """Condition rows for a rule of the shape the 条件 sheet can say, else None (it goes to 规则 as YAML)."""
-    if not rule:
-        return []
-    parts = rule["all"] if set(rule) == {"all"} else [rule]
-    rows: list[list[Any]] = []
-
-    def condition(node: dict[str, Any], group: str | None) -> list[Any] | None:
-        if set(node) == {"category"}:
-            return [measure_id, group, "类别", None, node["category"], None, None]
-        if "field" not in node or set(node) - {"field", "op", "value", "explain", "ref"}:
-            return None
-        value = node.get("value")
-        if isinstance(value, list):
-            value = "、".join(str(v) for v in value)
-        return [measure_id, group, node["field"], node["op"], value, node.get("explain"), node.get("ref")]
-
-    for index, part in enumerate(parts):
-        if set(part) == {"any"} and len(parts) > 1 and isinstance(part["any"], list) and len(part["any"]) > 1:
-            for child in part["any"]:
-                row = condition(child, str(index + 1))
-                if row is None:
-                    return None
-                rows.append(row)
-        else:
-            row = condition(part, None)
-            if row is None:
-                return None
-            rows.append(row)
-    # Reading back must give the same rule: a lone any-group, or one condition under "all", would not.
-    if len(parts) == 1 and set(rule) == {"all"}:
-        return None
-    return rows
-
-
-def write_workbook(export: dict[str, list[dict[str, Any]]] | None = None) -> bytes:
-    """Write the template (no export) or the whole knowledge base as an .xlsx workbook."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-
-    export = export or {"documents": [], "measures": [], "firms": []}
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    sheets = {}
-    for name, columns in SHEETS.items():
-        sheet = workbook.create_sheet(name)
-        sheet.append([c.header for c in columns])
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        sheet.freeze_panes = "A2"
-        for index, column in enumerate(columns, start=1):
-            sheet.column_dimensions[sheet.cell(1, index).column_letter].width = max(10, min(40, len(column.header) * 3))
-        sheets[name] = sheet
-
-    for d in export.get("documents", []):
-        sheets["文件"].append([d["id"], d["family"], d["edition"], d["title"], d["short_name"], _join(d["aliases"]),
-                             d["issuer"], d["doc_number"], d["published"], d["valid_from"], d["valid_to"], d["summary"],
-                             json.dumps(d["structure"], ensure_ascii=False) if d["structure"] else None,
-                             d["confidence"], _join(d["sources"], "\n"), d.get("status"), d.get("press_conference"),
-                             d.get("articles"), _join(d.get("lead_departments")), _join(d.get("co_issuers")), None])
-    for m in export.get("measures", []):
-        condition_rows = _rule_rows(m["id"], m["rule"])
-        rule_text = None
-        if condition_rows is None:
-            rule_text = yaml.safe_dump(m["rule"], allow_unicode=True, sort_keys=False)
-            condition_rows = []
-        benefits = m["benefits"] or [{}]
-        first = benefits[0]
-        channel, window = m.get("channel") or {}, m.get("application_window") or {}
-        sheets["措施"].append([m["id"], m["document_id"], m["number"], m["aspect_or_package"], m["title"], m["summary"],
-                             "是" if m["outline_only"] else "否", first.get("what"), first.get("amount"),
-                             first.get("unit"), first.get("note"), m["how_to_apply"], _join(m["keywords"]),
-                             m["valid_from"], m["valid_to"], m["confidence"], m["note"], rule_text,
-                             _join(m["sources"], "\n"), m.get("applies_by"), channel.get("name"), channel.get("url"),
-                             channel.get("note"), window.get("from"), window.get("until"), window.get("call"),
-                             window.get("source"), window.get("note"), _join(m.get("materials"), "\n"), None])
-        for benefit in benefits[1:]:
-            sheets["措施"].append([m["id"], None, None, None, None, None, None, benefit.get("what"), benefit.get("amount"),
-                                 benefit.get("unit"), benefit.get("note")])
-        for row in condition_rows:
-            sheets["条件"].append(row)
-        if any(m.get(k) for k in ("department", "contact", "internal_contact", "internal_note")):
-            sheets["联系人"].append([m["id"], m["department"], m["contact"], m["internal_contact"], m["internal_note"]])
-    for f in export.get("firms", []):
-        facts = f["facts"]
-        sheets["企业"].append([f["credit_code"], f["name"], *(
-            _join(facts.get(name)) if FIELDS[name].kind == "certifications" else facts.get(name) for name in FIELDS), None])
-
-    help_sheet = workbook.create_sheet(HELP_SHEET)
-    help_sheet.append(["工作表", "列", "含义", "必填", "示例"])
-    for cell in help_sheet[1]:
-        cell.font = Font(bold=True)
-    help_sheet.append(["（全部）", "", "导入是按编号的部分更新：表里有的新增或修改，没有的不动；删除须在“删除”列写“是”。"
-                       "同一措施的多项补助：下一行写同一编号、标题留空，只填补助四列。导入前先校验，出错时什么也不改。", "", ""])
-    for name, columns in SHEETS.items():
-        for column in columns:
-            help_sheet.append([name, column.header, column.meaning, "是" if column.required else "", column.example])
-    for letter, width in zip("ABCDE", (10, 24, 90, 6, 30), strict=True):
-        help_sheet.column_dimensions[letter].width = width
-    for row in help_sheet.iter_rows(min_row=2):
-        row[2].alignment = Alignment(wrap_text=True)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def template() -> bytes:
-    """Return an empty workbook with every sheet, its Chinese headers, and the 说明 sheet."""
-    return write_workbook(None)
-
-
-assert set(FAMILY_NAMES.values()) <= set(FAMILIES)

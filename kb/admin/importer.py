@@ -1,9 +1,9 @@
 """Admin imports: the one path for every change an admin makes (CLI, API, admin page, Excel).
 
 1. `read_import` parses a .yaml/.yml/.json or .xlsx file and validates every record with the
-   seed loader's validator (kb.loader.validate_content), collecting every problem;
+   seed loader's validator (kb.store.validation.validate_content), collecting every problem;
 2. `apply_import` takes the change lock, checks references against the database, writes in the
-   caller's transaction and records a revision (kb.revisions). A dry run writes inside a
+   caller's transaction and records a revision (kb.admin.revisions). A dry run writes inside a
    savepoint that is rolled back, so its diff is exactly what applying would do.
 
 An import file is a partial update: documents, measures and firms are upserted by id and
@@ -26,23 +26,16 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kb.db import PROJECT_ROOT
+from kb.admin.revisions import ChangeResult, describe, diff_exports, diff_is_empty, record_revision
 from kb.eligibility.matches import schedule as schedule_matching
+from kb.eligibility.profile import FIELDS
 from kb.errors import SeedError, ValidationFailed
-from kb.exporter import export_data
-from kb.loader import (
-    SeedData,
-    Validation,
-    assign_fields,
-    parse_yaml,
-    read_seed,
-    seed_files,
-    upsert_sources,
-    validate_content,
-)
-from kb.models import Document, Firm, Measure
-from kb.profile import FIELDS
-from kb.revisions import ChangeResult, describe, diff_exports, diff_is_empty, lock_for_change, record_revision
+from kb.paths import PROJECT_ROOT
+from kb.store.exporter import export_data
+from kb.store.loader import read_seed, seed_files, upsert_rows, upsert_sources
+from kb.store.locking import lock_for_change
+from kb.store.models import Document, Firm, Measure
+from kb.store.validation import SeedData, Validation, parse_yaml, validate_content
 from kb.terms import dictionary_words
 
 IMPORT_TOP_KEYS = ("remove", "firms", "mode")
@@ -88,7 +81,7 @@ def parse_import(raw: bytes, name: str) -> ImportInput:
     if suffix not in SUFFIXES:
         raise ValidationFailed([SeedError(name, "(file)", f"unsupported file type (use {', '.join(SUFFIXES)})")])
     if suffix == ".xlsx":
-        from kb.xlsx import read_workbook  # openpyxl is loaded only for Excel files
+        from kb.admin.xlsx_read import read_workbook  # openpyxl is loaded only for Excel files
 
         content, locate = read_workbook(raw, name)
     else:
@@ -149,8 +142,8 @@ def _from_export_layout(content: dict) -> dict:
 
 
 def _validate_firms(items: Any, file: str, errors: list[SeedError]) -> dict[str, dict[str, Any]]:
-    from kb.firms import credit_code_problem, normalise_code
-    from kb.rulebook import _check_value  # the same value checks as rule conditions
+    from kb.eligibility.firms import credit_code_problem, normalise_code
+    from kb.eligibility.rulebook import _check_value  # the same value checks as rule conditions
 
     firms: dict[str, dict[str, Any]] = {}
     if items is None:
@@ -254,19 +247,9 @@ def _check_against_database(session: Session, plan: ImportInput) -> None:
 
 def _write(session: Session, plan: ImportInput) -> None:
     sources = upsert_sources(session, plan.data)
-    for document_id, fields in plan.data.documents.items():
-        row = session.get(Document, document_id)
-        if row is None:
-            row = Document(id=document_id, origin="admin")
-            session.add(row)
-        assign_fields(row, fields, sources)
+    upsert_rows(session, Document, plan.data.documents, sources, origin="admin")
     session.flush()
-    for measure_id, fields in plan.data.measures.items():
-        row = session.get(Measure, measure_id)
-        if row is None:
-            row = Measure(id=measure_id, origin="admin")
-            session.add(row)
-        assign_fields(row, fields, sources)
+    upsert_rows(session, Measure, plan.data.measures, sources, origin="admin")
     for code, fields in plan.firms.items():
         row = session.get(Firm, code)
         if row is None:

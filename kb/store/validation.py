@@ -1,46 +1,29 @@
-"""Loading curated YAML into the knowledge base: validate everything, then write once.
+"""Validating curated YAML (seed files, admin imports, Excel imports): every problem, each naming its file and key.
 
-A load either applies every file or nothing: problems are collected across all
-files first (each names its file and key), and only a clean input is written,
-in one transaction that also records a revision.
+`validate_content` checks one file's documents, measures and sources into a `Validation`; `finish` checks
+the references across files and returns the normalised `SeedData`, or raises ValidationFailed listing all.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from kb.errors import SeedError, ValidationFailed
-from kb.models import (
+from kb.store.models import (
     APPLIES_BY,
     CONFIDENCE_LEVELS,
     DOCUMENT_STATUSES,
     FAMILIES,
     NOT_FOUND,
     SOURCE_KINDS,
-    Document,
-    Measure,
-    Revision,
-    Source,
 )
-
-SEED_DIR = Path(__file__).resolve().parent / "seed"
-
-
-def default_seed_dir() -> Path:
-    """`HUIQI_SEED_DIR`, else the curated seed shipped in kb/seed/."""
-    return Path(os.environ.get("HUIQI_SEED_DIR") or SEED_DIR)
 
 DOCUMENT_KEYS = {
     "id", "family", "edition", "title", "short_name", "aliases", "issuer", "doc_number",
@@ -70,34 +53,6 @@ class SeedData:
     measures: dict[str, dict[str, Any]] = field(default_factory=dict)
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     checksum: str = ""
-
-
-@dataclass
-class LoadResult:
-    revision_id: int | None
-    added: list[str]
-    changed: list[str]
-    removed: list[str]
-
-    @property
-    def unchanged(self) -> bool:
-        return self.revision_id is None
-
-
-def seed_files(directory: Path | None = None) -> list[Path]:
-    return sorted((directory or default_seed_dir()).glob("*.yaml"))
-
-
-def read_seed(paths: Iterable[Path]) -> SeedData:
-    """Parse and validate files; raise ValidationFailed listing every problem."""
-    state = Validation()
-    for path in paths:
-        raw = path.read_bytes()
-        state.digest.update(path.name.encode() + b"\0" + raw)
-        content = parse_yaml(raw, path.name, state.errors)
-        if content is not None:
-            validate_content(content, path.name, state)
-    return state.finish()
 
 
 @dataclass
@@ -158,89 +113,20 @@ def validate_content(content: dict, file: str, state: Validation, *, extra_top_k
             else:
                 errors.append(SeedError(file, f"{label}.url", f"not an http(s) URL: {item['url']!r}"))
 
-    for index, item in enumerate(_as_list(content.get("documents"), file, "documents", errors)):
-        label = _label("documents", index, item)
-        if not _check_mapping(item, DOCUMENT_KEYS, DOCUMENT_REQUIRED, file, label, errors):
-            continue
-        if not _claim(where, "document", item["id"], file, label, errors):
-            continue
-        document = _normalise_document(item, file, label, errors)
-        data.documents[document["id"]] = document
+    kinds = (("document", "documents", DOCUMENT_KEYS, DOCUMENT_REQUIRED, _normalise_document, data.documents),
+             ("measure", "measures", MEASURE_KEYS, MEASURE_REQUIRED, _normalise_measure, data.measures))
+    for kind, key, allowed, required, normalise, records in kinds:
+        for index, item in enumerate(_as_list(content.get(key), file, key, errors)):
+            label = _label(key, index, item)
+            if not _check_mapping(item, allowed, required, file, label, errors):
+                continue
+            if not _claim(where, kind, item["id"], file, label, errors):
+                continue
+            record = normalise(item, file, label, errors)
+            records[record["id"]] = record
+            if kind == "measure":  # its document may be in another file, or already in the database
+                state.document_refs.append((file, label, record["document"]))
 
-    for index, item in enumerate(_as_list(content.get("measures"), file, "measures", errors)):
-        label = _label("measures", index, item)
-        if not _check_mapping(item, MEASURE_KEYS, MEASURE_REQUIRED, file, label, errors):
-            continue
-        if not _claim(where, "measure", item["id"], file, label, errors):
-            continue
-        measure = _normalise_measure(item, file, label, errors)
-        data.measures[measure["id"]] = measure
-        state.document_refs.append((file, label, measure["document"]))
-
-
-def load_seed(session: Session, data: SeedData, *, author: str = "seed", force: bool = False) -> LoadResult:
-    """Make the seed-origin rows equal `data`, in the caller's transaction.
-
-    Rows that admins added (origin other than "seed") are never touched. Skips
-    the write when the same seed was the last one loaded, unless `force`.
-    """
-    from kb.revisions import lock_for_change  # imported late, like the exporter below
-
-    lock_for_change(session)  # an admin import running now finishes first
-    last_seed = session.execute(
-        select(Revision).where(Revision.action == "seed").order_by(Revision.id.desc()).limit(1)
-    ).scalar_one_or_none()
-    if last_seed is not None and last_seed.checksum == data.checksum and not force:
-        return LoadResult(None, [], [], [])
-
-    sources = upsert_sources(session, data)
-    added: list[str] = []
-    changed: list[str] = []
-    existing_documents = {d.id: d for d in session.execute(select(Document)).scalars()}
-    existing_measures = {m.id: m for m in session.execute(select(Measure)).scalars()}
-
-    for document_id, fields in data.documents.items():
-        row = existing_documents.get(document_id)
-        if row is None:
-            row = Document(id=document_id, origin="seed")
-            session.add(row)
-            added.append(document_id)
-        elif _row_differs(row, fields):
-            changed.append(document_id)
-        assign_fields(row, fields, sources)
-    for measure_id, fields in data.measures.items():
-        row = existing_measures.get(measure_id)
-        if row is None:
-            row = Measure(id=measure_id, origin="seed")
-            session.add(row)
-            added.append(measure_id)
-        elif _row_differs(row, fields):
-            changed.append(measure_id)
-        assign_fields(row, fields, sources)
-
-    gone = [m for m in existing_measures.values() if m.origin == "seed" and m.id not in data.measures]
-    gone += [d for d in existing_documents.values() if d.origin == "seed" and d.id not in data.documents]
-    removed = [row.id for row in gone]
-    for row in gone:
-        session.delete(row)
-    session.flush()
-
-    from kb.exporter import export_data  # the exporter reads models; imported late to keep layers one-way
-
-    revision = Revision(
-        author=author,
-        action="seed",
-        message=f"seed: {len(added)} added, {len(changed)} changed, {len(removed)} removed",
-        checksum=data.checksum,
-        changes={"added": added, "changed": changed, "removed": removed},
-        snapshot=export_data(session),
-    )
-    session.add(revision)
-    session.flush()
-    return LoadResult(revision.id, added, changed, removed)
-
-
-# --- validation helpers -------------------------------------------------------------------------
 
 # YAML's folded blocks join lines with a space; Chinese text has none between characters.
 _SPACE_IN_CHINESE = re.compile(r"(?<=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])\s+(?=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])")
@@ -453,7 +339,9 @@ def _normalise_measure(item: dict, file: str, label: str, errors: list[SeedError
     if rule is not None and not isinstance(rule, dict):
         errors.append(SeedError(file, f"{label}.rule", "must be a mapping (all/any/not over conditions)"))
     elif rule is not None:
-        from kb.rulebook import check_rule  # the rule grammar and field registry; late import keeps loading light
+        from kb.eligibility.rulebook import (
+            check_rule,  # the rule grammar and field registry; late import keeps loading light
+        )
 
         for problem in check_rule(rule, path=f"{label}.rule"):
             key, _, text = problem.partition(": ")
@@ -484,57 +372,3 @@ def _normalise_measure(item: dict, file: str, label: str, errors: list[SeedError
         "materials": _names(item.get("materials"), file, f"{label}.materials", errors),
         "sources": _sources(item, file, label, errors),
     }
-
-
-# --- writing helpers ----------------------------------------------------------------------------
-
-
-def upsert_sources(session: Session, data: SeedData) -> dict[str, Source]:
-    """Every source the data refers to or describes, by URL, created where missing; shared by seed and import."""
-    existing = {s.url: s for s in session.execute(select(Source)).scalars()}
-    wanted = {url for fields in [*data.documents.values(), *data.measures.values()] for url in fields["sources"]}
-    for url in sorted((wanted | set(data.sources)) - set(existing)):
-        existing[url] = Source(url=url)
-        session.add(existing[url])
-    for url, meta in data.sources.items():
-        for key in ("title", "publisher", "kind"):
-            if key in meta:  # a key left out keeps what the database has
-                setattr(existing[url], key, meta[key])
-    return existing
-
-
-def assign_fields(row: Document | Measure, fields: dict[str, Any], sources: dict[str, Source]) -> None:
-    """Copy validated fields onto a row; "document" (a measure's reference) goes in as document_id."""
-    for key, value in fields.items():
-        if key == "document":
-            row.document_id = value
-        elif key != "sources":
-            setattr(row, key, value)
-    row.sources = [sources[url] for url in fields["sources"]]
-
-
-def _row_differs(row: Document | Measure, fields: dict[str, Any]) -> bool:
-    for key, value in fields.items():
-        if key == "document":
-            key, value = "document_id", value
-        if key == "sources":
-            current = [s.url for s in row.sources]
-        else:
-            current = getattr(row, key)
-        if json.dumps(current, default=str, sort_keys=True) != json.dumps(value, default=str, sort_keys=True):
-            return True
-    return False
-
-
-def seed_database(url: str, *, author: str = "seed") -> None:
-    """Create or upgrade the schema at `url` and load the curated seed: a ready knowledge base."""
-    from kb.db import make_engine, make_sessionmaker
-    from kb.schema import create_schema
-
-    engine = make_engine(url)
-    try:
-        create_schema(engine)
-        with make_sessionmaker(engine).begin() as session:
-            load_seed(session, read_seed(seed_files()), author=author)
-    finally:
-        engine.dispose()

@@ -3,7 +3,7 @@
 Also adopts databases made by `create_all` before migrations existed: tables
 that are missing are created, columns and indexes that are missing are added,
 and nothing present is touched. The table definitions are frozen here, as of
-this revision; later changes to kb/models.py need their own migration.
+this revision; later changes to kb/store/models.py need their own migration.
 
 Revision ID: 0001
 Revises:

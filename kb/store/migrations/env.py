@@ -1,14 +1,14 @@
-"""Alembic environment: always run from kb.schema with a connection it opened (no alembic.ini)."""
+"""Alembic environment: always run from kb.store.schema with a connection it opened (no alembic.ini)."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from kb.models import Base
+from kb.store.models import Base
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run migrations through kb.schema.create_schema, which passes a connection")
+    raise RuntimeError("run migrations through kb.store.schema.create_schema, which passes a connection")
 
 context.configure(
     connection=connection,

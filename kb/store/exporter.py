@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
+import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kb.models import Document, Firm, Measure, Source, document_sources, measure_sources
+from kb.store.models import Document, Firm, Measure, Source, document_sources, measure_sources
 
 
 def _iso(value: dt.date | None) -> str | None:
@@ -16,6 +18,7 @@ def _iso(value: dt.date | None) -> str | None:
 
 
 def document_record(document: Document) -> dict[str, Any]:
+    """A document as plain data, in the export layout."""
     return {
         "id": document.id,
         "family": document.family,
@@ -42,6 +45,7 @@ def document_record(document: Document) -> dict[str, Any]:
 
 
 def measure_record(measure: Measure) -> dict[str, Any]:
+    """A measure as plain data, in the export layout."""
     return {
         "id": measure.id,
         "document_id": measure.document_id,
@@ -74,10 +78,12 @@ def measure_record(measure: Measure) -> dict[str, Any]:
 
 
 def source_record(source: Source) -> dict[str, Any]:
+    """A source as plain data, in the export layout."""
     return {"url": source.url, "title": source.title, "publisher": source.publisher, "kind": source.kind}
 
 
 def firm_record(firm: Firm) -> dict[str, Any]:
+    """A registered firm as plain data, in the export layout."""
     return {"credit_code": firm.credit_code, "name": firm.name, "facts": dict(firm.facts or {}), "origin": firm.origin}
 
 
@@ -98,3 +104,10 @@ def export_sources(session: Session) -> list[dict[str, Any]]:
     cited = select(document_sources.c.source_id).union(select(measure_sources.c.source_id))
     found = session.execute(select(Source).where(Source.id.in_(cited)).order_by(Source.url)).scalars()
     return [source_record(s) for s in found]
+
+
+def export_text(data: dict[str, Any], fmt: str) -> str:
+    """Render the export as JSON or YAML, sorted, so two exports of one state are byte-identical."""
+    if fmt == "yaml":
+        return yaml.safe_dump(data, allow_unicode=True, sort_keys=True, width=1000)
+    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"

@@ -11,10 +11,14 @@ import datetime as dt
 from sqlalchemy import JSON, Boolean, Column, Date, DateTime, ForeignKey, Integer, String, Table, Text, case
 from sqlalchemy.orm import declarative_base, relationship
 
+from kb import families
+
 Base = declarative_base()
 
-FAMILIES = ("private_economy_32", "eight_plus_four", "shuangjian_shuangling", "firm_category")
+FAMILIES = families.FAMILIES  # the policy families, from kb/rules/families.yaml
 CONFIDENCE_LEVELS = ("high", "medium", "low")
+# A staff member's role (StaffMember.role); a DingTalk sender with none of them is "public".
+STAFF_ROLES = ("staff", "admin")
 # How a firm gets a measure: it applies; it gets it without applying; it claims it when filing taxes; not a firm's to get.
 APPLIES_BY = ("申报", "免申即享", "申报纳税时直接享受", "不面向企业")
 # A document's status: the final text, or a consultation draft (never answered as if it were in force).
@@ -45,6 +49,8 @@ def _utcnow() -> dt.datetime:
 
 
 class Source(Base):
+    """A URL a document or measure is taken from, with its kind (official, media, mirror, …)."""
+
     __tablename__ = "sources"
 
     id = Column(Integer, primary_key=True)
@@ -161,7 +167,7 @@ class StaffMember(Base):
 
     staff_id = Column(String(100), primary_key=True)
     name = Column(String(100))
-    role = Column(String(20), nullable=False, default="staff")  # staff | admin
+    role = Column(String(20), nullable=False, default="staff")  # one of STAFF_ROLES
 
 
 class AdminToken(Base):

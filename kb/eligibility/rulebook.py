@@ -28,11 +28,10 @@ from typing import Any
 
 import yaml
 
+from kb.eligibility.profile import CERTIFICATIONS, FIELDS, INDUSTRIES, OWNERSHIPS
+from kb.eligibility.regions import REGIONS
 from kb.errors import SeedError, ValidationFailed
-from kb.profile import CERTIFICATIONS, FIELDS, INDUSTRIES, OWNERSHIPS
-from kb.regions import REGIONS
-
-RULES_DIR = Path(__file__).resolve().parent / "rules"
+from kb.paths import RULES_DIR
 
 COMPARISONS = ("lt", "le", "gt", "ge")
 OPS = ("eq", "ne", *COMPARISONS, "between", "in", "not_in", "contains", "holds", "in_group")

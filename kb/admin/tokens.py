@@ -9,13 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.errors import KBError
-from kb.models import AdminToken
+from kb.store.models import AdminToken
 
 ROLES = ("viewer", "editor")
 
 
 def hash_token(token: str) -> str:
     # Tokens are 256 random bits, so a fast hash is enough; a leaked table reveals no usable token.
+    """The stored form of an admin token (SHA-256)."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 

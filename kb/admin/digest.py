@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kb.models import AskedQuestion
+from kb.store.models import AskedQuestion
 
 CHINA = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 KINDS = ("unanswered", "handoff")
@@ -20,6 +20,8 @@ KINDS = ("unanswered", "handoff")
 
 @dataclass(frozen=True)
 class DigestItem:
+    """One unanswered question or hand-off request of the day."""
+
     time: str  # HH:MM, Beijing time
     kind: str  # unanswered | handoff
     channel: str
@@ -28,6 +30,8 @@ class DigestItem:
 
 @dataclass(frozen=True)
 class Digest:
+    """A day's unanswered questions and hand-offs: the counts and the first items."""
+
     day: dt.date
     unanswered: int
     handoff: int
@@ -39,6 +43,7 @@ class Digest:
 
 
 def today_in_china(now: dt.datetime | None = None) -> dt.date:
+    """The calendar day in China (UTC+8) at a moment (default: now)."""
     now = now or dt.datetime.now(dt.timezone.utc)
     return now.astimezone(CHINA).date()
 

@@ -7,10 +7,11 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kb.models import DRAFT, Document, Measure, Revision
+from kb.store.models import DRAFT, Document, Measure, Revision
 
 
 def get_measure(measure_id: str, *, session: Session) -> Measure | None:
+    """A measure by id, or None."""
     return session.get(Measure, measure_id)
 
 
@@ -23,10 +24,12 @@ def measures_by_id(measure_ids: list[str], *, session: Session) -> dict[str, Mea
 
 
 def all_measures(*, session: Session) -> list[Measure]:
+    """Every measure, by id."""
     return list(session.execute(select(Measure).order_by(Measure.id)).scalars())
 
 
 def all_documents(*, session: Session) -> list[Document]:
+    """Every document, by id."""
     return list(session.execute(select(Document).order_by(Document.id)).scalars())
 
 
@@ -59,10 +62,12 @@ def latest_revision_id(*, session: Session) -> int:
 
 
 def revisions(*, session: Session, limit: int = 20) -> list[Revision]:
+    """The latest revisions, newest first."""
     return list(session.execute(select(Revision).order_by(Revision.id.desc()).limit(limit)).scalars())
 
 
 def counts_by_family(*, session: Session) -> dict[str, dict[str, int]]:
+    """Documents and measures per family."""
     rows = session.execute(
         select(Document.family, func.count(func.distinct(Document.id)), func.count(Measure.id))
         .join(Measure, Measure.document_id == Document.id, isouter=True)

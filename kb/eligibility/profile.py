@@ -23,8 +23,8 @@ from typing import Any
 
 import zhconv
 
+from kb.eligibility.regions import RegionMatch, find_region
 from kb.format import format_number
-from kb.regions import RegionMatch, find_region
 
 KINDS = ("money", "count", "ratio", "region", "industry", "certifications", "ownership", "year", "choice")
 

@@ -18,9 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.eligibility import FactsError, RuleError, Status
+from kb.eligibility.profile import extract_facts
 from kb.eligibility.service import MeasureVerdict, match
-from kb.models import Firm
-from kb.profile import extract_facts
+from kb.store.models import Firm
 
 # GB 32100-2015: the 31 characters a code may use (no I, O, S, V, Z) and the weights of positions 1–17.
 CREDIT_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"

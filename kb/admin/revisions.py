@@ -14,41 +14,19 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.errors import KBError
-from kb.exporter import export_data
-from kb.models import Document, Firm, Measure, Revision, Source
-
-# Any fixed number: the PostgreSQL advisory lock that serialises knowledge-base changes.
-_PG_LOCK_ID = 0x4B425245
-# How long a change waits for another one to finish on SQLite before giving up.
-_SQLITE_WAIT_MS = 120_000
+from kb.store.exporter import export_data
+from kb.store.locking import lock_for_change
+from kb.store.models import Document, Firm, Measure, Revision, Source
 
 KINDS = (("documents", "id"), ("measures", "id"), ("firms", "credit_code"))
 
 
 class RevisionNotFound(KBError):
     """A rollback to a revision that does not exist or has no snapshot."""
-
-
-def lock_for_change(session: Session) -> None:
-    """Serialise changes: the caller's transaction holds the lock until it commits or rolls back.
-
-    Must be the transaction's first statement, so what the change reads is what it writes over.
-    PostgreSQL: a transaction-scoped advisory lock. SQLite: a write statement that matches no row
-    still takes the database's write lock (the pysqlite driver opens the transaction before it), so
-    a second change waits here, up to two minutes, instead of failing on "database is locked".
-    """
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_ID})
-    elif dialect == "sqlite":
-        session.execute(text(f"PRAGMA busy_timeout = {_SQLITE_WAIT_MS}"))
-        session.execute(text("UPDATE revisions SET author = author WHERE id < 0"))
-    else:  # other databases: lock the newest revision row
-        session.execute(select(Revision.id).order_by(Revision.id.desc()).limit(1).with_for_update())
 
 
 def _records(export: dict[str, list[dict]], kind: str, key: str) -> dict[str, dict]:
@@ -76,6 +54,7 @@ def diff_exports(before: dict, after: dict) -> dict[str, dict[str, Any]]:
 
 
 def diff_is_empty(diff: dict[str, dict[str, Any]]) -> bool:
+    """Whether a diff adds, changes and removes nothing."""
     return not any(part["added"] or part["changed"] or part["removed"] for part in diff.values())
 
 
@@ -89,6 +68,7 @@ def summarise(diff: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
 
 
 def describe(diff: dict[str, dict[str, Any]]) -> str:
+    """A diff in one line of counts: added, changed, removed."""
     counts = summarise(diff)
     return f"新增 {len(counts['added'])}，修改 {len(counts['changed'])}，删除 {len(counts['removed'])}"
 
@@ -207,7 +187,7 @@ def rollback(session: Session, revision_id: int, *, author: str) -> ChangeResult
     revision = record_revision(session, author=author, action="rollback",
                                message=f"回滚到修订 {revision_id}：{describe(diff)}", diff=diff, after=after)
     result = ChangeResult(revision.id, diff)
-    from kb.eligibility.matches import schedule  # (kb.eligibility imports kb.revisions' neighbours, not it)
+    from kb.eligibility.matches import schedule  # (kb.eligibility imports kb.admin.revisions' neighbours, not it)
 
     schedule(session, revision.id, diff, result)  # 政策找企业: re-match what the rollback changed, after commit
     return result

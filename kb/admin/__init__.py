@@ -1,0 +1,1 @@
+"""Administration: imports (YAML, JSON, xlsx) validated into one transaction, revisions and rollback, admin tokens, the digest."""

@@ -1,0 +1,1 @@
+"""Storage: the SQLAlchemy models, engine and sessions, schema migrations, the seed loader, queries and the exporter."""
