@@ -139,6 +139,8 @@ def _document_units(document: DocumentRecord, words: Vocabulary, titles: Mapping
         label = words.document_fields.get(key)
         if label is None:
             continue
+        if label.kind == "department":
+            value = words.with_short_names(value)
         units.append(Unit(id=f"d:{document.id}:field:{key}", kind=label.kind, label=label.label, aliases=label.aliases,
                           body=(names, document.title, value), key=key, text=value, **base))
     for key, value in document.structure.items():

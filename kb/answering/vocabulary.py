@@ -31,6 +31,14 @@ class Vocabulary:
     colloquial: dict[str, str]
     colloquial_phrases: tuple[tuple[str, str], ...] = ()  # longest first
     firm_context: tuple[str, ...] = ()  # words that make a question about a firm and its support
+    department_short_names: tuple[tuple[str, str], ...] = ()  # full name → the short form readers use
+
+    def with_short_names(self, text: str) -> str:
+        """Each full department name followed by its short form: 浙江省科学技术厅（省科技厅）."""
+        for full, short in self.department_short_names:
+            if full in text and f"{full}（" not in text:
+                text = text.replace(full, f"{full}（{short}）")
+        return text
 
     def plain(self, text: str) -> str:
         """The text with firms' phrases for a document term replaced by the term (自己要出 → 自筹)."""
@@ -61,6 +69,7 @@ def read_vocabulary(path: Path = VOCABULARY_FILE) -> Vocabulary:
         colloquial_phrases=tuple(sorted(((str(k), str(v)) for k, v in (data.get("colloquial_phrases") or {}).items()),
                                         key=lambda p: -len(p[0]))),
         firm_context=tuple(str(w) for w in data.get("firm_context") or ()),
+        department_short_names=tuple((str(k), str(v)) for k, v in (data.get("department_short_names") or {}).items()),
     )
 
 

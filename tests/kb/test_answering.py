@@ -220,3 +220,9 @@ def test_a_county_stands_for_the_region_group_it_belongs_to(seeded):
     with seeded() as session:
         said = ask(session, "庆元的厂子申报数字化车间，投资门槛多少")
     assert "1500万" in said
+
+
+def test_a_department_is_named_in_full_and_as_readers_call_it(seeded):
+    with seeded() as session:
+        said = ask(session, "尖兵领雁计划是哪个厅发的文")
+    assert "浙江省科学技术厅（省科技厅）" in said
