@@ -605,6 +605,9 @@ def _closest(children: list[_Result]) -> list[_Result]:
     """
     leaves = [c for c in children if c.leaf]
     branches = [c for c in children if not c.leaf and not all(f.op == "holds" for f in c.findings)]
+    # A branch for another kind than the firm chose ("智能工厂", not "数字化车间") is not its tier.
+    branches = [c for c in branches if not any(
+        f.field in FIELDS and FIELDS[f.field].kind == "choice" for f in c.findings)] or branches
     if branches:
         best = min((len(c.findings), -c.met_count) for c in branches)
         branches = [c for c in branches if (len(c.findings), -c.met_count) == best]

@@ -331,7 +331,8 @@ def _words(raw: str, found: _Found, asked: str | None) -> None:
     if ownership:
         found.put("ownership", None, ownership)
     for name, table in (("entity_type", vocab["entity_types"]), ("taxpayer_type", vocab["taxpayer_types"]),
-                        ("tax_collection", vocab["tax_collection"])):
+                        ("tax_collection", vocab["tax_collection"]),
+                        ("digital_project", vocab["digital_projects"])):
         value = _first_said(raw, table)
         if value:
             found.put(name, None, value)

@@ -70,6 +70,9 @@ FIELDS: dict[str, Field] = {f.name: f for f in (
     # 高企认定第十一条（四）：科技人员占当年职工总数的比例（国科发火〔2016〕32号）。
     Field("tech_staff_ratio", "科技人员占职工总数比例", "ratio", "%",
           "科技人员占职工总数的比例大约多少？例如：15%；也可以说科技人员人数", 17),
+    # 浙经信产数〔2025〕174号: the investment threshold depends on what is applied for.
+    Field("digital_project", "申报的数字化项目", "choice", "", "准备申报数字化车间还是智能工厂？", 19,
+          ("数字化车间", "智能工厂")),
     # Derived by the engine from founded_year and the evaluation date; asked as founded_year (DERIVED_FROM).
     Field("firm_age", "成立年限", "count", "年", "公司是哪一年成立的？", 18),
 )}
