@@ -21,15 +21,12 @@ from actions.answer import answer_question, resume_after_answer, utter_measure
 from actions.common import intent_name, line, message_text, sessions, today
 from kb.answering.respond import family_named, measures_asked_about
 from kb.answering.snapshot import snapshot
+from kb.answering.vocabulary import vocabulary
 from kb.eligibility import Status, format_value
 from kb.eligibility import service as eligibility
 from kb.eligibility.profile import DERIVED_FROM, FIELDS, Parsed, Problem, extract, parse
 from kb.text import normalize
 
-# Phrases of an open "what can we get" question, which starts the full profile dialogue.
-OPEN_QUESTION = ("享受什么", "享受哪些", "能享受", "哪些政策", "什么政策", "符合哪些", "能拿哪些", "能拿什么",
-                 "申请什么", "申请哪些", "哪些补贴", "哪些优惠", "匹配", "体检", "测算", "测一测", "有资格吗", "符合条件吗")
-_ASKING = ("吗", "么", "多少", "能否", "是否", "可以", "够不够", "能不能", "算不算", "行不行")
 # A firm answers a few questions, not a questionnaire: after these, the result says what would decide the rest.
 MAX_QUESTIONS = 6
 _QUESTION = "question"  # _run's answer for a question asked mid-dialogue
@@ -39,13 +36,13 @@ TOP_ITEMS = 4  # benefits named in the short result
 
 
 def _asks_open(text: str) -> bool:
-    return any(phrase in text for phrase in OPEN_QUESTION)
+    return any(phrase in text for phrase in vocabulary().open_eligibility)
 
 
 def _asks_about_category(text: str, category: str) -> bool:
     """The asking clause names the category ("能申请专精特新吗"), rather than the firm describing itself with it."""
     clauses = [c for c in re.split(r"[，,。；;！!？?]", text) if c.strip()]
-    asking = next((c for c in reversed(clauses) if any(m in c for m in _ASKING)), clauses[-1] if clauses else text)
+    asking = next((c for c in reversed(clauses) if any(m in c for m in vocabulary().asking)), clauses[-1] if clauses else text)
     return any(name in asking for name in (category, *eligibility.CATEGORY_NAMES.get(category, ())))
 
 
@@ -210,18 +207,19 @@ class ActionCheckEligibility(Action):
             return events + [SlotSet("asked_field", question.name), SlotSet("questions_asked", float(questions + 1)),
                              SlotSet("eligibility_done", False)]
         if result.scope.startswith(("category:", "measure:")) and len(result.verdicts) == 1:
-            self._utter_category(dispatcher, result)
+            self._utter_category(dispatcher, domain, result)
         else:
             self._utter_summary(dispatcher, domain, result)
         return events + [SlotSet("asked_field", None), SlotSet("eligibility_done", True)]
 
     @staticmethod
-    def _utter_category(dispatcher: CollectingDispatcher, result: eligibility.MatchResult) -> None:
+    def _utter_category(dispatcher: CollectingDispatcher, domain: dict[str, Any],
+                        result: eligibility.MatchResult) -> None:
         verdict = result.verdicts[0]
         if verdict.status in (Status.ELIGIBLE.value, Status.LIKELY.value):
             reasons = "；".join(r.explanation for r in verdict.met)
             if verdict.to_confirm:
-                reasons += "；还需确认：" + "、".join(verdict.to_confirm)
+                reasons += line(domain, "utter_to_confirm_part", items="、".join(verdict.to_confirm))
             dispatcher.utter_message(response="utter_category_yes", title=verdict.title, reasons=reasons)
         elif verdict.status == Status.NOT_ELIGIBLE.value:
             reasons = "；".join(r.explanation for r in verdict.failed)
@@ -244,7 +242,7 @@ class ActionCheckEligibility(Action):
         more = line(domain, "utter_eligibility_more_line",
                     fields="、".join(eligibility.field_label(f) for f in deciding)) if deciding else \
             line(domain, "utter_eligibility_all_line")
-        dispatcher.utter_message(response="utter_eligibility_summary", facts=_described(result.facts),
+        dispatcher.utter_message(response="utter_eligibility_summary", facts=_described(domain, result.facts),
                                  counts=counts, lines="\n".join(top), more=more)
 
     @staticmethod
@@ -254,7 +252,7 @@ class ActionCheckEligibility(Action):
         for verdict in result.with_status(Status.NOT_ELIGIBLE):
             reason = verdict.failed[0].explanation if verdict.failed else ""
             lines.append(line(domain, "utter_not_eligible_line", title=verdict.title, reason=reason))
-        dispatcher.utter_message(response="utter_eligibility_result", facts=_described(result.facts),
+        dispatcher.utter_message(response="utter_eligibility_result", facts=_described(domain, result.facts),
                                  lines="\n".join(lines))
 
 
@@ -264,14 +262,15 @@ def _verdict_line(domain: dict[str, Any], verdict: eligibility.MeasureVerdict) -
         return line(domain, "utter_eligible_line", title=verdict.title, benefit=verdict.benefit, apply=apply)
     if verdict.status == Status.LIKELY.value:
         return line(domain, "utter_likely_line", title=verdict.title, benefit=verdict.benefit,
-                    confirm="、".join(verdict.to_confirm[:3]) + ("等" if len(verdict.to_confirm) > 3 else ""))
+                    confirm="、".join(verdict.to_confirm[:3]) + (
+                        line(domain, "utter_list_more") if len(verdict.to_confirm) > 3 else ""))
     missing = "、".join(eligibility.field_label(DERIVED_FROM.get(f, f)) for f in verdict.missing_fields)
     return line(domain, "utter_possible_line", title=verdict.title, missing=missing)
 
 
-def _described(facts: dict[str, Any]) -> str:
+def _described(domain: dict[str, Any], facts: dict[str, Any]) -> str:
     return "，".join(f"{eligibility.field_label(k)}：{format_value(k, v)}" for k, v in facts.items()
-                    if k in FIELDS and v not in (None, [])) or "未提供"
+                    if k in FIELDS and v not in (None, [])) or line(domain, "utter_facts_none")
 
 
 def _ranges(ranges: dict[str, Any]) -> dict[str, tuple[float | None, float | None]]:

@@ -32,6 +32,8 @@ class Vocabulary:
     colloquial_phrases: tuple[tuple[str, str], ...] = ()  # longest first
     firm_context: tuple[str, ...] = ()  # words that make a question about a firm and its support
     department_short_names: tuple[tuple[str, str], ...] = ()  # full name → the short form readers use
+    open_eligibility: tuple[str, ...] = ()  # "能享受什么": starts the full eligibility dialogue
+    asking: tuple[str, ...] = ()  # marks the clause that asks ("…能评专精特新吗")
 
     def with_short_names(self, text: str) -> str:
         """Each full department name followed by its short form: 浙江省科学技术厅（省科技厅）."""
@@ -70,6 +72,8 @@ def read_vocabulary(path: Path = VOCABULARY_FILE) -> Vocabulary:
                                         key=lambda p: -len(p[0]))),
         firm_context=tuple(str(w) for w in data.get("firm_context") or ()),
         department_short_names=tuple((str(k), str(v)) for k, v in (data.get("department_short_names") or {}).items()),
+        open_eligibility=tuple(str(w) for w in data.get("open_eligibility") or ()),
+        asking=tuple(str(w) for w in data.get("asking") or ()),
     )
 
 
