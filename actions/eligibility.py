@@ -43,7 +43,7 @@ def _asks_about_category(text: str, category: str) -> bool:
     """The asking clause names the category ("能申请专精特新吗"), rather than the firm describing itself with it."""
     clauses = [c for c in re.split(r"[，,。；;！!？?]", text) if c.strip()]
     asking = next((c for c in reversed(clauses) if any(m in c for m in vocabulary().asking)), clauses[-1] if clauses else text)
-    return any(name in asking for name in (category, *eligibility.CATEGORY_NAMES.get(category, ())))
+    return any(name in asking for name in (category, *eligibility.category_names().get(category, ())))
 
 
 def _chat_scope(text: str, facts: dict[str, Any], *, session) -> str:
@@ -52,7 +52,7 @@ def _chat_scope(text: str, facts: dict[str, Any], *, session) -> str:
     A certification the firm already holds is a fact, never the scope.
     """
     held = set(facts.get("certifications") or ())
-    for category, names in eligibility.CATEGORY_NAMES.items():
+    for category, names in eligibility.category_names().items():
         if any(name in text for name in (category, *names)) and not any(h[:2] in category for h in held):
             return f"category:{category}"
     family = family_named(text, session=session)

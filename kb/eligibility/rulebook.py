@@ -41,7 +41,7 @@ UNENCODED_KEYS = {"unencoded", "explain", "ref", "source"}
 NUMERIC_KINDS = ("money", "count", "ratio", "year")
 GROUP_KEYS = {"description", "kind", "aliases", "reference", "sources", "note", "versions"}
 VERSION_KEYS = {"from", "label", "members", "includes"}
-CATEGORY_KEYS = {"description", "ref", "sources", "note", "rule"}
+CATEGORY_KEYS = {"aliases", "description", "ref", "sources", "note", "rule"}
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,7 @@ class Category:
     sources: tuple[str, ...]
     rule: Mapping[str, Any]
     note: str | None = None
+    aliases: tuple[str, ...] = ()  # what firms call it ("高企" for 高企研发费用比例)
 
 
 @dataclass(frozen=True)
@@ -327,7 +328,8 @@ def _load_categories(path: Path, errors: list[SeedError]) -> dict[str, Category]
             if not item.get(key):
                 errors.append(SeedError(path.name, f"{name}.{key}", "缺少（每个类别都要有条款出处、来源网址和规则）"))
         categories[name] = Category(name, str(item.get("description") or ""), str(item.get("ref") or ""),
-                                    _strings(item.get("sources")), item.get("rule") or {}, item.get("note"))
+                                    _strings(item.get("sources")), item.get("rule") or {}, item.get("note"),
+                                    _strings(item.get("aliases")))
     return categories
 
 

@@ -26,16 +26,6 @@ from kb.format import format_benefit
 from kb.store.models import Measure
 from kb.store.queries import latest_revision_id
 
-# What firms call the derived categories a single check can be about.
-CATEGORY_NAMES: dict[str, tuple[str, ...]] = {
-    "小型微利企业": ("小型微利",),
-    "规上工业企业": ("规上", "规模以上工业"),
-    "高企研发费用比例": ("高企", "高新技术企业", "高新企业"),
-    "科技型中小企业规模条件": ("科小", "科技型中小企业"),
-    "专精特新研发投入条件": ("专精特新",),
-    "山区海岛县企业": ("山区26县", "山区海岛县", "山区县", "海岛县"),
-}
-
 
 @dataclass(frozen=True)
 class Reason:
@@ -98,13 +88,18 @@ def scope_of(text: str, *, session: Session, today: dt.date | None = None,
     for clause in re.split(r"[。！!；;\n]", text):
         if not _QUESTION.search(clause):
             continue
-        for category, names in CATEGORY_NAMES.items():
+        for category, names in category_names().items():
             if any(name in clause for name in (category, *names)) and not _about_held(category, held):
                 return f"category:{category}"
         for measure in measures_with_rules(session=session):
             if any(len(k) >= 3 and k in clause for k in measure.keywords):
                 return f"measure:{measure.measure_id}"
     return "all"
+
+
+def category_names() -> dict[str, tuple[str, ...]]:
+    """What firms call each derived category that a single check can be about (kb/rules/categories.yaml)."""
+    return {name: category.aliases for name, category in default_rulebook().categories.items() if category.aliases}
 
 
 def _about_held(category: str, held: set[str]) -> bool:
