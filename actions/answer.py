@@ -16,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import intent_name, is_staff, log_unanswered, message_text, sessions, today
 from kb.answering.reply import Reply, render
 from kb.answering.respond import respond, respond_measure
+from kb.answering.vocabulary import vocabulary
 from kb.eligibility.profile import FIELDS
 
 CONTEXT_SLOT = "answer_context"
@@ -89,12 +90,18 @@ def utter_measure(dispatcher: CollectingDispatcher, tracker: Tracker, domain: di
 
 
 class ActionHandoff(Action):
+    """A request for a person: logged for the staff digest, and where to find one."""
+
     def name(self) -> str:
         return "action_handoff"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        if not vocabulary().asks_for_a_person(message_text(tracker)):
+            # "科技人员比例呢" taken for a hand-off: no word asks for a person, so it is answered.
+            events = await answer_question(dispatcher, tracker, domain, "ask_measure")
+            return events + resume_after_answer(dispatcher, tracker, domain)
         await asyncio.to_thread(log_unanswered, tracker, "handoff")
         dispatcher.utter_message(response="utter_handoff")
         return []

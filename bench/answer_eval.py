@@ -126,12 +126,15 @@ class Replayer:
     def conversation(self, texts: list[str], params) -> tuple[list[str], list[bool]]:
         """Replies to a conversation's messages, and which of them the answer path gave."""
         from kb.answering.respond import respond
+        from kb.answering.vocabulary import vocabulary
 
         context: dict[str, Any] | None = None
         replies, simulated = [], []
         with self.sessions() as session:
             for text in texts:
                 intent = self.parses.get(text, "")
+                if intent == "handoff" and not vocabulary().asks_for_a_person(text):
+                    intent = "ask_measure"  # as action_handoff does: no word asks for a person, so it is answered
                 if intent in FIXED or intent == "handoff":
                     response = FIXED.get(intent, "utter_handoff")
                     replies.append(self.responses[response][0]["text"])

@@ -34,6 +34,12 @@ class Vocabulary:
     department_short_names: tuple[tuple[str, str], ...] = ()  # full name → the short form readers use
     open_eligibility: tuple[str, ...] = ()  # "能享受什么": starts the full eligibility dialogue
     asking: tuple[str, ...] = ()  # marks the clause that asks ("…能评专精特新吗")
+    handoff_words: tuple[str, ...] = ()  # a message asking for a person has one of these
+
+    def asks_for_a_person(self, text: str) -> bool:
+        """Whether a message asks for a person, not a question the classifier mistook for a hand-off."""
+        lowered = text.lower()
+        return any(word in lowered for word in self.handoff_words)
 
     def with_short_names(self, text: str) -> str:
         """Each full department name followed by its short form: 浙江省科学技术厅（省科技厅）."""
@@ -74,6 +80,7 @@ def read_vocabulary(path: Path = VOCABULARY_FILE) -> Vocabulary:
         department_short_names=tuple((str(k), str(v)) for k, v in (data.get("department_short_names") or {}).items()),
         open_eligibility=tuple(str(w) for w in data.get("open_eligibility") or ()),
         asking=tuple(str(w) for w in data.get("asking") or ()),
+        handoff_words=tuple(str(w).lower() for w in data.get("handoff_words") or ()),
     )
 
 

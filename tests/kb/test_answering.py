@@ -226,3 +226,11 @@ def test_a_department_is_named_in_full_and_as_readers_call_it(seeded):
     with seeded() as session:
         said = ask(session, "尖兵领雁计划是哪个厅发的文")
     assert "浙江省科学技术厅（省科技厅）" in said
+
+
+def test_only_a_message_asking_for_a_person_is_a_hand_off():
+    from kb.answering.vocabulary import vocabulary
+
+    words = vocabulary()
+    assert words.asks_for_a_person("能帮我接一下人工吗") and words.asks_for_a_person("I want a real person")
+    assert not words.asks_for_a_person("那技术人员的比例呢") and not words.asks_for_a_person("and for farming projects?")
