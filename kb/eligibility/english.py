@@ -60,6 +60,7 @@ def to_chinese(text: str) -> str:
     text = re.sub(r"(\d+(?:\.\d+)?)\s*yi\b", r"\1亿", text, flags=re.IGNORECASE)  # pinyin typed for 亿
     text = _FIGURE.sub(_figure, text)
     text = _CURRENCY.sub("元", text)
+    text = re.sub(r"(?<!\d)\.|\.(?!\d)", "。", text)  # a full stop ends a sentence; 1.5 keeps its point
     places = _places()
     text = re.sub(r"[A-Za-z]+", lambda m: places.get(m.group().lower(), m.group()), text)
     for pattern, chinese in _words():

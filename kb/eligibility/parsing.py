@@ -141,7 +141,7 @@ def quantities(text: str) -> list[Quantity]:
             if pair and (cn_number(pair.group(2)) or 0) - (cn_number(pair.group(1)) or 0) == 1:  # 两三千万
                 unit = {"十": 10, "百": 100, "千": 1000, "": 1}[pair.group(3)] * _big_unit(core)
                 low, high = cn_number(pair.group(1)) * unit, cn_number(pair.group(2)) * unit
-                value, approximate = low, True
+                value, approximate = (low + high) / 2, True  # "七八十万": about 75万, between 70 and 80
             elif headed and (cn_number(headed.group(3)) or 0) - (cn_number(headed.group(2)) or 0) == 1:
                 # 一百五六十万 → 150–160万: a written head, then two neighbouring digits of the next place
                 head = cn_number(headed.group(1)) or 0
@@ -149,14 +149,14 @@ def quantities(text: str) -> list[Quantity]:
                 scale = _big_unit(core)
                 low = (head + cn_number(headed.group(2)) * place) * scale
                 high = (head + cn_number(headed.group(3)) * place) * scale
-                value, approximate = low, True
+                value, approximate = (low + high) / 2, True
             elif number is None:
                 continue
             else:
                 value, low, high, approximate = number, None, None, False
         tail = text[end:end + 6]
         # 多/余/来 right after the numeral, then an optional 万/亿 that scales it.
-        hedge = re.match(r"(多|余|来)?(个)?([万亿])?", tail)
+        hedge = re.match(r"(多|余|来)?(个(?=[万亿]))?([万亿])?", tail)
         after = hedge.group(1) if hedge else None
         scale_word = hedge.group(3) if hedge else None
         if hedge and hedge.group(0):
@@ -309,6 +309,14 @@ def _extract(text: str, today: dt.date, asked: str | None, found: _Found) -> Non
     last_label: str | None = None
     for clause in clauses:
         last_label = _figures(clause, today, asked, found, last_label, len(clauses) == 1)
+    margin = found.facts.pop("_margin", None)
+    if margin is not None and found.facts.get("revenue") is not None and "taxable_income" not in found.facts:
+        income = found.facts["revenue"] * margin / 100
+        found.put("taxable_income", Quantity(income, income * 0.9, income * 1.1, True, 0, 0, "万"), round(income, 6))
+    if "founded_year" not in found.facts and re.search(r"老厂|就有|开业|成立|注册(?!了?(?:商标|专利|品牌|资本))|办厂|建厂|创办", raw):
+        year = re.search(r"(?<!\d)((?:19|20)\d{2})\s*年(?!\d)", raw)  # "老厂了，九十年代就有，1998年"
+        if year and int(year.group(1)) <= today.year:
+            found.put("founded_year", None, int(year.group(1)))
     tech_staff = found.facts.pop("_tech_staff", None)
     if tech_staff is not None and found.facts.get("employees") and "tech_staff_ratio" not in found.facts:
         found.put("tech_staff_ratio", None, round(tech_staff / found.facts["employees"], 8))
@@ -490,9 +498,8 @@ def _figures(clause: str, today: dt.date, asked: str | None, found: _Found, last
         if several_years and name in ("rd_expense", "revenue", "taxable_income") and q.unit != "%":
             continue
         if q.unit == "%":
-            if margin and "revenue" in found.facts:
-                found.put("taxable_income", _approx(q, found.facts["revenue"] * q.value / 100),
-                          round(found.facts["revenue"] * q.value / 100, 6))
+            if margin:
+                found.facts["_margin"] = q.value  # a profit margin: taxable income once revenue is known
                 continue
             if ratio_clause or "研发" in clause or name in ("rd_expense", "rd_ratio") or last_label in ("rd_expense", "rd_ratio") or (
                     asked == "rd_ratio"):
@@ -502,7 +509,7 @@ def _figures(clause: str, today: dt.date, asked: str | None, found: _Found, last
         if q.unit == "人" or name == "employees" and q.unit == "":
             if q.negative:
                 found.problems["employees"] = "人数不能是负数，请核对后再告诉我"
-            elif q.value == int(q.value) and q.value >= 0:
+            elif (q.value == int(q.value) or q.approximate) and q.value >= 0:  # "五六个": about 5
                 found.put("employees", q, int(q.value), priority)
                 used_label = "employees"
             continue
@@ -573,16 +580,16 @@ def _label_for(q: Quantity, labels: list[tuple[int, int, str]], clause: str) -> 
 
 def _founded(clause: str, today: dt.date) -> tuple[int, Quantity | None] | None:
     """The founding year a clause states: "2013年成立", "成立八年了", "去年刚成立", "九几年就有了"."""
-    text = _digit_runs(clause)
-    if not re.search(r"成立|注册|创办|创立|开办|开了|开的公司|就有了|开始做|办厂|建厂|开厂|[办建开]的(?:厂|公司)", text):
+    text = re.sub(r"注册了?(?:商标|专利|品牌|资本|资金|会员)", "", _digit_runs(clause))  # not the firm's founding
+    if not re.search(r"成立|注册|创办|创立|开办|开了|[办建开]的|开业|就有了|开始做|办厂|建厂|开厂", text):
         owned = re.search(r"(?:厂|公司|企业)(?:是|是在)?\s*((?:19|20)\d{2})\s*年的", text) or re.search(
             r"((?:19|20)\d{2})\s*年的(?:厂|公司|企业|老厂)", text)
         return (int(owned.group(1)), None) if owned else None
-    if re.search(r"前年", text) and re.search(r"成立|注册", text):
+    if re.search(r"前年", text) and re.search(r"成立|注册|开的|办的|开业", text):
         return today.year - 2, None
-    if re.search(r"去年", text) and re.search(r"成立|注册", text):
+    if re.search(r"去年", text) and re.search(r"成立|注册|开的|办的|开业", text):
         return today.year - 1, None
-    if re.search(r"今年", text) and re.search(r"成立|注册", text):
+    if re.search(r"今年", text) and re.search(r"成立|注册|开的|办的|开业", text):
         return today.year, None
     full = re.search(r"(?<!\d)((?:19|20)\d{2})\s*年?", text)
     if full and re.search(r"(?:19|20)\d{2}\s*年", text):

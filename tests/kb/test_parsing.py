@@ -21,7 +21,7 @@ def facts(text: str, **kwargs):
     ("年销售额不到三千万", 3000, None, 3000),
     ("销售收入接近八千万", 8000, 7200, 8000),
     ("营收九百万出头", 900, 900, 990),
-    ("营收四五千万", 4000, 4000, 5000),
+    ("营收四五千万", 4500, 4000, 5000),
     ("营收两个半亿", 25000, None, None),
     ("销售额一亿三", 13000, None, None),
     ("营收两百来万", 200, 180, 220),
@@ -204,3 +204,15 @@ def test_corrections_additions_and_labels_across_clauses(text, field, value):
 
 def test_a_shop_selling_goods_is_in_trade():
     assert facts("在义乌卖围巾的个体户").facts["industry"] == "批发零售"
+
+
+@pytest.mark.parametrize("text, field, value", [
+    ("人手不多，也就五六个", "employees", 5),
+    ("毛利不算，净利率8%，营收3000万", "taxable_income", 240),
+    ("这是个老厂，八十年代就有，1986年", "founded_year", 1986),
+    ("今年刚注册了商标，去年营收900万", "founded_year", None),
+    ("we are a WFOE with 60 staff. total assets 30 million.", "total_assets", 3000),
+])
+def test_counts_margins_founding_and_english_sentences(text, field, value):
+    got = facts(text).facts.get(field)
+    assert got == (pytest.approx(value) if value is not None else None)
