@@ -129,10 +129,10 @@ def test_a_single_category_check_asks_only_for_the_missing_facts():
     slots = {e["name"]: e["value"] for e in events}
     assert slots["eligibility_scope"] == "category:小型微利企业"
     assert slots["firm_facts"]["employees"] == 85
-    assert slots["asked_field"] in ("taxable_income", "total_assets")
+    assert slots["asked_field"] in ("industry", "taxable_income", "total_assets")
     assert messages[-1]["response"] == "utter_ask_fact"
 
-    facts = {"employees": 85, "taxable_income": 280}
+    facts = {"employees": 85, "taxable_income": 280, "industry": "纺织"}
     answer = tracker_for("资产总额4000万", "inform", slots={**slots, "firm_facts": facts, "asked_field": "total_assets"})
     messages, events = run(eligibility.ActionCheckEligibility(), answer)
     assert messages[-1]["response"] == "utter_category_yes"

@@ -56,8 +56,10 @@ def test_a_reply_that_gives_other_facts_is_accepted_and_no_fact_is_asked_twice()
     assert facts["region"] == "湖州市德清县" and facts["employees"] == 90 and facts["certifications"] == []
     assert all(m["response"] != "utter_fact_problem" for turn in replies for m in turn)
     assert len(asked) == len(set(asked))
-    given = {"region", "employees", "revenue", "industry", "taxable_income", "total_assets", "certifications"}
-    assert not given & set(asked[1:])
+    # Nothing the firm has already said is asked after it said it (asked[k] follows message k + 1).
+    said_by_turn = [set(), {"region", "employees", "revenue", "industry"},
+                    {"region", "employees", "revenue", "industry", "taxable_income", "total_assets", "certifications"}]
+    assert all(field not in said_by_turn[k] for k, field in enumerate(asked[:3]))
 
 
 def test_the_result_is_short_with_a_button_and_the_full_list_on_request():
@@ -106,7 +108,7 @@ def test_a_dont_know_that_still_gives_a_figure_gives_it_and_what_it_settles_is_s
         ("金华兰溪的，开理发店，个体户", "inform"),
         ("这个说不清，会计在管，反正一年挣个六七十万", "skip"),
     ])
-    assert slots["firm_facts"]["taxable_income"] == 60
+    assert slots["firm_facts"]["taxable_income"] == 65  # 六七十万: the middle of 60–70万
     assert "taxable_income" not in slots["skipped_fields"]
     said = [m for turn in replies[1:] for m in turn if m["response"] == "utter_eligibility_progress"]
     assert said and "个税减半" in " ".join(m["items"] for m in said)

@@ -33,7 +33,7 @@ def test_a_firm_description_is_parsed_and_judged(web):
 
 
 def test_structured_facts_decide_a_single_category(web):
-    body = {"facts": {"employees": 85, "taxable_income": 280, "total_assets": 4000},
+    body = {"facts": {"employees": 85, "taxable_income": 280, "total_assets": 4000, "industry": "家具制造"},
             "scope": "category:小型微利企业", "date": "2026-11-26"}
     reply = requests.post(web, json=body, timeout=30).json()
     verdict = reply["verdicts"][0]
@@ -45,7 +45,7 @@ def test_structured_facts_decide_a_single_category(web):
 
 
 def test_the_next_question_is_the_missing_deciding_fact(web):
-    body = {"facts": {"employees": 85}, "scope": "category:小型微利企业", "date": "2026-11-26"}
+    body = {"facts": {"employees": 85, "industry": "家具制造"}, "scope": "category:小型微利企业", "date": "2026-11-26"}
     reply = requests.post(web, json=body, timeout=30).json()
     assert reply["verdicts"][0]["status"] == "unknown"
     assert reply["next_question"]["field"] in ("taxable_income", "total_assets")

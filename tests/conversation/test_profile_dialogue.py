@@ -37,7 +37,7 @@ def test_a_profile_dialogue_uses_given_facts_asks_only_deciding_ones_and_accepts
 
 def test_a_single_measure_check_asks_only_that_measures_missing_facts(assistant):
     sender = "firm-single"
-    reply = joined(assistant.texts(sender, "我们算小型微利企业吗？我们有85个人"))
+    reply = joined(assistant.texts(sender, "我们算小型微利企业吗？做家具的，有85个人"))
     assert "应纳税所得额" in reply or "资产总额" in reply
     for _ in range(3):
         if "小型微利企业" in reply and ("属于" in reply):
@@ -51,7 +51,7 @@ def test_a_single_measure_check_asks_only_that_measures_missing_facts(assistant)
 
 def test_leaving_the_dialogue_for_a_question_keeps_the_facts(assistant):
     sender = "firm-switch"
-    assistant.texts(sender, "我们算小型微利企业吗？我们有85个人")
+    assistant.texts(sender, "我们算小型微利企业吗？做家具的，有85个人")
     detour = joined(assistant.texts(sender, "首台套奖励多少"))
     assert "200万元" in detour
     back = joined(assistant.texts(sender, "应纳税所得额280万，资产总额4000万"))

@@ -86,7 +86,7 @@ def test_next_question_returns_none_when_only_excluded_fields_remain():
 
 
 def test_next_question_carries_the_question_to_ask():
-    field = next_question([SMALL_PROFIT], {"employees": 120, "total_assets": 800}, on=ON)
+    field = next_question([SMALL_PROFIT], {"employees": 120, "total_assets": 800, "industry": "金属制品"}, on=ON)
     assert field.name == "taxable_income"
     assert field.label == "年度应纳税所得额"
     assert "应纳税所得额" in field.question
@@ -109,7 +109,7 @@ def test_next_question_walks_a_firm_to_a_full_answer():
 
 
 def test_verdict_names_the_measure_and_the_fields_still_needed():
-    verdict = evaluate_all([SMALL_PROFIT], {"employees": 120}, on=ON)[0]
+    verdict = evaluate_all([SMALL_PROFIT], {"employees": 120, "industry": "印刷"}, on=ON)[0]
     assert verdict.measure_id == "small_profit"
     assert verdict.status is Status.UNKNOWN
     assert verdict.undecided_fields == ("taxable_income", "total_assets")
