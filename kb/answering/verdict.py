@@ -16,8 +16,9 @@ from kb.eligibility.engine import FactsError, RuleError, Status, evaluate, forma
 from kb.eligibility.parsing import extract
 from kb.eligibility.profile import FIELDS
 
-# Facts a question states without meaning them as the firm's facts ("公司" reads as entity_type 企业).
-_IMPLIED = frozenset({"entity_type"})
+# Facts a question states without meaning them as the firm's facts: "公司" reads as entity_type 企业, and a
+# title named in a question ("小巨人是什么") is what it asks about far more often than one the firm holds.
+_IMPLIED = frozenset({"entity_type", "certifications"})
 MAX_REASONS = 2
 
 
@@ -25,7 +26,8 @@ def verdict_line(question: Question, measure: MeasureRecord | None, *, today: dt
     """The verdict of the measure's rule on the facts the question states, as the reply's first line."""
     if measure is None or not measure.rule or "yesno" not in question.wanted:
         return None
-    facts = {k: v for k, v in extract(question.raw, today=today).facts.items() if not k.startswith("_")}
+    facts = {k: v for k, v in extract(question.raw, today=today).facts.items()
+             if not k.startswith("_") and k != "certifications"}
     if not set(facts) - _IMPLIED:
         return None
     try:
