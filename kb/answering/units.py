@@ -163,8 +163,18 @@ def _structure_unit(document: DocumentRecord, key: str, value: Any, label: Label
     text = "、".join(items) if items else public_text(readable(value, titles))
     kind = LIST if items else (FACT if label.kind == LIST else label.kind)
     return Unit(id=f"d:{document.id}:{'list' if items else 'fact'}:{key}", kind=kind,
-                label=label.label, aliases=label.aliases, body=(names, text), key=key, text=text, items=items,
+                label=_counted(label.label, len(items)), aliases=label.aliases, body=(names, text), key=key,
+                text=text, items=items,
                 years=_years(text), **base)
+
+
+_COUNTED_LABEL = re.compile(r"^(?:\d+|[一二两三四五六七八九十]+)([个张项条].+)$")
+
+
+def _counted(label: str, count: int) -> str:
+    """A label that counts its list ("五个方面") says this document's count: the 31条 has 10个方面."""
+    match = _COUNTED_LABEL.match(label)
+    return f"{count}{match.group(1)}" if match and count else label
 
 
 def document_histories(document: DocumentRecord) -> list[tuple[str, list[dict]]]:
