@@ -99,7 +99,7 @@ class ActionHandoff(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         if not vocabulary().asks_for_a_person(message_text(tracker)):
-            # "科技人员比例呢" taken for a hand-off: no word asks for a person, so it is answered.
+            # "那研发人员呢" taken for a hand-off: no word asks for a person, so it is answered.
             events = await answer_question(dispatcher, tracker, domain, "ask_measure")
             return events + resume_after_answer(dispatcher, tracker, domain)
         await asyncio.to_thread(log_unanswered, tracker, "handoff")

@@ -197,7 +197,7 @@ class ActionCheckEligibility(Action):
             if starting:
                 dispatcher.utter_message(response="utter_eligibility_intro")
             # What the facts given so far settle, before the next question; a first message that describes
-            # the firm ("泰顺的个体户") is answered with what it already decides.
+            # the firm ("开化县开小超市的个体户") is answered with what it already decides.
             decided = [v for v in result.verdicts if v.measure_id not in earlier and v.status in (
                 Status.ELIGIBLE.value, Status.LIKELY.value)] if found else []
             if decided:

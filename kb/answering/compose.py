@@ -115,7 +115,7 @@ def lead(unit: Unit, question: Question, snapshot: Snapshot) -> str:
 def answering_sentence(unit: Unit, question: Question, snapshot: Snapshot, shown: str) -> str | None:
     """The sentence of the measure's summary or note that holds the question's own words the reply lacks.
 
-    "形成无形资产的呢" asks about one clause of a long summary; a reply that shows the measure's figures
+    "那摊销的部分呢" asks about one clause of a long summary; a reply that shows the measure's figures
     would leave it out. Words of the measure's title name the measure, not the part asked about.
     """
     measure = snapshot.measures.get(unit.measure_id) if unit.measure_id else None

@@ -80,7 +80,7 @@ def resolve(question: Question, context: dict[str, Any] | None, snapshot: Snapsh
 
 
 def with_document_names(question: Question, snapshot: Snapshot) -> Question:
-    """A follow-up of cue words only ("谁发的") that found nothing: its document's name said, too."""
+    """A follow-up of cue words only ("发文的是哪家") that found nothing: its document's name said, too."""
     names = tuple(t for d in question.documents[:1] if d in snapshot.documents
                   for t in snapshot.index.tokenize(snapshot.documents[d].short_name or snapshot.documents[d].title)
                   if t not in question.tokens)

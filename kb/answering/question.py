@@ -157,7 +157,7 @@ def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
     name_tokens = {t for d in documents for name in d.names for t in index.tokenize(name)}
     year_tokens = {t for t in tokens if re.fullmatch(r"(?:20)?\d\d(?:年|年度|年版|版)?", t)}
     topic = tuple(t for t in dict.fromkeys(tokens) if t in kept and t not in name_tokens | year_tokens)
-    # "我们在文成县呢": a county stands for the named groups it belongs to (山区海岛县), which is what
+    # "厂在泰顺那边呢": a county stands for the named groups it belongs to (山区海岛县), which is what
     # measures speak of.
     groups = tuple(t for name in region_groups(text, today) for t in index.tokenize(name) if t not in topic)
     tokens, topic = [*tokens, *groups], (*topic, *groups)

@@ -103,7 +103,7 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
 def _off_topic(question: Question, snap: Snapshot, params: Parameters) -> bool:
     """Its own words are unknown to the knowledge base, one is a content word, and none is about a firm's support.
 
-    "32条金鱼怎么养" shares only a document's name with the knowledge base; the name says nothing of what is
+    "32条里说的熊猫吃什么" shares only a document's name with the knowledge base; the name says nothing of what is
     asked. Unknown function words ("里面", "就是") do not make a question off-topic; an elliptical question
     takes its topic from the previous turn instead.
     """

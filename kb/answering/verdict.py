@@ -17,7 +17,7 @@ from kb.eligibility.parsing import extract
 from kb.eligibility.profile import FIELDS
 
 # Facts a question states without meaning them as the firm's facts: "公司" reads as entity_type 企业, and a
-# title named in a question ("小巨人是什么") is what it asks about far more often than one the firm holds.
+# title named in a question ("小巨人指的哪类企业") is what it asks about far more often than one the firm holds.
 _IMPLIED = frozenset({"entity_type", "certifications"})
 MAX_REASONS = 2
 

@@ -1,7 +1,7 @@
 """English fact phrasings rewritten in the Chinese the fact reader understands.
 
-"revenue last year was about RMB 50 million" → "营收去年 was 大约 5000万元"; "we're based in Dongtou, Wenzhou"
-→ "we're based in 洞头, 温州". Words come from kb/rules/facts.yaml (`english`), places from the county table
+"sales last year roughly 80 million yuan" → "销售额去年大约8000万元"; "our plant is in Suichang, Lishui"
+→ "our plant is in遂昌,丽水" (spaces next to Chinese dropped, so they do not end a clause). Words come from kb/rules/facts.yaml (`english`), places from the county table
 by their pinyin. What is not recognised stays as it is and is ignored by the reader.
 """
 

@@ -314,7 +314,7 @@ def _extract(text: str, today: dt.date, asked: str | None, found: _Found) -> Non
         income = found.facts["revenue"] * margin / 100
         found.put("taxable_income", Quantity(income, income * 0.9, income * 1.1, True, 0, 0, "万"), round(income, 6))
     if "founded_year" not in found.facts and re.search(r"老厂|就有|开业|成立|注册(?!了?(?:商标|专利|品牌|资本))|办厂|建厂|创办", raw):
-        year = re.search(r"(?<!\d)((?:19|20)\d{2})\s*年(?!\d)", raw)  # "老厂了，九十年代就有，1998年"
+        year = re.search(r"(?<!\d)((?:19|20)\d{2})\s*年(?!\d)", raw)  # "厂子早就有了，记得是2003年"
         if year and int(year.group(1)) <= today.year:
             found.put("founded_year", None, int(year.group(1)))
     tech_staff = found.facts.pop("_tech_staff", None)
@@ -476,10 +476,10 @@ def _figures(clause: str, today: dt.date, asked: str | None, found: _Found, last
     used_label = last_label
     money_labels = [name for _, _, name in labels if name in MONEY_FIELDS]
     if not figures and money_labels:
-        used_label = money_labels[-1]  # "利润（应纳税所得额）才三十几万": the label, then the figure in a later clause
-    # "员工是250不是350": a figure right after 不是 is the one taken back.
+        used_label = money_labels[-1]  # "净利（按所得额算）四十来万": the label, then the figure in a later clause
+    # "人数应该是180，不是210": a figure right after 不是 is the one taken back.
     figures = [q for q in figures if not re.search(r"不是\s*$", clause[max(0, q.start - 3):q.start])]
-    # "另外有劳务派遣15人": more people on top of the head count already given.
+    # "外加派遣工9人": more people on top of the head count already given.
     extra_staff = re.match(r"\s*(?:另外|另有|还有|外加|加上)", clause) and "employees" in found.facts
     for q in figures:
         name = _label_for(q, labels, clause)
