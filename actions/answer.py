@@ -66,9 +66,14 @@ class ActionAnswer(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        events = await answer_question(dispatcher, tracker, domain, intent_name(tracker))
-        # A question asked in the middle of the eligibility dialogue: the pending fact is asked again after it.
-        return events + resume_after_answer(dispatcher, tracker, domain)
+        return await answer_and_resume(dispatcher, tracker, domain, intent_name(tracker))
+
+
+async def answer_and_resume(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any],
+                            intent: str = "ask_measure") -> list[dict[str, Any]]:
+    """Answer the message as a question; if the eligibility dialogue was waiting for a fact, ask it again."""
+    events = await answer_question(dispatcher, tracker, domain, intent)
+    return events + resume_after_answer(dispatcher, tracker, domain)
 
 
 def resume_after_answer(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
@@ -100,8 +105,7 @@ class ActionHandoff(Action):
     ) -> list[dict[str, Any]]:
         if not vocabulary().asks_for_a_person(message_text(tracker)):
             # "那研发人员呢" taken for a hand-off: no word asks for a person, so it is answered.
-            events = await answer_question(dispatcher, tracker, domain, "ask_measure")
-            return events + resume_after_answer(dispatcher, tracker, domain)
+            return await answer_and_resume(dispatcher, tracker, domain)
         await asyncio.to_thread(log_unanswered, tracker, "handoff")
         dispatcher.utter_message(response="utter_handoff")
         return []

@@ -3,8 +3,8 @@
 Every message is read for every fact; only a fact that still decides something is asked; the result is short
 (counts, the most valuable benefits, what would decide the rest) with the full list on request.
 
-The answer path is reached only through `answer_question` and `utter_measure` (actions/answer.py); after a
-question asked mid-dialogue, `resume_after_answer` (actions/answer.py) re-asks the pending fact.
+The answer path is reached only through `answer_question`, `answer_and_resume` and `utter_measure`
+(actions/answer.py); after a question asked mid-dialogue, `answer_and_resume` re-asks the pending fact.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answer import answer_question, resume_after_answer, utter_measure
+from actions.answer import answer_and_resume, answer_question, utter_measure
 from actions.common import intent_name, line, message_text, sessions, today
 from kb.answering.respond import family_named, measures_asked_about
 from kb.answering.snapshot import snapshot
@@ -80,8 +80,7 @@ class ActionCheckEligibility(Action):
         events = await asyncio.to_thread(self._run, dispatcher, tracker, domain)
         if events == _QUESTION:
             # A question in the middle of the dialogue ("研发人员要占多少呢"): answered, then the pending fact re-asked.
-            answered = await answer_question(dispatcher, tracker, domain, "ask_measure")
-            return answered + resume_after_answer(dispatcher, tracker, domain)
+            return await answer_and_resume(dispatcher, tracker, domain)
         if events is None:
             # A question is answered from the KB; a "reply" when nothing was asked ("pass", "asdkjh") is
             # an unclear message: tried against the KB too, else the general "please rephrase".

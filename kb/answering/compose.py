@@ -181,12 +181,12 @@ def currency_lines(unit: Unit, question: Question, snapshot: Snapshot, today: dt
 
 
 def detail_lines(chosen: list[Candidate], question: Question, snapshot: Snapshot, *, today: dt.date,
-                 staff: bool) -> list[Line]:
-    """At most a few lines after the lead: other units the question asked for, currency, confidence, staff notes."""
+                 staff: bool, shown: str) -> list[Line]:
+    """At most a few lines after the lead (`shown`): other units asked for, currency, confidence, staff notes."""
     main = chosen[0].unit
     lines: list[Line] = []
     measure = snapshot.measures.get(main.measure_id) if main.measure_id else None
-    sentence = answering_sentence(main, question, snapshot, lead(main, question, snapshot))
+    sentence = answering_sentence(main, question, snapshot, shown)
     if sentence:
         lines.append(Line("utter_line_more", {"text": sentence}))
     if main.kind in ("measure", "overview") and figure_asked(main, question, snapshot) is None:
@@ -234,9 +234,10 @@ def detail_lines(chosen: list[Candidate], question: Question, snapshot: Snapshot
 def answer_message(chosen: list[Candidate], question: Question, snapshot: Snapshot, *, today: dt.date,
                    staff: bool, prefix: list[Line] | None = None) -> Say:
     main = chosen[0].unit
+    first = lead(main, question, snapshot)
     return Say("utter_answer", {
         "prefix": prefix or [],
-        "lead": lead(main, question, snapshot),
-        "details": detail_lines(chosen, question, snapshot, today=today, staff=staff),
+        "lead": first,
+        "details": detail_lines(chosen, question, snapshot, today=today, staff=staff, shown=first),
         "source": source_of(main, snapshot),
     })

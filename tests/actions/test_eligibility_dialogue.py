@@ -10,7 +10,7 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import eligibility
+from actions import answer, eligibility
 
 DOMAIN = yaml.safe_load((Path(__file__).resolve().parents[2] / "domain.yml").read_text(encoding="utf-8"))
 
@@ -94,12 +94,12 @@ def test_a_state_owned_firm_is_told_why_a_private_only_measure_is_out():
 def test_the_dialogue_resumes_after_a_question_answered_midway():
     dispatcher = CollectingDispatcher()
     tracker = tracker_for("首台套奖励多少", "ask_measure", {"asked_field": "total_assets", "eligibility_done": False})
-    assert eligibility.resume_after_answer(dispatcher, tracker, DOMAIN) == []
+    assert answer.resume_after_answer(dispatcher, tracker, DOMAIN) == []
     assert dispatcher.messages[0]["response"] == "utter_eligibility_resume"
     assert "资产总额" in dispatcher.messages[0]["question"]
     done = tracker_for("首台套奖励多少", "ask_measure", {"asked_field": None, "eligibility_done": True})
     dispatcher = CollectingDispatcher()
-    assert eligibility.resume_after_answer(dispatcher, done, DOMAIN) == [] and dispatcher.messages == []
+    assert answer.resume_after_answer(dispatcher, done, DOMAIN) == [] and dispatcher.messages == []
 
 
 def test_a_dont_know_that_still_gives_a_figure_gives_it_and_what_it_settles_is_said_at_once():
