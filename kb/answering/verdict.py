@@ -16,9 +16,10 @@ from kb.eligibility.engine import FactsError, RuleError, Status, evaluate, forma
 from kb.eligibility.parsing import extract
 from kb.eligibility.profile import FIELDS
 
-# Facts a question states without meaning them as the firm's facts: "公司" reads as entity_type 企业, and a
-# title named in a question ("小巨人指的哪类企业") is what it asks about far more often than one the firm holds.
-_IMPLIED = frozenset({"entity_type", "certifications"})
+# "公司" in a question reads as entity_type 企业 without saying anything of the firm: not reason enough.
+_IMPLIED = frozenset({"entity_type"})
+# A title named in a question ("小巨人指的哪类企业") is what it asks about far more often than one the firm holds.
+_NOT_THE_FIRMS = frozenset({"certifications"})
 MAX_REASONS = 2
 
 
@@ -27,7 +28,7 @@ def verdict_line(question: Question, measure: MeasureRecord | None, *, today: dt
     if measure is None or not measure.rule or "yesno" not in question.wanted:
         return None
     facts = {k: v for k, v in extract(question.raw, today=today).facts.items()
-             if not k.startswith("_") and k != "certifications"}
+             if not k.startswith("_") and k not in _NOT_THE_FIRMS}
     if not set(facts) - _IMPLIED:
         return None
     try:

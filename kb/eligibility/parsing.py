@@ -73,6 +73,8 @@ _EPSILON = 1e-6  # "多/出头/不到" make a bound strict
 _NUMERAL = rf"(?:\d+(?:\.\d+)?|[{_D}十百千])(?:[\d.{_D}十百千万亿点])*"
 _PAIR = re.compile(r"([一二两三四五六七八九])([二两三四五六七八九])([十百千]?)")
 _FEW = re.compile(r"(大)?几([十百千]?)")
+# Registering a trademark or capital is not registering the firm: no founding year in it.
+_NOT_FOUNDING = re.compile(r"注册了?(?:商标|专利|品牌|资本|资金|会员)")
 _HEADED_PAIR = re.compile(r"([一二两三四五六七八九]+[百千])([一二两三四五六七八九])([二三四五六七八九])([十百]?)")
 
 
@@ -246,6 +248,8 @@ class _Found:
     approximate: set[str] = field(default_factory=set)
     problems: dict[str, str] = field(default_factory=dict)
     priority: dict[str, int] = field(default_factory=dict)
+    margin: Quantity | None = None  # a profit margin (%): taxable income once revenue is known
+    tech_staff: float | None = None  # a head count of S&T staff: a ratio once employees are known
 
     def put(self, name: str, quantity: Quantity | None, value: Any, priority: int = 1) -> None:
         if name in self.facts and self.priority.get(name, 1) > priority:
@@ -309,17 +313,16 @@ def _extract(text: str, today: dt.date, asked: str | None, found: _Found) -> Non
     last_label: str | None = None
     for clause in clauses:
         last_label = _figures(clause, today, asked, found, last_label, len(clauses) == 1)
-    margin = found.facts.pop("_margin", None)
-    if margin is not None and found.facts.get("revenue") is not None and "taxable_income" not in found.facts:
-        income = found.facts["revenue"] * margin / 100
-        found.put("taxable_income", Quantity(income, income * 0.9, income * 1.1, True, 0, 0, "万"), round(income, 6))
-    if "founded_year" not in found.facts and re.search(r"老厂|就有|开业|成立|注册(?!了?(?:商标|专利|品牌|资本))|办厂|建厂|创办", raw):
+    if found.margin is not None and found.facts.get("revenue") is not None and "taxable_income" not in found.facts:
+        income = found.facts["revenue"] * found.margin.value / 100
+        found.put("taxable_income", _approx(found.margin, income), round(income, 6))
+    if "founded_year" not in found.facts and re.search(r"老厂|就有|开业|成立|注册|办厂|建厂|创办",
+                                                         _NOT_FOUNDING.sub("", raw)):
         year = re.search(r"(?<!\d)((?:19|20)\d{2})\s*年(?!\d)", raw)  # "厂子早就有了，记得是2003年"
         if year and int(year.group(1)) <= today.year:
             found.put("founded_year", None, int(year.group(1)))
-    tech_staff = found.facts.pop("_tech_staff", None)
-    if tech_staff is not None and found.facts.get("employees") and "tech_staff_ratio" not in found.facts:
-        found.put("tech_staff_ratio", None, round(tech_staff / found.facts["employees"], 8))
+    if found.tech_staff is not None and found.facts.get("employees") and "tech_staff_ratio" not in found.facts:
+        found.put("tech_staff_ratio", None, round(found.tech_staff / found.facts["employees"], 8))
     # A ratio without a figure for R&D: the R&D expense follows from revenue and ratio in kb.profile.derive.
     if any(w in raw for w in vocab["break_even_words"]) and "taxable_income" not in found.facts:
         found.put("taxable_income", None, 0.0)
@@ -487,7 +490,7 @@ def _figures(clause: str, today: dt.date, asked: str | None, found: _Found, last
             found.put("employees", None, int(found.facts["employees"] + q.value), found.priority.get("employees", 1))
             continue
         if q.unit == "人" and name == "tech_staff_ratio":
-            found.facts["_tech_staff"] = q.value  # a head count of S&T staff: a ratio once employees are known
+            found.tech_staff = q.value
             continue
         if part and (name in found.facts or q.unit == "人" and "employees" in found.facts or name is None):
             continue
@@ -499,7 +502,7 @@ def _figures(clause: str, today: dt.date, asked: str | None, found: _Found, last
             continue
         if q.unit == "%":
             if margin:
-                found.facts["_margin"] = q.value  # a profit margin: taxable income once revenue is known
+                found.margin = q
                 continue
             if ratio_clause or "研发" in clause or name in ("rd_expense", "rd_ratio") or last_label in ("rd_expense", "rd_ratio") or (
                     asked == "rd_ratio"):
@@ -580,7 +583,7 @@ def _label_for(q: Quantity, labels: list[tuple[int, int, str]], clause: str) -> 
 
 def _founded(clause: str, today: dt.date) -> tuple[int, Quantity | None] | None:
     """The founding year a clause states: "2013年成立", "成立八年了", "去年刚成立", "九几年就有了"."""
-    text = re.sub(r"注册了?(?:商标|专利|品牌|资本|资金|会员)", "", _digit_runs(clause))  # not the firm's founding
+    text = _NOT_FOUNDING.sub("", _digit_runs(clause))
     if not re.search(r"成立|注册|创办|创立|开办|开了|[办建开]的|开业|就有了|开始做|办厂|建厂|开厂", text):
         owned = re.search(r"(?:厂|公司|企业)(?:是|是在)?\s*((?:19|20)\d{2})\s*年的", text) or re.search(
             r"((?:19|20)\d{2})\s*年的(?:厂|公司|企业|老厂)", text)
