@@ -13,6 +13,7 @@ import re
 from pypinyin import lazy_pinyin
 
 from kb.eligibility.regions import COUNTIES_BY_CITY, short_name
+from kb.eligibility.wording import vocabulary
 
 _LATIN = re.compile(r"[A-Za-z]")
 # 50 million → 5000万; 1.2 billion → 12亿; 300k → 30万; the currency word after it says 元.
@@ -39,8 +40,6 @@ def _places() -> dict[str, str]:
 
 @functools.lru_cache(maxsize=1)
 def _words() -> list[tuple[re.Pattern[str], str]]:
-    from kb.eligibility.parsing import vocabulary  # the one reader of kb/rules/facts.yaml
-
     pairs = sorted(vocabulary().get("english", {}).items(), key=lambda p: len(p[0]), reverse=True)
     return [(re.compile(rf"(?<![a-z]){re.escape(word)}(?![a-z])", re.IGNORECASE), chinese) for word, chinese in pairs]
 

@@ -3,7 +3,7 @@
 "去年营业额七千多万，五十来个人，研发大概占营收的3.1%，安吉那边的个体户，也没啥资质" gives revenue
 7000–8000万, 50 people (approximate), an R&D ratio of 3.1%, the region 湖州市安吉县, the entity type and
 no certifications. The vocabulary (labels, hedges, places, entity and taxpayer types) is data in
-kb/rules/facts.yaml; numbers are read by kb.eligibility.profile.cn_number.
+kb/rules/facts.yaml; numbers are read by kb.eligibility.numbers.cn_number.
 
 A figure is a `Quantity`: a point value (in engine units) and the range the wording allows — "八千多万"
 is 8000–9000, "不到两千万" at most 2000, "两三千万" 2000–3000, "三十来个" about 30 (±10%). The point value is
@@ -17,225 +17,34 @@ import datetime as dt
 import functools
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import yaml
-
 from kb.eligibility import english
+from kb.eligibility.numbers import cn_number, digit_runs, normalise
 from kb.eligibility.profile import (
-    _CERTIFICATION_WORDS,
-    _GENERIC_INDUSTRY_WORDS,
-    _INDUSTRY_WORDS,
-    _OWNERSHIP_WORDS,
+    CERTIFICATION_WORDS,
     FIELDS,
+    GENERIC_INDUSTRY_WORDS,
+    INDUSTRY_WORDS,
+    OWNERSHIP_WORDS,
     Extraction,
-    _best_word,
-    _digit_runs,
-    _normalise,
+    best_word,
     close_certifications,
-    cn_number,
 )
+from kb.eligibility.quantities import NUMERAL_CHARS, Quantity, prepare, quantities, scaled
 from kb.eligibility.regions import ELSEWHERE, OUTSIDE, REGIONS, RegionMatch, city_of, find_region
+from kb.eligibility.wording import vocabulary
 
-FACTS_FILE = Path(__file__).resolve().parent.parent / "rules" / "facts.yaml"
 MONEY_FIELDS = ("revenue", "total_assets", "taxable_income", "rd_expense", "digital_investment",
                 "equity_financing_2yr")
-
-
-@functools.lru_cache(maxsize=1)
-def vocabulary() -> dict[str, Any]:
-    return yaml.safe_load(FACTS_FILE.read_text(encoding="utf-8"))
 
 
 def _longest_first(words) -> list[str]:
     return sorted(words, key=len, reverse=True)
 
 
-@dataclass(frozen=True)
-class Quantity:
-    """A figure as written: its point value, the range its wording allows, where it sits, its unit."""
-
-    value: float
-    low: float | None
-    high: float | None
-    approximate: bool
-    start: int
-    end: int
-    unit: str  # "万" (money in 万元 already), "元", "人", "%", "年", "" (bare)
-    negative: bool = False
-
-
-# --- figures -----------------------------------------------------------------------------------------
-
-_D = "零〇○一二两三四五六七八九"
-_EPSILON = 1e-6  # "多/出头/不到" make a bound strict
-_NUMERAL = rf"(?:\d+(?:\.\d+)?|[{_D}十百千])(?:[\d.{_D}十百千万亿点])*"
-_PAIR = re.compile(r"([一二两三四五六七八九])([二两三四五六七八九])([十百千]?)")
-_FEW = re.compile(r"(大)?几([十百千]?)")
 # Registering a trademark or capital is not registering the firm: no founding year in it.
 _NOT_FOUNDING = re.compile(r"注册了?(?:商标|专利|品牌|资本|资金|会员)")
-_HEADED_PAIR = re.compile(r"([一二两三四五六七八九]+[百千])([一二两三四五六七八九])([二三四五六七八九])([十百]?)")
-
-
-def _prepare(text: str) -> str:
-    text = _normalise(text)
-    text = re.sub(r"个多(?=[万亿])", "多", text)                      # 两个多亿
-    text = re.sub(r"(?<![\d一二两三四五六七八九十])个把(?=[万亿])", "一", text)  # 个把亿
-    text = re.sub(rf"([{_D}\d]+)个半(?=[万亿])", lambda m: f"{_as_number(m.group(1))}.5", text)  # 一个半亿
-    text = re.sub(r"([\d.]+|[一二两三四五六七八九十]+)个点", lambda m: f"{_as_number(m.group(1))}%", text)  # 三个点
-    text = re.sub(r"百分之([\d.一二两三四五六七八九十点零〇]+)", lambda m: f"{_as_number(m.group(1))}%", text)
-    text = re.sub(r"(?<=[占的约概是有近比例多])([一二两三四五六七八九])成([一二三四五六七八九](?![十百千万亿]))?(?![立功本员果交绩])",
-                  lambda m: f"{cn_number(m.group(1)) * 10 + (cn_number(m.group(2)) if m.group(2) else 0):g}%",
-                  text)  # 占收入的一成 → 10%, 一成五 → 15%
-    text = re.sub(r"千分之([\d.一二两三四五六七八九十点零〇]+)", lambda m: f"{_as_number(m.group(1), 0.1)}%", text)
-    return text
-
-
-def _as_number(text: str, scale: float = 1.0) -> str:
-    value = cn_number(text)
-    if value is None:
-        return text
-    value *= scale
-    return f"{value:g}"
-
-
-def _place(text: str) -> float:
-    """The step of a number's last written place: 八千 → 1000, 一千一百 → 100, 300 → 100, 25 → 1."""
-    text = text.rstrip("万亿")
-    if text and text[-1] in "十百千":
-        return {"十": 10, "百": 100, "千": 1000}[text[-1]]
-    digits = re.sub(r"\D", "", text.split(".")[0])
-    if digits and "." not in text:
-        stripped = digits.rstrip("0")
-        return float(10 ** (len(digits) - len(stripped))) if stripped else 1.0
-    return 1.0
-
-
-def _big_unit(text: str) -> float:
-    """The multiplier of 万/亿 written inside or right after the figure (1 when none)."""
-    if text.endswith("亿"):
-        return 1e8
-    if text.endswith("万"):
-        return 1e4
-    return 1.0
-
-
-def quantities(text: str) -> list[Quantity]:
-    """Every figure in a prepared text, with its hedge and unit."""
-    found: list[Quantity] = []
-    vocab = vocabulary()["hedges"]
-    pattern = re.compile(
-        rf"(?P<few>大?几[十百千]?|[{_D}\d十百千]*[零十百千]几|几)(?=[十百千万亿个人名位号年%元块]|$)"
-        rf"|(?P<num>{_NUMERAL})")
-    for match in pattern.finditer(text):
-        start, end = match.span()
-        core = match.group()
-        if match.group("few"):
-            low, high = _few_range(core)
-            if low is None:
-                continue
-            value, approximate = low, True
-        else:
-            pair = _PAIR.fullmatch(re.sub(r"[万亿]+$", "", core)) if len(core) >= 2 else None
-            headed = _HEADED_PAIR.fullmatch(re.sub(r"[万亿]+$", "", core)) if len(core) >= 4 else None
-            number = cn_number(core)
-            if pair and (cn_number(pair.group(2)) or 0) - (cn_number(pair.group(1)) or 0) == 1:  # 两三千万
-                unit = {"十": 10, "百": 100, "千": 1000, "": 1}[pair.group(3)] * _big_unit(core)
-                low, high = cn_number(pair.group(1)) * unit, cn_number(pair.group(2)) * unit
-                value, approximate = (low + high) / 2, True  # "七八十万": about 75万, between 70 and 80
-            elif headed and (cn_number(headed.group(3)) or 0) - (cn_number(headed.group(2)) or 0) == 1:
-                # 一百五六十万 → 150–160万: a written head, then two neighbouring digits of the next place
-                head = cn_number(headed.group(1)) or 0
-                place = {"十": 10, "百": 100, "千": 1000}.get(headed.group(4)) or _place(headed.group(1)) / 10
-                scale = _big_unit(core)
-                low = (head + cn_number(headed.group(2)) * place) * scale
-                high = (head + cn_number(headed.group(3)) * place) * scale
-                value, approximate = (low + high) / 2, True
-            elif number is None:
-                continue
-            else:
-                value, low, high, approximate = number, None, None, False
-        tail = text[end:end + 6]
-        # 多/余/来 right after the numeral, then an optional 万/亿 that scales it.
-        hedge = re.match(r"(多|余|来)?(个(?=[万亿]))?([万亿])?", tail)
-        after = hedge.group(1) if hedge else None
-        scale_word = hedge.group(3) if hedge else None
-        if hedge and hedge.group(0):
-            end += len(hedge.group(0))
-        scale = 1.0
-        if scale_word:
-            scale = 1e8 if scale_word == "亿" else 1e4
-        elif not match.group("few"):
-            pass
-        written_big = scale_word or "万" in core or "亿" in core
-        if after in ("多", "余"):  # "300多" is more than 300
-            step = _place(core)
-            low, high, approximate = value + _EPSILON * max(value, 1), value + step, True
-        elif after == "来":
-            approximate = True
-        value, low, high = value * scale, _scaled(low, scale), _scaled(high, scale)
-        rest = text[end:end + 4]
-        unit = ""
-        unit_match = re.match(r"\s*(万元|元|块钱|块|%|人|个人|名|位|号人|号|个|年)", rest)
-        if written_big:
-            unit = "万"
-            value, low, high = value / 1e4, _scaled(low, 1e-4), _scaled(high, 1e-4)
-            if unit_match and unit_match.group(1) in ("元", "块", "块钱", "万元"):
-                end += len(unit_match.group(0))
-        elif unit_match:
-            word = unit_match.group(1)
-            unit = {"万元": "万", "元": "元", "块钱": "元", "块": "元", "%": "%", "年": "年"}.get(word, "人")
-            if unit == "元":
-                value, low, high = value / 1e4, _scaled(low, 1e-4), _scaled(high, 1e-4)
-                unit = "万"
-            end += len(unit_match.group(0))
-        before = text[max(0, start - 4):start]
-        after_text = text[end:end + 4]
-        negative = bool(re.search(r"-\s*$", text[max(0, start - 2):start]))
-        if any(before.endswith(w) for w in ("不超过", "未超过", "没超过")) or any(
-                after_text.startswith(w) for w in ("以内", "以下", "之内")):
-            low, high, approximate = None, value, True
-        elif any(before.endswith(w) for w in vocab["at_most"]) or any(
-                after_text.startswith(w) for w in ("不到", "不足", "没到")):  # "不到两千万", "两百人不到"
-            low, high, approximate = None, value - _EPSILON * max(value, 1), True
-        elif any(before.endswith(w) for w in vocab["nearly"]):
-            low, high, approximate = value * 0.9, value - _EPSILON * max(value, 1), True
-        elif any(after_text.startswith(w) for w in vocab["just_over"]):
-            low, high, approximate = value + _EPSILON * max(value, 1), value * 1.1, True
-        elif any(before.endswith(w) for w in ("不低于", "不少于", "超过", "多于", "起码", "至少")) or any(
-                after_text.startswith(w) for w in ("以上", "开外")):
-            low, high, approximate = value, None, True
-        elif any(w in before for w in vocab["approximate"]) or any(after_text.startswith(w) for w in ("左右", "上下")):
-            approximate = True
-        if approximate and low is None and high is None:
-            low, high = value * 0.9, value * 1.1
-        if len(core) == 1 and core in _D and not unit and not after and not match.group("few"):
-            continue  # "一般", "一家", "一共": a lone numeral character is a word, not a figure
-        found.append(Quantity(value, low, high, approximate, start, end, unit, negative))
-    return found
-
-
-def _scaled(value: float | None, scale: float) -> float | None:
-    return None if value is None else value * scale
-
-
-def _few_range(core: str) -> tuple[float | None, float | None]:
-    """"十几" → 11–19, "三百零几" → 301–309, "几十" → 20–99, "大几千" → 5000–9999, "几" → 2–9."""
-    if core.startswith("大几"):
-        unit = {"十": 10, "百": 100, "千": 1000}.get(core[2:3], 1)
-        return 5 * unit, 10 * unit - 1
-    if core.startswith("几"):
-        unit = {"十": 10, "百": 100, "千": 1000}.get(core[1:2], 1)
-        return 2 * unit, 10 * unit - 1
-    prefix = core[:-1]
-    base = cn_number(prefix.rstrip("零")) if prefix.rstrip("零") else 0
-    if base is None:
-        return None, None
-    if prefix.endswith(("零", "十")):
-        return base + 1, base + 9
-    step = _place(prefix) / 10
-    return base + step, base + 9 * step
 
 
 # --- facts ---------------------------------------------------------------------------------------------
@@ -303,8 +112,8 @@ def extract(text: str, *, today: dt.date | None = None, asked: str | None = None
 def _extract(text: str, today: dt.date, asked: str | None, found: _Found) -> None:
     vocab = vocabulary()
     text = english.to_chinese(text)
-    raw = _normalise(text)
-    prepared = _prepare(text)
+    raw = normalise(text)
+    prepared = prepare(text)
     _words(raw, found, asked)
     _region(raw, found)
     # Brackets and a space between two Chinese words end a clause too ("营收两千万 今年预计三千万").
@@ -338,7 +147,7 @@ def _extract(text: str, today: dt.date, asked: str | None, found: _Found) -> Non
 
 def _words(raw: str, found: _Found, asked: str | None) -> None:
     vocab = vocabulary()
-    ownership = _best_word(raw, _OWNERSHIP_WORDS)
+    ownership = best_word(raw, OWNERSHIP_WORDS)
     if ownership:
         found.put("ownership", None, ownership)
     for name, table in (("entity_type", vocab["entity_types"]), ("taxpayer_type", vocab["taxpayer_types"]),
@@ -352,11 +161,11 @@ def _words(raw: str, found: _Found, asked: str | None) -> None:
         found.put("certifications", None, close_certifications(certifications))
     # What the firm plans to do ("准备新设一家房地产公司") is not its trade.
     said = "，".join(c for c in re.split(r"[，,。；;！!？?\n]", _without_places(raw)) if not _PLANS.search(c))
-    industry = _best_word(re.sub(r"研发\S*|纳税人|征收", "", said), _industry_words(), _GENERIC_INDUSTRY_WORDS)
+    industry = best_word(re.sub(r"研发\S*|纳税人|征收", "", said), _industry_words(), GENERIC_INDUSTRY_WORDS)
     makes_nothing = re.search(r"不生产|不做生产|自己不做|没有工厂|没工厂|不自己生产", said)
     trades = any(w in said for w in vocab["trade_words"]) and not any(w in said for w in vocab["production_words"])
     sells = re.search(r"卖[^，,。\d]{1,6}的", said) and not any(w in said for w in vocab["production_words"])
-    if sells or industry and (trades or makes_nothing and _best_word(said, {"批发零售": _industry_words()["批发零售"]})):
+    if sells or industry and (trades or makes_nothing and best_word(said, {"批发零售": _industry_words()["批发零售"]})):
         industry = "批发零售"  # sells what others make: trade, whatever the goods are
     if industry:
         found.put("industry", None, industry)
@@ -368,7 +177,7 @@ _PLANS = re.compile(r"准备|打算|计划|拟|想要?|将来|以后")
 @functools.lru_cache(maxsize=1)
 def _industry_words() -> dict[str, tuple[str, ...]]:
     """The built-in industry words plus those in kb/rules/facts.yaml."""
-    table = {name: tuple(words) for name, words in _INDUSTRY_WORDS.items()}
+    table = {name: tuple(words) for name, words in INDUSTRY_WORDS.items()}
     for name, words in (vocabulary().get("industry_words") or {}).items():
         table[name] = table.get(name, ()) + tuple(words)
     return table
@@ -408,7 +217,7 @@ def _certifications(text: str) -> set[str]:
                     continue
                 if _INTENT.search(clause) and not _HELD.search(_INTENT.sub("", clause)) or _PENDING.search(clause):
                     continue
-                for standard, words in _CERTIFICATION_WORDS.items():
+                for standard, words in CERTIFICATION_WORDS.items():
                     for word in words:
                         at = clause.find(word)
                         if at >= 0 and not _DENIED.search(clause[:at]):  # "我们不是高企"
@@ -416,7 +225,7 @@ def _certifications(text: str) -> set[str]:
                             break
     if re.search(r"(?:高新|高企|国高)\S{0,2}和\S{0,4}都有|都有", text):  # "国高和专精特新都有"
         for part in re.split(r"和|与|、", re.sub(r"都有.*", "", text)):
-            for standard, words in _CERTIFICATION_WORDS.items():
+            for standard, words in CERTIFICATION_WORDS.items():
                 if any(word in part for word in words) or (standard == "高新技术企业" and "高新" in part):
                     found.add(standard)
     return found
@@ -561,7 +370,7 @@ def _approx(q: Quantity, value: float) -> Quantity:
 
 
 def _scaled_q(q: Quantity, scale: float) -> Quantity:
-    return Quantity(q.value * scale, _scaled(q.low, scale), _scaled(q.high, scale), q.approximate, q.start, q.end,
+    return Quantity(q.value * scale, scaled(q.low, scale), scaled(q.high, scale), q.approximate, q.start, q.end,
                     q.unit, q.negative)
 
 
@@ -583,7 +392,7 @@ def _label_for(q: Quantity, labels: list[tuple[int, int, str]], clause: str) -> 
 
 def _founded(clause: str, today: dt.date) -> tuple[int, Quantity | None] | None:
     """The founding year a clause states: "2013年成立", "成立八年了", "去年刚成立", "九几年就有了"."""
-    text = _NOT_FOUNDING.sub("", _digit_runs(clause))
+    text = _NOT_FOUNDING.sub("", digit_runs(clause))
     if not re.search(r"成立|注册|创办|创立|开办|开了|[办建开]的|开业|就有了|开始做|办厂|建厂|开厂", text):
         owned = re.search(r"(?:厂|公司|企业)(?:是|是在)?\s*((?:19|20)\d{2})\s*年的", text) or re.search(
             r"((?:19|20)\d{2})\s*年的(?:厂|公司|企业|老厂)", text)
@@ -608,7 +417,7 @@ def _founded(clause: str, today: dt.date) -> tuple[int, Quantity | None] | None:
             digit = int(decade.group(1))
         start = (2000 if digit == 0 else 1900 + digit * 10)
         return start + 5, Quantity(start + 5, start, start + 9, True, 0, 0, "年")
-    ago = re.search(rf"([\d.{_D}十]+)\s*(多)?\s*年", clause)
+    ago = re.search(rf"([\d.{NUMERAL_CHARS}十]+)\s*(多)?\s*年", clause)
     if ago:
         years = cn_number(ago.group(1))
         if years is not None and years < 200:

@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-import zhconv
-
+from kb.eligibility.numbers import CN_NUMERALS, NUMBER, cn_number, digit_runs, normalise
 from kb.eligibility.regions import RegionMatch, find_region
 from kb.format import format_number
 
@@ -97,7 +95,7 @@ INDUSTRIES = (
 )
 
 # What people say → standard name. Generic words ("厂", "服务") only count when nothing more specific matches.
-_INDUSTRY_WORDS: dict[str, tuple[str, ...]] = {
+INDUSTRY_WORDS: dict[str, tuple[str, ...]] = {
     "金属制品": ("金属制品", "五金", "金属加工", "钣金", "紧固件", "标准件"),
     "通用设备": ("通用设备", "机械", "阀门", "水泵", "泵业", "轴承", "机床"),
     "专用设备": ("专用设备",),
@@ -142,9 +140,9 @@ _INDUSTRY_WORDS: dict[str, tuple[str, ...]] = {
     "烟草制品": ("烟草", "卷烟"),
     "其他服务业": ("服务",),
 }
-_GENERIC_INDUSTRY_WORDS = {"制造", "工厂", "加工厂", "厂", "服务"}
+GENERIC_INDUSTRY_WORDS = {"制造", "工厂", "加工厂", "厂", "服务"}
 
-_OWNERSHIP_WORDS = {
+OWNERSHIP_WORDS = {
     "民营": ("民营", "民企", "私营", "私企", "私人企业", "民间资本", "私人的", "家族企业", "民资控股"),
     "国有": ("国企", "国有", "央企", "国营", "国资控股"),
     "外资": ("外资", "外企", "外商", "合资", "港资", "台资", "独资外企", "日资", "美资", "韩资", "德资", "欧资",
@@ -153,7 +151,7 @@ _OWNERSHIP_WORDS = {
     "混合": ("混合所有制", "混改"),
 }
 
-_CERTIFICATION_WORDS = {
+CERTIFICATION_WORDS = {
     "高新技术企业": ("高新技术企业", "高新企业", "高企", "国高", "国家高新"),
     "专精特新小巨人企业": ("小巨人",),
     "专精特新中小企业": ("专精特新",),
@@ -198,82 +196,10 @@ class Extraction:
     ranges: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
 
 
-# --- numbers --------------------------------------------------------------------------------------
+# --- one asked field's answer ---------------------------------------------------------------------
 
-_CN_DIGITS = {"零": 0, "〇": 0, "○": 0, "一": 1, "壹": 1, "二": 2, "贰": 2, "两": 2, "俩": 2, "三": 3, "叁": 3,
-              "四": 4, "肆": 4, "五": 5, "伍": 5, "六": 6, "陆": 6, "七": 7, "柒": 7, "八": 8, "捌": 8, "九": 9,
-              "玖": 9}
-_CN_SMALL = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
-_CN_BIG = {"万": 10_000, "亿": 100_000_000}
-_CN = "".join(_CN_DIGITS) + "".join(_CN_SMALL)
-NUMBER = rf"(?:\d+(?:\.\d+)?|[{_CN}])[\d.{_CN}万亿点]*"
 _NUMBER_RE = re.compile(NUMBER)
 _APPROX_WORDS = ("左右", "大约", "大概", "约", "差不多", "上下", "将近", "接近", "近", "估计", "不到", "出头")
-
-
-def _normalise(text: str) -> str:
-    text = zhconv.convert(unicodedata.normalize("NFKC", str(text)).strip(), "zh-cn")  # 營收兩億 → 营收两亿
-    text = text.replace("木有", "没有")                                  # 木有: 没有 as firms type it
-    text = re.sub(r"¥\s*([\d,]+(?:\.\d+)?)(?![\d,.]*\s*[万亿wW])", r"\1元", text)  # ¥12,500,000 is 元
-    text = re.sub(r"(?<=\d),(?=\d{3})", "", text)                     # 1,200万
-    text = re.sub(rf"(?<=[\d{_CN}])\s*个\s*(?=[亿万])", "", text)      # 1.2个亿
-    text = re.sub(r"(?<=\d)\s*[wW](?![a-zA-Z])", "万", text)           # 300w
-    return text
-
-
-def _digit_runs(text: str) -> str:
-    """Digit-by-digit numerals ("二〇一五", "零五") become Arabic digits."""
-    plain = "零〇○一二三四五六七八九"
-    return re.sub(f"[{plain}]{{2,}}", lambda m: "".join(str(_CN_DIGITS[c]) for c in m.group()), text)
-
-
-def _decimal_points(text: str) -> str:
-    """"三点五" → "3.5"; "1点2" → "1.2"."""
-    def replace(match: re.Match[str]) -> str:
-        whole = cn_number(match.group(1))
-        if whole is None:
-            return match.group()
-        decimals = "".join(str(_CN_DIGITS.get(c, c)) for c in match.group(2))
-        return f"{format_number(whole)}.{decimals}"
-    return re.sub(rf"([\d{_CN}]+)点([\d零〇一二三四五六七八九]+)", replace, text)
-
-
-def cn_number(text: str) -> float | None:
-    """Read a number written in Chinese, Arabic or mixed: "两千万", "1.2亿", "一百二", "3千万"; None if not one."""
-    text = _decimal_points(_digit_runs(text))
-    tokens = re.findall(r"\d+(?:\.\d+)?|.", text)
-    total = section = 0.0
-    number: float | None = None
-    last_unit: int | None = None
-    colloquial = False  # "一亿二" = 1.2亿, "两千五" = 2500: a lone digit after a unit counts in the next unit down
-    seen_digit = False
-    for token in tokens:
-        if re.fullmatch(r"\d+(?:\.\d+)?", token) or token in _CN_DIGITS:
-            if number is not None:
-                return None
-            arabic = token not in _CN_DIGITS
-            number = float(token) if arabic else float(_CN_DIGITS[token])
-            colloquial = not arabic and last_unit is not None and last_unit != 10
-            seen_digit = True
-        elif token in _CN_SMALL:
-            section += (1 if number is None else number) * _CN_SMALL[token]
-            number, last_unit, seen_digit = None, _CN_SMALL[token], True
-        elif token in _CN_BIG:
-            if not seen_digit:
-                return None
-            amount = section + (number or 0)
-            if token == "亿":
-                total = (total + amount) * _CN_BIG[token]
-            else:
-                total += amount * _CN_BIG[token]
-            section, number, last_unit = 0.0, None, _CN_BIG[token]
-        else:
-            return None
-    if not seen_digit:
-        return None
-    if number is not None:
-        section += number * (last_unit / 10 if colloquial and last_unit else 1)
-    return total + section
 
 
 @dataclass(frozen=True)
@@ -288,12 +214,12 @@ def _read_number(text: str, what: str, field_name: str, example: str) -> _Number
     """Find the single number in a short answer, or say why there is none."""
     if re.search(r"\d\s*[eE]\s*[+-]?\d", text):
         return Problem(field_name, f"“{text}”是科学计数法，请直接写出{what}，例如“{example}”")
-    if re.search(r"(?:^|[^\d\w])-\s*\d", text) or re.search(rf"负\s*[\d{_CN}]", text):
+    if re.search(r"(?:^|[^\d\w])-\s*\d", text) or re.search(rf"负\s*[\d{CN_NUMERALS}]", text):
         return Problem(field_name, f"{what}不能是负数，请核对后再告诉我")
     if re.search(r"[几若干数]\s*[十百千万亿]|好多|很多|不少|许多|一些", text):
         return Problem(field_name, f"“{text}”不是具体的{what}，请说一个大概的数，例如“{example}”")
     approximate = any(word in text for word in _APPROX_WORDS)
-    cleaned, count = re.subn(rf"(?<=[\d{_CN}])\s*[多余来](?=[十百千万亿个人元块名位]|$)", "", text)
+    cleaned, count = re.subn(rf"(?<=[\d{CN_NUMERALS}])\s*[多余来](?=[十百千万亿个人元块名位]|$)", "", text)
     approximate = approximate or count > 0
     matches = [m for m in _NUMBER_RE.finditer(cleaned) if cn_number(m.group()) is not None]
     if not matches:
@@ -312,7 +238,7 @@ def _note_for(approximate: bool) -> str:
 
 def parse_money(text: str, field_name: str = "revenue") -> Parsed | Problem:
     """Read an amount of money in 万元: "两千万" → 2000, "1.2个亿" → 12000, "5000000元" → 500."""
-    text = _normalise(text)
+    text = normalise(text)
     label = FIELDS[field_name].label if field_name in FIELDS else "金额"
     number = _read_number(text, "金额", field_name, "2000万")
     if isinstance(number, Problem):
@@ -334,7 +260,7 @@ def parse_money(text: str, field_name: str = "revenue") -> Parsed | Problem:
 
 def parse_count(text: str, field_name: str = "employees") -> Parsed | Problem:
     """Read a head count: "120人", "一百二十人", "85个人"; "一百多人" → 100, marked approximate."""
-    text = _normalise(text)
+    text = normalise(text)
     number = _read_number(text, "人数", field_name, "120人")
     if isinstance(number, Problem):
         return number
@@ -351,7 +277,7 @@ def parse_ratio(text: str, field_name: str = "rd_ratio") -> Parsed | Problem:
     An amount instead ("研发投入300万") is returned as the研发费用 (field rd_expense):
     it becomes a ratio once the revenue is known (see `derive`).
     """
-    text = _normalise(text)
+    text = normalise(text)
     scale = None
     if "%" in text:
         scale, text_number = 100, text.replace("%", "")
@@ -361,7 +287,7 @@ def parse_ratio(text: str, field_name: str = "rd_ratio") -> Parsed | Problem:
         scale, text_number = 1000, text.replace("千分之", "")
     else:
         text_number = text
-    if scale is None and re.search(rf"[\d{_CN}]\s*(?:多|余)?\s*(?:万|亿|元|块)", text):
+    if scale is None and re.search(rf"[\d{CN_NUMERALS}]\s*(?:多|余)?\s*(?:万|亿|元|块)", text):
         amount = parse_money(text, "rd_expense")
         if isinstance(amount, Problem):
             return Problem(field_name, amount.message)
@@ -383,9 +309,9 @@ def parse_ratio(text: str, field_name: str = "rd_ratio") -> Parsed | Problem:
 def parse_year(text: str, field_name: str = "founded_year", *, today: dt.date | None = None) -> Parsed | Problem:
     """Read a year: "2015年", "二〇一五年"; "成立5年" counts back from today."""
     today = today or dt.date.today()
-    text = _normalise(text)
-    ago = re.search(rf"(?:成立|办了|开了|有)?\s*([\d{_CN}]+)\s*(多)?\s*年(?:了|多)?$", text)
-    digits = _digit_runs(text)
+    text = normalise(text)
+    ago = re.search(rf"(?:成立|办了|开了|有)?\s*([\d{CN_NUMERALS}]+)\s*(多)?\s*年(?:了|多)?$", text)
+    digits = digit_runs(text)
     full = re.search(r"(?<!\d)(\d{4})(?!\d)", digits)
     if re.search(r"\d\s*[eE]\s*[+-]?\d", text) or text.startswith("-"):
         return Problem(field_name, f"“{text}”不是年份，请写成如“2015年”")
@@ -407,7 +333,7 @@ def parse_year(text: str, field_name: str = "founded_year", *, today: dt.date | 
 
 
 def parse_region(text: str, field_name: str = "region") -> Parsed | Problem:
-    found = find_region(_normalise(text))
+    found = find_region(normalise(text))
     if isinstance(found, RegionMatch):
         return Parsed(field_name, found.full_name)
     if isinstance(found, str):
@@ -415,7 +341,7 @@ def parse_region(text: str, field_name: str = "region") -> Parsed | Problem:
     return Problem(field_name, f"没认出“{text}”是浙江哪个县（市、区），请写成如“丽水市遂昌县”或“遂昌”")
 
 
-def _best_word(text: str, table: dict[str, tuple[str, ...]], generic: set[str] = frozenset()) -> str | None:
+def best_word(text: str, table: dict[str, tuple[str, ...]], generic: set[str] = frozenset()) -> str | None:
     best: tuple[bool, int] | None = None
     chosen = None
     for standard, words in table.items():
@@ -428,17 +354,17 @@ def _best_word(text: str, table: dict[str, tuple[str, ...]], generic: set[str] =
 
 
 def parse_industry(text: str, field_name: str = "industry") -> Parsed | Problem:
-    text = _normalise(text)
+    text = normalise(text)
     if text in INDUSTRIES:
         return Parsed(field_name, text)
-    found = _best_word(text, _INDUSTRY_WORDS, _GENERIC_INDUSTRY_WORDS)
+    found = best_word(text, INDUSTRY_WORDS, GENERIC_INDUSTRY_WORDS)
     if found is None:
         return Problem(field_name, f"没认出“{text}”属于哪个行业，请换个说法，例如“金属制品”“软件”“批发零售”")
     return Parsed(field_name, found)
 
 
 def parse_ownership(text: str, field_name: str = "ownership") -> Parsed | Problem:
-    found = _best_word(_normalise(text), _OWNERSHIP_WORDS)
+    found = best_word(normalise(text), OWNERSHIP_WORDS)
     if found is None:
         return Problem(field_name, f"没认出“{text}”是哪种企业性质，请说“民营”“国有”或“外资”")
     return Parsed(field_name, found)
@@ -449,14 +375,14 @@ def _certifications_in(text: str) -> set[str]:
     for clause in re.split(r"[，,；;。、和与及还]", text):
         if re.match(r"\s*(?:没有|没|无|不是|未)", clause):
             continue
-        for standard, words in _CERTIFICATION_WORDS.items():
+        for standard, words in CERTIFICATION_WORDS.items():
             if any(word in clause for word in words):
                 found.add(standard)
     return found
 
 
 def parse_certifications(text: str, field_name: str = "certifications") -> Parsed | Problem:
-    text = _normalise(text)
+    text = normalise(text)
     found = _certifications_in(text)
     if found:
         return Parsed(field_name, close_certifications(found))
@@ -511,17 +437,6 @@ def derive(facts: dict[str, Any]) -> dict[str, Any]:
 
 # --- facts from a free sentence ---------------------------------------------------------------------
 
-_MONEY_LABELS = {
-    "revenue": r"营收|营业收入|营业额|销售收入|销售额|主营业务收入|年收入",
-    "total_assets": r"总资产|资产总额|资产",
-    "taxable_income": r"应纳税所得额|应税所得",
-    "rd_expense": r"研发投入|研发费用|研发经费|研发支出",
-    "equity_financing_2yr": r"股权融资",
-    "digital_investment": r"数字化(?:改造)?(?:软硬件)?投资|软硬件投资",
-}
-_FILLER = r"(?:一年|每年|去年|上年|今年|年|大概|大约|约|差不多|有|是|为|达到|达|在|:|：|\s)*"
-_AMOUNT = rf"{NUMBER}\s*(?:多|余)?\s*(?:个)?\s*[万亿]?\s*(?:元|块)?"
-
 
 def extract(text: str, *, today: dt.date | None = None, asked: str | None = None) -> Extraction:
     """Every fact a firm's own sentence gives, e.g. "我们是丽水遂昌的民营金属制品厂，85个人，营收6800万".
@@ -532,63 +447,6 @@ def extract(text: str, *, today: dt.date | None = None, asked: str | None = None
     from kb.eligibility.parsing import extract as read
 
     return read(text, today=today, asked=asked)
-
-
-def extract_simple(text: str, *, today: dt.date | None = None) -> Extraction:
-    """The earlier one-regex-per-field reader, kept for comparison in bench/parser_libraries.py."""
-    facts: dict[str, Any] = {}
-    approximate: set[str] = set()
-    problems: dict[str, str] = {}
-
-    def keep(result: Parsed | Problem) -> None:
-        if isinstance(result, Problem):
-            problems[result.field] = result.message
-            return
-        facts[result.field] = result.value
-        if result.approximate:
-            approximate.add(result.field)
-
-    try:
-        text = _normalise(text)
-        region = find_region(text)
-        if isinstance(region, RegionMatch):
-            facts["region"] = region.full_name
-        elif isinstance(region, str):
-            problems["region"] = region
-        ownership = _best_word(text, _OWNERSHIP_WORDS)
-        if ownership:
-            facts["ownership"] = ownership
-        rest = text
-        if isinstance(region, RegionMatch):  # "江山" must not also be read as an industry word
-            rest = text[:region.start] + "　" + text[region.end:]
-        industry = _best_word(re.sub(r"研发\S*", "", rest), _INDUSTRY_WORDS, _GENERIC_INDUSTRY_WORDS)
-        if industry:
-            facts["industry"] = industry
-        certifications = _certifications_in(text)
-        if certifications:
-            facts["certifications"] = close_certifications(certifications)
-        people = re.search(rf"(?:员工|职工|人员)?{_FILLER}(-?\s*{NUMBER}\s*(?:多|余|来)?\s*(?:个|名|位)?\s*(?:人|员工|职工))",
-                           text)
-        if people:
-            keep(parse_count(people.group(1)))
-        ratio = re.search(rf"研发(?:投入|费用)?(?:占比|占营收比例|占营业收入比例|占营收|占营业收入|强度)(?:的)?(?:比例|比重)?"
-                          rf"{_FILLER}((?:百分之|千分之)?\s*{NUMBER}\s*%?)", text)
-        if ratio:
-            keep(parse_ratio(ratio.group(1)))
-        for name, labels in _MONEY_LABELS.items():
-            if name == "rd_expense" and ratio:
-                continue
-            match = re.search(rf"(?:{labels}){_FILLER}(-?\s*{_AMOUNT})", text)
-            if match:
-                keep(parse_money(match.group(1), name))
-        founded = re.search(r"((?:\d{4}|[〇零一二三四五六七八九]{4})\s*年)\s*(?:成立|注册|创办|创立|开办)"
-                            r"|成立(?:于|在|是)?\s*((?:\d{4}|[〇零一二三四五六七八九]{4})\s*年?)"
-                            rf"|成立(?:了)?\s*({NUMBER}\s*(?:多)?\s*年)", text)
-        if founded:
-            keep(parse_year(next(g for g in founded.groups() if g), today=today))
-    except Exception:  # noqa: BLE001 - extraction is best effort; whatever was read is kept
-        problems.setdefault("text", "这句话没能完全读懂，可以分开告诉我各项信息")
-    return Extraction(facts, frozenset(approximate), problems)
 
 
 def extract_facts(text: str, *, today: dt.date | None = None) -> dict[str, Any]:

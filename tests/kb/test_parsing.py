@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
+from kb.eligibility.numbers import normalise
 from kb.eligibility.parsing import extract, quantities
-from kb.eligibility.profile import _normalise
 
 TODAY = dt.date(2026, 6, 1)
 
@@ -98,7 +98,7 @@ def test_years_since_founding():
 
 
 def test_a_lone_numeral_character_is_a_word():
-    assert quantities(_normalise("一般就是这样")) == []
+    assert quantities(normalise("一般就是这样")) == []
 
 
 @pytest.mark.parametrize("text", ["高企认定还在等结果", "我们不是高企", "专精特新正在申报中"])

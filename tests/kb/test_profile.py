@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from kb.eligibility.profile import FIELDS, KINDS, Parsed, Problem, cn_number, derive, extract, extract_facts, parse
+from kb.eligibility.numbers import cn_number
+from kb.eligibility.profile import FIELDS, KINDS, Parsed, Problem, derive, extract, extract_facts, parse
 
 TODAY = dt.date(2026, 3, 1)
 
