@@ -13,6 +13,7 @@ Modules, each one job (import downwards only):
   scope and the short summary the chat shows; `firms` — the firm registry;
 - `matches` — 政策找企业: a measure whose rule a change added or changed, judged for every registered firm
   after the commit, stored by revision, read by the CLI, the admin API and DingTalk.
+"""
 
 from kb.eligibility.engine import (  # noqa: F401 - the package's public names
     FactsError,
