@@ -36,13 +36,15 @@ def _content_key(value: Any) -> bytes:
 
 
 class Cond:
-    __slots__ = ("field", "op", "value", "explain", "ref", "as_of", "texts", "if_missing")
+    __slots__ = ("field", "op", "value", "explain", "ref", "as_of", "texts", "if_missing", "confirm_unstated")
 
     def __init__(self, node: Rule) -> None:
         self.field, self.op, self.value = node["field"], node["op"], copy.deepcopy(node["value"])
         self.explain, self.ref, self.as_of = node.get("explain", NO_TEXT), node.get("ref"), node.get("as_of", NO_TEXT)
         self.texts: dict[tuple[bool, dt.date], str] = {}  # explanations by (negated, date), made once
         self.if_missing = node.get("if_missing", NO_TEXT)
+        # A condition firms rarely state and rarely fail (行业不在负面清单): unstated, it is one to confirm, not asked.
+        self.confirm_unstated = node.get("unstated") == "confirm"
 
 
 class Unencoded:

@@ -255,6 +255,10 @@ class Run:
             node.texts[(negated, on)] = text
         if assumed:  # decided by the usual case, not by anything the firm said: no reason to show
             return _Result(state, (), False, True, 0)
+        if fact is None and node.confirm_unstated:
+            state = MET if text in self.confirmed else UNKNOWN
+            return _Result(state, (Finding("confirmed", "unencoded", text, state, text, node.ref, category, negated,
+                                           True),), False, True, 0)
         return _Result(state, (Finding(field_name, op, value, state, text, node.ref, category, negated),),
                        state == MET, op != "holds", int(state == MET))
 

@@ -11,6 +11,9 @@ Condition ops: eq, ne, lt, le, gt, ge, between ([lo, hi], inclusive), in, not_in
 contains (a certification the firm holds), holds (the same, but a title not mentioned counts as not
 held: for "already certified, or meets the conditions" rules), in_group (membership of a named group; the
 evaluation date picks the group's version, or `as_of: 2023-08-25` pins one).
+A condition may say what an unstated fact means: `if_missing: 企业` reads it as the usual case;
+`unstated: confirm` lists it among the conditions to confirm (the verdict is at best likely) instead of
+asking for the fact — for conditions firms rarely state and rarely fail (行业不在负面清单).
 
 Groups and categories live once, in kb/rules/groups.yaml and kb/rules/categories.yaml.
 `check_rule` returns every problem of a rule, each naming its key path, so an importer
@@ -35,7 +38,7 @@ from kb.paths import RULES_DIR
 
 COMPARISONS = ("lt", "le", "gt", "ge")
 OPS = ("eq", "ne", *COMPARISONS, "between", "in", "not_in", "contains", "holds", "in_group")
-CONDITION_KEYS = {"field", "op", "value", "explain", "ref", "as_of", "if_missing"}
+CONDITION_KEYS = {"field", "op", "value", "explain", "ref", "as_of", "if_missing", "unstated"}
 NODE_KEYS = ("all", "any", "not", "category", "field", "unencoded")
 UNENCODED_KEYS = {"unencoded", "explain", "ref", "source"}
 NUMERIC_KINDS = ("money", "count", "ratio", "year")
@@ -155,6 +158,8 @@ def _check_condition(node: Mapping[str, Any], path: str, book: Rulebook, problem
             problems.append(f"{path}.{key}: 应是一句话")
     if "if_missing" in node and spec is not None and node["if_missing"] not in (spec.values or (node["if_missing"],)):
         problems.append(f"{path}.if_missing: 不是 {field_name} 的标准取值")
+    if "unstated" in node and (node["unstated"] != "confirm" or "if_missing" in node):
+        problems.append(f"{path}.unstated: 只能是 confirm（未说明时列为待确认条件），且不与 if_missing 同用")
     if "as_of" in node and (op != "in_group" or not isinstance(node["as_of"], dt.date)):
         problems.append(f"{path}.as_of: 只用于 in_group，且应是日期（如 2023-08-25）")
     if spec is None or op not in OPS or "value" not in node:

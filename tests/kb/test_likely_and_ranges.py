@@ -68,3 +68,36 @@ def test_the_firms_age_comes_from_its_founding_year_on_the_evaluation_date():
     rule = {"field": "firm_age", "op": "ge", "value": 1}
     assert evaluate(rule, {"founded_year": 2026}, on=ON).status is Status.NOT_ELIGIBLE
     assert evaluate(rule, {"founded_year": 2024}, on=ON).status is Status.ELIGIBLE
+
+
+# A condition firms rarely state and rarely fail: unstated, it is one to confirm, never a question of its own.
+OPEN_SECTOR = {"all": [
+    {"field": "industry", "op": "in", "value": ["通用设备", "金属制品"], "unstated": "confirm",
+     "explain": "所属行业为设备或金属加工"},
+    {"field": "employees", "op": "lt", "value": 150, "explain": "职工少于150人"},
+]}
+
+
+def test_an_unstated_condition_to_confirm_leaves_the_verdict_likely_and_is_not_asked():
+    from kb.eligibility import next_question
+
+    verdict = evaluate(OPEN_SECTOR, {"employees": 42}, on=ON)
+    assert verdict.status is Status.LIKELY and verdict.to_confirm == ("所属行业为设备或金属加工",)
+    assert next_question([("m", OPEN_SECTOR)], {"employees": 42}, on=ON) is None
+    asked = next_question([("m", OPEN_SECTOR)], {}, on=ON)
+    assert asked is not None and asked.name == "employees"
+
+
+def test_a_condition_to_confirm_is_decided_once_stated_or_confirmed():
+    assert evaluate(OPEN_SECTOR, {"employees": 42, "industry": "金属制品"}, on=ON).status is Status.ELIGIBLE
+    assert evaluate(OPEN_SECTOR, {"employees": 42, "industry": "批发零售"}, on=ON).status is Status.NOT_ELIGIBLE
+    confirmed = {"employees": 42, "confirmed": ["所属行业为设备或金属加工"]}
+    assert evaluate(OPEN_SECTOR, confirmed, on=ON).status is Status.ELIGIBLE
+
+
+def test_unstated_takes_only_confirm_and_not_with_a_default():
+    from kb.eligibility.rulebook import check_rule
+
+    assert check_rule({"field": "employees", "op": "lt", "value": 9, "unstated": "ask"})
+    assert check_rule({"field": "entity_type", "op": "eq", "value": "企业", "if_missing": "企业", "unstated": "confirm"})
+    assert check_rule({"field": "employees", "op": "lt", "value": 9, "unstated": "confirm"}) == []
