@@ -36,6 +36,8 @@ def _content_key(value: Any) -> bytes:
 
 
 class Cond:
+    """A compiled condition: field, op and value, with its explanations made once per (negation, date)."""
+
     __slots__ = ("field", "op", "value", "explain", "ref", "as_of", "texts", "if_missing")
 
     def __init__(self, node: Rule) -> None:
@@ -46,6 +48,8 @@ class Cond:
 
 
 class Unencoded:
+    """A compiled official condition the rule does not encode: its name, explanation, reference and source."""
+
     __slots__ = ("name", "explain", "ref", "source")
 
     def __init__(self, node: Rule) -> None:
@@ -54,6 +58,8 @@ class Unencoded:
 
 
 class Branch:
+    """A compiled `all` (a conjunction) or `any` of child nodes."""
+
     __slots__ = ("conjunction", "children")
 
     def __init__(self, conjunction: bool, children: tuple[Any, ...]) -> None:
@@ -61,6 +67,8 @@ class Branch:
 
 
 class Not:
+    """A compiled `not` of one child node."""
+
     __slots__ = ("child",)
 
     def __init__(self, child: Any) -> None:
@@ -68,6 +76,8 @@ class Not:
 
 
 class CategoryRef:
+    """A compiled reference to a derived category, by its name."""
+
     __slots__ = ("name",)
 
     def __init__(self, name: str) -> None:
@@ -158,6 +168,7 @@ _book_caches_lock = threading.Lock()
 
 
 def cache_for(book: Rulebook) -> BookCache:
+    """The compiled rules of a rulebook, made on its first use (all are dropped once 16 rulebooks have one)."""
     cache = _book_caches.get(id(book))
     if cache is None or cache.book is not book:
         with _book_caches_lock:

@@ -55,6 +55,7 @@ def credit_code_problem(code: str) -> str | None:
 
 
 def is_valid_credit_code(code: str) -> bool:
+    """Whether a code, once normalised, is a valid unified social credit code."""
     return credit_code_problem(code) is None
 
 
@@ -75,6 +76,7 @@ class FirmCheck:
 
 
 def find_firm_by_code(code: str, *, session: Session) -> Firm | None:
+    """The registry's firm with this credit code (normalised first), or None."""
     return session.get(Firm, normalise_code(code))
 
 

@@ -80,6 +80,7 @@ def coerce(facts: Facts) -> dict[str, Any]:
 
 
 def compare(op: str, fact: Any, value: Any, members: frozenset[str] | None) -> bool:
+    """Whether a fact meets a condition's op and value; `in_group` is judged against the group's `members`."""
     if op == "eq":
         return fact == value
     if op == "ne":

@@ -89,6 +89,7 @@ def add_listener(listener: Listener) -> None:
 
 
 def remove_listener(listener: Listener) -> None:
+    """Stop calling a listener added by `add_listener` (nothing happens if it was not added)."""
     with _listeners_lock:
         if listener in _listeners:
             _listeners.remove(listener)
@@ -315,6 +316,7 @@ def match_registry(measure_ids: Iterable[str], *, revision_id: int, session: Ses
 
 
 def latest_run(measure_id: str, *, session: Session) -> MatchRun | None:
+    """The measure's latest completed run (newest revision first), or None."""
     query = (select(MatchRun).where(MatchRun.measure_id == measure_id, MatchRun.status == "done")
              .order_by(MatchRun.revision_id.desc(), MatchRun.id.desc()).limit(1))
     return session.execute(query).scalars().first()
@@ -428,6 +430,7 @@ def find_measure(text: str, *, session: Session) -> tuple[str | None, list[tuple
 
 
 def count_rows(*, session: Session) -> int:
+    """How many firm match rows are stored, over all revisions and measures."""
     return session.execute(select(func.count()).select_from(FirmMatch)).scalar_one()
 
 

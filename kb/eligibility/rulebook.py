@@ -46,6 +46,8 @@ CATEGORY_KEYS = {"aliases", "description", "ref", "sources", "note", "rule"}
 
 @dataclass(frozen=True)
 class GroupVersion:
+    """A group as it stands from a date: its label, members and the groups it includes."""
+
     start: dt.date | None
     label: str
     members: frozenset[str]
@@ -88,6 +90,8 @@ class Category:
 
 @dataclass(frozen=True)
 class Rulebook:
+    """The named groups and derived categories that rules refer to."""
+
     groups: Mapping[str, Group]
     categories: Mapping[str, Category]
 
