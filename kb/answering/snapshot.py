@@ -139,6 +139,7 @@ class Snapshot:
 
     def __init__(self, revision: int, documents: list[DocumentRecord], measures: list[MeasureRecord],
                  words: Vocabulary) -> None:
+        """Hold the records by id, the measures of each document, their answer units and the index over them."""
         self.revision = revision
         self.vocabulary = words
         self.documents = {d.id: d for d in documents}
@@ -155,6 +156,7 @@ class Snapshot:
         self.index = UnitIndex(self.units, words)
 
     def unit(self, unit_id: str) -> Unit | None:
+        """The unit with this id, or None."""
         return self.units_by_id.get(unit_id)
 
     def figures_of(self, measure_id: str) -> list[Unit]:

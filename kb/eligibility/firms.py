@@ -72,6 +72,7 @@ class FirmCheck:
     candidates: tuple[str, ...] = ()  # several registry names matched; the staff member should pick one
 
     def with_status(self, status: Status) -> list[MeasureVerdict]:
+        """The verdicts of one status, best first."""
         return [v for v in self.verdicts if v.status == status.value]
 
 

@@ -65,6 +65,7 @@ class RunSummary:
     names: tuple[str, ...] = ()  # eligible, then likely firms' names, at most NAMES_IN_SUMMARY
 
     def as_dict(self) -> dict[str, Any]:
+        """The run as JSON: measure, revision, status, error, firms and counts (no names)."""
         return {"measure_id": self.measure_id, "revision": self.revision_id, "status": self.status,
                 "error": self.error, "firms": self.firms, "counts": dict(self.counts)}
 
@@ -335,6 +336,7 @@ class MatchList:
     groups: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {g: [] for g in GROUP_ORDER})
 
     def as_dict(self) -> dict[str, Any]:
+        """The list as JSON: the measure, revision, counts and each group's firms."""
         return {"measure_id": self.measure_id, "title": self.title, "revision": self.revision,
                 "matched_at": self.matched_at, "stored": self.stored, "firms": self.firms,
                 "counts": {group: len(items) for group, items in self.groups.items()}, **self.groups}

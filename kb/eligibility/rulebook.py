@@ -96,6 +96,7 @@ class Rulebook:
     categories: Mapping[str, Category]
 
     def group(self, name: str) -> Group | None:
+        """The group with this name or alias, or None."""
         if name in self.groups:
             return self.groups[name]
         return next((g for g in self.groups.values() if name in g.aliases), None)
@@ -112,6 +113,7 @@ class Rulebook:
         return frozenset(members)
 
     def label(self, name: str, on: dt.date) -> str:
+        """The group's label on a date; the name itself for an unknown group."""
         group = self.group(name)
         return group.version(on).label if group else name
 

@@ -77,6 +77,7 @@ class MatchResult:
     skipped: list[str] = field(default_factory=list)
 
     def with_status(self, status: Status) -> list[MeasureVerdict]:
+        """The verdicts of one status, best first."""
         return [v for v in self.verdicts if v.status == status.value]
 
 
@@ -132,6 +133,7 @@ class RuleMeasure:
 
     @classmethod
     def of(cls, measure: Measure) -> RuleMeasure:
+        """What a verdict needs of a measure: its rule, validity, benefit, department and where it is written."""
         figures = [format_benefit(b) for b in measure.benefits or [] if b.get("amount") is not None] or [
             b["what"] for b in measure.benefits or [] if b.get("what")]
         sources = measure.sources or measure.document.sources

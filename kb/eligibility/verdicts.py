@@ -34,6 +34,7 @@ class RuleError(KBError):
     """A rule that does not follow the grammar; names every problem by its key path."""
 
     def __init__(self, problems: list[str], where: str = "rule") -> None:
+        """Keep the problems; the message names `where` and each problem."""
         self.problems = problems
         super().__init__(f"{where}: " + "; ".join(problems))
 
