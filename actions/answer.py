@@ -61,11 +61,13 @@ class ActionAnswer(Action):
     """Any question about the policies: facts, lists, documents, changes, definitions, how and where to apply."""
 
     def name(self) -> str:
+        """The action's name in the domain: action_answer."""
         return "action_answer"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        """Answer the message as a question, then re-ask the fact the eligibility dialogue was waiting for, if any."""
         return await answer_and_resume(dispatcher, tracker, domain, intent_name(tracker))
 
 
@@ -98,11 +100,13 @@ class ActionHandoff(Action):
     """A request for a person: logged for the staff digest, and where to find one."""
 
     def name(self) -> str:
+        """The action's name in the domain: action_handoff."""
         return "action_handoff"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        """Log a request for a person and say where to find one; with no word asking for a person, answer it instead."""
         if not vocabulary().asks_for_a_person(message_text(tracker)):
             # "那研发人员呢" taken for a hand-off: no word asks for a person, so it is answered.
             return await answer_and_resume(dispatcher, tracker, domain)

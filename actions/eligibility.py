@@ -72,11 +72,13 @@ class ActionCheckEligibility(Action):
     """The profile dialogue: use every fact given, ask only the fact that decides most, explain each verdict."""
 
     def name(self) -> str:
+        """The action's name in the domain: action_check_eligibility."""
         return "action_check_eligibility"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        """One turn of the profile dialogue; a question asked in it is answered from the KB, then the fact re-asked."""
         events = await asyncio.to_thread(self._run, dispatcher, tracker, domain)
         if events == _QUESTION:
             # A question in the middle of the dialogue ("研发人员要占多少呢"): answered, then the pending fact re-asked.

@@ -33,6 +33,7 @@ class RateLimiter:
 
     def __init__(self, limit: int, window: float, *, max_keys: int = MAX_KEYS,
                  clock: Callable[[], float] = time.monotonic) -> None:
+        """Allow `limit` events per key within `window` seconds, remembering at most `max_keys` keys; none seen yet."""
         self.limit = limit
         self.window = window
         self.max_keys = max_keys

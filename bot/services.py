@@ -41,6 +41,7 @@ class Service:
     api_token: str | None = None
 
     def healthy(self) -> bool:
+        """Whether the health URL answers 200 within 2 seconds."""
         url = self.health_url
         if self.api_token:
             url += ("&" if "?" in url else "?") + urllib.parse.urlencode({"token": self.api_token})
@@ -51,6 +52,7 @@ class Service:
             return False
 
     def log_tail(self, lines: int = 25) -> str:
+        """The last `lines` lines of the service's log; empty when it has none."""
         if not self.log_path or not self.log_path.exists():
             return ""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
@@ -66,10 +68,12 @@ class ServiceGroup:
     """Start services in order, wait until each answers its health URL, stop them all."""
 
     def __init__(self, services: list[Service], log_dir: Path) -> None:
+        """Keep the services, in start order, and the directory their logs go to; nothing started yet."""
         self.services = services
         self.log_dir = log_dir
 
     def start(self, timeout: float = 360) -> None:
+        """Start every service and wait until each is healthy; on failure or timeout stop them all and raise."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         try:
             for service in self.services:
@@ -98,9 +102,11 @@ class ServiceGroup:
             )
 
     def first_exited(self) -> Service | None:
+        """The first service whose process has exited, or None."""
         return next((s for s in self.services if s.process and s.process.poll() is not None), None)
 
     def stop(self, grace: float = 10) -> None:
+        """Stop the running services' process groups: SIGTERM, then SIGKILL after `grace` seconds."""
         running = [s for s in self.services if s.process and s.process.poll() is None]
         for service in running:
             _signal_group(service.process, signal.SIGTERM)
@@ -117,10 +123,12 @@ class ServiceGroup:
                 _signal_group(service.process, signal.SIGKILL)
 
     def __enter__(self) -> ServiceGroup:
+        """Start every service; the group, whose `__exit__` stops them."""
         self.start()
         return self
 
     def __exit__(self, *exc) -> None:
+        """Stop every service."""
         self.stop()
 
 
@@ -157,6 +165,7 @@ class Supervisor:
                  delays: tuple[float, ...] = RESTART_DELAYS, max_exits: int = MAX_EXITS,
                  window: float = EXIT_WINDOW, stable_after: float = STABLE_AFTER,
                  clock: Callable[[], float] = time.monotonic) -> None:
+        """Watch the group's services, with the restart delays and the exit limit; no restart yet."""
         self.group = group
         self.report = report
         self.delays = delays
@@ -169,6 +178,7 @@ class Supervisor:
         self.restarts = 0
 
     def tick(self) -> None:
+        """Restart each exited server once its delay has passed; raise GaveUp when one exits too often."""
         now = self.clock()
         for service in self.group.services:
             watch = self.watches[service.name]

@@ -42,14 +42,17 @@ class Settings:
 
     @property
     def rasa_url(self) -> str:
+        """The URL of Rasa's HTTP server."""
         return f"http://{self.host}:{self.rasa_port}"
 
     @property
     def actions_url(self) -> str:
+        """The URL of the action server's webhook."""
         return f"http://{self.host}:{self.actions_port}/webhook"
 
     @property
     def web_url(self) -> str:
+        """The URL of the web server: the consultation page, the admin pages and the API."""
         return f"http://{self.host}:{self.web_port}"
 
     def sessions(self) -> sessionmaker:

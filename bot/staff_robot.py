@@ -100,6 +100,7 @@ class StaffRobot:
 
     def __init__(self, url: str, secret: str | None, allowed: Iterable[Origin],
                  timeout: float | None = None) -> None:
+        """Keep the webhook, its signing secret, the allowed hosts and the timeout; nothing sent yet."""
         self.url = url
         self.secret = secret or None
         self.allowed = tuple(allowed)
@@ -108,12 +109,14 @@ class StaffRobot:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> StaffRobot | None:
+        """The robot of `DINGTALK_STAFF_ROBOT_URL` with its secret and reply hosts, or None when no URL is set."""
         url = (environ.get(URL_VARIABLE) or "").strip()
         if not url:
             return None
         return cls(url, (environ.get(SECRET_VARIABLE) or "").strip(), parse_reply_hosts(environ.get("DINGTALK_REPLY_HOSTS")))
 
     def host(self) -> str:
+        """The webhook's host name, for log lines that must not show the token."""
         return urllib.parse.urlsplit(self.url).hostname or "?"
 
     def signed_url(self, now_ms: int | None = None) -> str:

@@ -47,6 +47,7 @@ class Currency:
 
     @property
     def stale(self) -> bool:
+        """Whether the measure is no longer current: superseded, its window closed, or expired."""
         return self.state in STALE
 
 

@@ -103,6 +103,7 @@ class SeenMessages:
     """msgIds already handled: bounded, forgetting the oldest and anything older than the TTL."""
 
     def __init__(self, size: int = SEEN_MESSAGES, ttl: float = SEEN_TTL_SECONDS) -> None:
+        """Remember at most `size` msgIds, each for `ttl` seconds."""
         self.size = size
         self.ttl = ttl
         self._seen: collections.OrderedDict[str, float] = collections.OrderedDict()
@@ -194,10 +195,12 @@ class DingTalkOutput(OutputChannel):
 
     @classmethod
     def name(cls) -> str:
+        """The channel's name: dingtalk."""
         return "dingtalk"
 
     def __init__(self, session_webhook: str, expires_at_ms: int | None, allowed: Iterable[Origin],
                  max_reply_chars: int = DEFAULT_MAX_REPLY_CHARS) -> None:
+        """Hold the turn's sessionWebhook, its expiry, the allowed reply hosts and the reply length limit."""
         self.session_webhook = session_webhook
         self.expires_at_ms = expires_at_ms
         self.allowed = tuple(allowed)
@@ -206,21 +209,26 @@ class DingTalkOutput(OutputChannel):
         self.sent: list[dict[str, Any]] = []
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        """Collect a text for the turn's reply."""
         self.parts.append(text)
 
     async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list[dict[str, Any]],
                                      **kwargs: Any) -> None:
+        """Collect a text with its buttons as a list of their titles (a robot's markdown has no buttons)."""
         # A robot's markdown has no buttons; the suggestions become a list the person can retype.
         lines = [text] + [f"- {b.get('title') or b.get('payload')}" for b in buttons]
         self.parts.append("\n".join(lines))
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        """Collect an image as a markdown image link."""
         self.parts.append(f"![]({image})")
 
     async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
+        """Drop a custom JSON message (DingTalk replies are markdown only), with a debug log line."""
         logger.debug("DingTalk: custom JSON message not supported; dropped")
 
     def expired(self, now_ms: int | None = None) -> bool:
+        """Whether the sessionWebhook has expired at `now_ms` (default: now); never when no expiry is known."""
         now_ms = int(time.time() * 1000) if now_ms is None else now_ms
         return self.expires_at_ms is not None and now_ms >= self.expires_at_ms
 
@@ -269,10 +277,12 @@ class DingTalkInput(InputChannel):
 
     @classmethod
     def name(cls) -> str:
+        """The channel's name: dingtalk."""
         return "dingtalk"
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        """The channel from credentials.yml: app_key, app_secret, reply_hosts and max_reply_chars."""
         if not credentials:
             cls.raise_missing_credentials_exception()
         return cls(
@@ -285,6 +295,7 @@ class DingTalkInput(InputChannel):
     def __init__(self, app_key: str, app_secret: str, reply_hosts: Any = None,
                  max_reply_chars: int = DEFAULT_MAX_REPLY_CHARS,
                  staff_ids: Mapping[str, str] | None = None) -> None:
+        """Keep the app's credentials, reply hosts and staff ids (default: from the environment); no secret: off."""
         self.app_key = app_key
         self.app_secret = app_secret
         self.allowed = parse_reply_hosts(reply_hosts)
@@ -297,6 +308,7 @@ class DingTalkInput(InputChannel):
 
     # The role lookup and staff commands are methods so a test can replace the knowledge base.
     async def role_of(self, payload: Mapping[str, Any]) -> str:
+        """The sender's role: the higher of the one configured for its staff id and the KB's; "public" without one."""
         staff_id = payload.get("senderStaffId")
         if not staff_id:
             return "public"
@@ -387,6 +399,7 @@ class DingTalkInput(InputChannel):
             await output.flush()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        """The routes: GET / reports whether the channel is configured, POST /webhook takes DingTalk's callbacks."""
         dingtalk_webhook = Blueprint("dingtalk_webhook", __name__)
 
         @dingtalk_webhook.route("/", methods=["GET"])

@@ -48,13 +48,16 @@ class CountingOutput(OutputChannel):
     """Passes every message to the real channel and counts them."""
 
     def __init__(self, inner: OutputChannel) -> None:
+        """Wrap the real channel, with no message sent yet."""
         self.inner = inner
         self.sent = 0
 
     def name(self) -> str:  # type: ignore[override]
+        """The real channel's name."""
         return self.inner.name()
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        """Pass one message to the real channel and count it."""
         self.sent += 1
         await self.inner.send_response(recipient_id, message)
 
@@ -118,6 +121,7 @@ class GuardedRestInput(RestInput):
     """Rasa's REST channel (same URL, /webhooks/rest/webhook) with the apology guard and limits."""
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
+        """Rasa's REST routes, each message going through the guard."""
         return super().blueprint(guard(on_new_message))
 
     def _extract_input_channel(self, req: Request) -> str:
@@ -125,6 +129,7 @@ class GuardedRestInput(RestInput):
         return self.name()
 
     def get_metadata(self, request: Request) -> dict[str, Any] | None:
+        """No metadata: roles come from authenticated channels only, never from the request body."""
         # Rasa 3.6 passes the body's "metadata" on; roles come from authenticated channels only.
         return None
 
@@ -133,6 +138,7 @@ class GuardedSocketIOInput(SocketIOInput):
     """Rasa's socket.io channel with the apology guard and a working `session_request`."""
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        """Rasa's socket.io routes with the guard, sessions continued only with their key, senders from the socket."""
         guarded = guard(on_new_message)
         blueprint = super().blueprint(guarded)
         sio = self.sio

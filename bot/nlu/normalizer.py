@@ -30,12 +30,15 @@ class ChineseTextNormalizer(GraphComponent):
         cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
         execution_context: ExecutionContext,
     ) -> ChineseTextNormalizer:
+        """A new normalizer (it has no settings)."""
         return cls()
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """The training data as it is."""
         return training_data
 
     def process(self, messages: list[Message]) -> list[Message]:
+        """The messages with their text normalised; a text too long for NLU is cut to the question in it."""
         for message in messages:
             text = message.get(TEXT)
             if not text:

@@ -35,6 +35,7 @@ class LinearSVMIntentClassifier(LogisticRegressionClassifier):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
+        """The parent's defaults with C = 0.2 and 5 calibration folds."""
         return {
             **LogisticRegressionClassifier.get_default_config(),
             # Smaller C = wider margin; 0.1–0.3 cross-validate best on our examples.
@@ -45,6 +46,7 @@ class LinearSVMIntentClassifier(LogisticRegressionClassifier):
     def __init__(
         self, config: dict[str, Any], name: str, model_storage: ModelStorage, resource: Resource,
     ) -> None:
+        """Set up an untrained linear SVM, calibrated so that it gives probabilities, from the config."""
         from sklearn.calibration import CalibratedClassifierCV
         from sklearn.svm import LinearSVC
 
@@ -56,6 +58,7 @@ class LinearSVMIntentClassifier(LogisticRegressionClassifier):
         self.clf = CalibratedClassifierCV(svm, cv=self.config["calibration_folds"], ensemble=False)
 
     def train(self, training_data: TrainingData) -> Resource:
+        """Fit and persist the classifier; refuses intents with a single example, which cannot be calibrated."""
         X, y = self._create_training_matrix(training_data)
         if X.shape[0] == 0:
             return self._resource
@@ -72,6 +75,7 @@ class LinearSVMIntentClassifier(LogisticRegressionClassifier):
         return self._resource
 
     def process(self, messages: list[Message]) -> list[Message]:
+        """The parent's intent predictions; messages left without an intent when the classifier was never trained."""
         if not hasattr(self.clf, "classes_"):
             return messages  # never trained (no examples) or not loadable: no intent rather than a crash
         return super().process(messages)
@@ -81,6 +85,7 @@ class LinearSVMIntentClassifier(LogisticRegressionClassifier):
         cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
         execution_context: ExecutionContext, **kwargs: Any,
     ) -> LinearSVMIntentClassifier:
+        """The component with its persisted classifier; untrained when none is stored or it holds unexpected types."""
         import skops.io as sio
 
         component = cls(config, execution_context.node_name, model_storage, resource)

@@ -39,6 +39,7 @@ class Digest:
 
     @property
     def total(self) -> int:
+        """Unanswered questions and hand-offs together."""
         return self.unanswered + self.handoff
 
 

@@ -62,6 +62,7 @@ class ImportInput:
 
     @property
     def data(self) -> SeedData:
+        """The validated records."""
         return self.state.data
 
 

@@ -97,9 +97,11 @@ class ChangeResult:
 
     @property
     def unchanged(self) -> bool:
+        """Whether the change changed nothing."""
         return diff_is_empty(self.diff)
 
     def as_dict(self) -> dict[str, Any]:
+        """The result as JSON: revision, dry run, summary, diff, the retraining it suggests and the match runs."""
         return {"revision": self.revision_id, "dry_run": self.dry_run, "unchanged": self.unchanged,
                 "summary": describe(self.diff), "diff": self.diff, "retrain_suggested": bool(self.retrain_terms),
                 "retrain_terms": list(self.retrain_terms), "matches": [run.as_dict() for run in self.matches]}

@@ -27,12 +27,14 @@ _DATED_START = re.compile(r"(?:19|20)\d{2}年(?:\d{1,2}月)?(?:起|开始|以来
 
 
 def first_sentence(text: str, limit: int = LEAD_CHARS) -> str:
+    """The text's first sentence without its closing 。 or ；, cut to `limit` characters with an ellipsis."""
     sentence = next((s for s in _SENTENCE.split(text.strip()) if s.strip()), text).strip()
     sentence = sentence.rstrip("。；")
     return sentence if len(sentence) <= limit else sentence[: limit - 1] + "…"
 
 
 def subject_of(unit: Unit, snapshot: Snapshot) -> str:
+    """What a unit is about: its measure's title, else its document's short name or title."""
     if unit.measure_id:
         return snapshot.measures[unit.measure_id].title
     document = snapshot.documents[unit.document_id]
@@ -233,6 +235,7 @@ def detail_lines(chosen: list[Candidate], question: Question, snapshot: Snapshot
 
 def answer_message(chosen: list[Candidate], question: Question, snapshot: Snapshot, *, today: dt.date,
                    staff: bool, prefix: list[Line] | None = None) -> Say:
+    """The answer as one message: any `prefix` lines, the lead, the detail lines after it, and the source."""
     main = chosen[0].unit
     first = lead(main, question, snapshot)
     return Say("utter_answer", {

@@ -53,6 +53,7 @@ class UnitIndex:
     b = 0.75
 
     def __init__(self, units: Sequence[Unit], words: Vocabulary) -> None:
+        """Index the units (measure and document names added to the tokenizer): each token's frequencies and idf."""
         self.units = list(units)
         self.colloquial = words.colloquial
         add_terms(term for u in self.units if u.kind in ("measure", "overview") for term in (u.label, *u.aliases))
@@ -91,6 +92,7 @@ class UnitIndex:
                          for t, (p, lt, bt) in postings.items()}
 
     def known(self, token: str) -> bool:
+        """Whether the token occurs in some unit."""
         return token in self.idf
 
     def correct(self, text: str) -> str:
@@ -108,6 +110,7 @@ class UnitIndex:
         return 0.0 if any(ch.isdigit() for ch in token) or _CHINESE_NUMBER.fullmatch(token) else unknown * self.rarest
 
     def tokenize(self, text: str) -> tuple[str, ...]:
+        """The text in the index's tokens."""
         return cut(text, self.colloquial)
 
     def score(self, tokens: Iterable[str], *, label_weight: float, evidence: Iterable[str] | None = None,

@@ -43,6 +43,8 @@ _BARE_NUMBER = re.compile(r"(?!20\d\d$)\d+(?:\.\d+)?|[一二两三四五六七�
 
 @dataclass(frozen=True)
 class Question:
+    """A parsed question: the asking text cleaned, the years, documents and article it names, what it wants."""
+
     raw: str
     text: str  # the asking part, normalised, noise removed, English policy words in Chinese, typos put right
     year: int | None  # the edition asked about

@@ -48,6 +48,7 @@ def respond(text: str, *, session: Session, today: dt.date, context: dict[str, A
 
 def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[str, Any] | None = None,
            intent: str | None = None, staff: bool = False, params: Parameters = PARAMETERS) -> Reply:
+    """The reply to a parsed question, taken as a follow-up of `context` when it reads as one."""
     if question.other_region:
         return Reply((Say("utter_out_of_scope_region", {"region": question.other_region}),), answered=True)
     if _off_topic(question, snap, params):

@@ -24,6 +24,8 @@ _YEARISH = re.compile(r"(?:20)?\d\d(?:年|年度|年版|版)?")
 
 @dataclass(frozen=True)
 class Parameters:
+    """The weights units are ranked by and the coverage an answer needs (chosen by bench/answer_cv.py)."""
+
     label_weight: float = 2.0  # a word of the topic in a unit's label and aliases, against its body text
     cue_label_weight: float = 4.0  # a word asking for a kind of answer ("截止", "文号") in a unit's label
     coverage_power: float = 0.5  # how much a unit's score depends on matching all of the topic
@@ -65,6 +67,8 @@ PREFERRED: dict[str, frozenset[str]] = {
 
 @dataclass(frozen=True)
 class Candidate:
+    """A unit that may answer the question, with its score and the share of the question's topic it matches."""
+
     unit: Unit
     score: float
     coverage: float  # share of the question's topic words the unit matches

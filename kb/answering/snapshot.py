@@ -26,6 +26,8 @@ _EDITION_REMARK = re.compile(r"[（(][^（）()]*\d{4}[^（）()]*[）)]$")
 
 @dataclass(frozen=True)
 class DocumentRecord:
+    """A document as a plain value: its names, edition, issuer, dates, summary, structure and sources."""
+
     id: str
     family: str
     edition: str
@@ -67,6 +69,8 @@ class DocumentRecord:
 
 @dataclass(frozen=True)
 class MeasureRecord:
+    """A measure as a plain value: its summary, benefits, department, rule, validity, channel and sources."""
+
     id: str
     document_id: str
     number: int | None
@@ -98,6 +102,7 @@ def _tuple(value: Any) -> tuple:
 
 
 def document_record(document: Document) -> DocumentRecord:
+    """A document row as a plain record; fields an older schema lacks take their defaults (status "final")."""
     # Fields the schema gained later are read with getattr, so a snapshot works on either version.
     return DocumentRecord(
         id=document.id, family=document.family, edition=document.edition, title=document.title,
@@ -114,6 +119,7 @@ def document_record(document: Document) -> DocumentRecord:
 
 
 def measure_record(measure: Measure) -> MeasureRecord:
+    """A measure row as a plain record; a measure citing no source of its own takes its document's."""
     return MeasureRecord(
         id=measure.id, document_id=measure.document_id, number=measure.number, aspect=measure.aspect,
         title=measure.title, summary=measure.summary, outline_only=bool(measure.outline_only),
@@ -133,6 +139,7 @@ class Snapshot:
 
     def __init__(self, revision: int, documents: list[DocumentRecord], measures: list[MeasureRecord],
                  words: Vocabulary) -> None:
+        """Hold the records by id, the measures of each document, their answer units and the index over them."""
         self.revision = revision
         self.vocabulary = words
         self.documents = {d.id: d for d in documents}
@@ -149,6 +156,7 @@ class Snapshot:
         self.index = UnitIndex(self.units, words)
 
     def unit(self, unit_id: str) -> Unit | None:
+        """The unit with this id, or None."""
         return self.units_by_id.get(unit_id)
 
     def figures_of(self, measure_id: str) -> list[Unit]:

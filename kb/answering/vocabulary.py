@@ -23,6 +23,8 @@ class Label:
 
 @dataclass(frozen=True)
 class Vocabulary:
+    """The words of vocabulary.yaml: cue words by kind of answer, field labels, the glossary, colloquial terms."""
+
     wanted: dict[str, tuple[str, ...]]
     measure_fields: dict[str, Label]
     document_fields: dict[str, Label]
@@ -65,6 +67,7 @@ def _label(entry: dict) -> Label:
 
 
 def read_vocabulary(path: Path = VOCABULARY_FILE) -> Vocabulary:
+    """The vocabulary as read from a YAML file (the project's by default), glossary and phrases longest first."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     glossary = sorted(((str(en).lower(), str(zh)) for en, zh in data.get("glossary") or ()), key=lambda p: -len(p[0]))
     return Vocabulary(

@@ -36,9 +36,12 @@ def _content_key(value: Any) -> bytes:
 
 
 class Cond:
+    """A compiled condition: field, op and value, with its explanations made once per (negation, date)."""
+
     __slots__ = ("field", "op", "value", "explain", "ref", "as_of", "texts", "if_missing", "confirm_unstated")
 
     def __init__(self, node: Rule) -> None:
+        """Hold the condition's field, op, a copy of its value and its optional keys; no explanation made yet."""
         self.field, self.op, self.value = node["field"], node["op"], copy.deepcopy(node["value"])
         self.explain, self.ref, self.as_of = node.get("explain", NO_TEXT), node.get("ref"), node.get("as_of", NO_TEXT)
         self.texts: dict[tuple[bool, dt.date], str] = {}  # explanations by (negated, date), made once
@@ -48,31 +51,43 @@ class Cond:
 
 
 class Unencoded:
+    """A compiled official condition the rule does not encode: its name, explanation, reference and source."""
+
     __slots__ = ("name", "explain", "ref", "source")
 
     def __init__(self, node: Rule) -> None:
+        """Hold the condition's name, reference, source and explanation (the name when it has none)."""
         self.name, self.ref, self.source = node["unencoded"], node.get("ref"), node.get("source")
         self.explain = node.get("explain") or node["unencoded"]
 
 
 class Branch:
+    """A compiled `all` (a conjunction) or `any` of child nodes."""
+
     __slots__ = ("conjunction", "children")
 
     def __init__(self, conjunction: bool, children: tuple[Any, ...]) -> None:
+        """Hold whether it is an `all` and its compiled children."""
         self.conjunction, self.children = conjunction, children
 
 
 class Not:
+    """A compiled `not` of one child node."""
+
     __slots__ = ("child",)
 
     def __init__(self, child: Any) -> None:
+        """Hold the compiled child."""
         self.child = child
 
 
 class CategoryRef:
+    """A compiled reference to a derived category, by its name."""
+
     __slots__ = ("name",)
 
     def __init__(self, name: str) -> None:
+        """Hold the category's name."""
         self.name = name
 
 
@@ -86,6 +101,7 @@ class Compiled:
     __slots__ = ("root", "problems", "snapshot")
 
     def __init__(self, root: Node | None, problems: list[str], snapshot: Any) -> None:
+        """Hold the compiled root (None for a rule with problems), the problems and the rule's snapshot."""
         self.root, self.problems, self.snapshot = root, problems, snapshot
 
 
@@ -95,6 +111,7 @@ class BookCache:
     MAX_ENTRIES = 200_000  # rule objects remembered by identity; cleared beyond this (old revisions)
 
     def __init__(self, book: Rulebook) -> None:
+        """Keep the rulebook, with nothing compiled yet."""
         self.book = book
         self.by_object: dict[int, tuple[Any, Compiled]] = {}
         self.by_content: dict[Any, Compiled] = {}
@@ -103,6 +120,7 @@ class BookCache:
         self.holds: dict[Node, frozenset[str]] = {}
 
     def compiled(self, rule: Any) -> Compiled:
+        """The rule compiled, or its problems: found by the rule object, else by its content, else checked now."""
         seen = self.by_object.get(id(rule))
         if seen is not None and seen[0] is rule and rule == seen[1].snapshot:
             return seen[1]
@@ -148,6 +166,7 @@ class BookCache:
         return built
 
     def category(self, name: str) -> Node:
+        """The compiled rule of a derived category, compiled on first use."""
         # Category rules were checked when the rulebook was loaded; like before, they are not re-checked.
         found = self.categories.get(name)
         if found is None:
@@ -160,6 +179,7 @@ _book_caches_lock = threading.Lock()
 
 
 def cache_for(book: Rulebook) -> BookCache:
+    """The compiled rules of a rulebook, made on its first use (all are dropped once 16 rulebooks have one)."""
     cache = _book_caches.get(id(book))
     if cache is None or cache.book is not book:
         with _book_caches_lock:

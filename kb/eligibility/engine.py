@@ -163,6 +163,7 @@ class RegistryJudge:
     """
 
     def __init__(self, measures: Iterable[tuple[str, Rule]], *, on: dt.date, book: Rulebook | None = None) -> None:
+        """Compile the measures' rules (RuleError for a bad one) and collect the conditions each reaches."""
         self.on = on
         self.cache = cache_for(book or default_rulebook())
         self.book = self.cache.book

@@ -30,11 +30,14 @@ BOUNDS: dict[str, tuple[float, float, str]] = {
 
 @dataclass(frozen=True)
 class OutOfRange:
+    """A fact outside its range: the field and the message that names it."""
+
     field: str
     message: str
 
 
 def bounds(name: str, today: dt.date | None = None) -> tuple[float, float, str] | None:
+    """The (lowest, highest, unit) of a field, founded_year's highest being this year; None for a field with none."""
     if name not in BOUNDS:
         return None
     low, high, unit = BOUNDS[name]

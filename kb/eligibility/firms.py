@@ -55,6 +55,7 @@ def credit_code_problem(code: str) -> str | None:
 
 
 def is_valid_credit_code(code: str) -> bool:
+    """Whether a code, once normalised, is a valid unified social credit code."""
     return credit_code_problem(code) is None
 
 
@@ -71,10 +72,12 @@ class FirmCheck:
     candidates: tuple[str, ...] = ()  # several registry names matched; the staff member should pick one
 
     def with_status(self, status: Status) -> list[MeasureVerdict]:
+        """The verdicts of one status, best first."""
         return [v for v in self.verdicts if v.status == status.value]
 
 
 def find_firm_by_code(code: str, *, session: Session) -> Firm | None:
+    """The registry's firm with this credit code (normalised first), or None."""
     return session.get(Firm, normalise_code(code))
 
 

@@ -80,6 +80,7 @@ def coerce(facts: Facts) -> dict[str, Any]:
 
 
 def compare(op: str, fact: Any, value: Any, members: frozenset[str] | None) -> bool:
+    """Whether a fact meets a condition's op and value; `in_group` is judged against the group's `members`."""
     if op == "eq":
         return fact == value
     if op == "ne":
@@ -111,6 +112,7 @@ class Run:
     """One call's evaluation: the facts read once, every node's outcome judged once."""
 
     def __init__(self, facts: Facts, on: dt.date, cache: BookCache, approximate: Collection[str] = ()) -> None:
+        """Hold the facts, the date, the compiled rules and the hedged figures' ranges; nothing judged yet."""
         self.raw, self.on, self.cache, self.book = facts, on, cache, cache.book
         # Approximate figures: a field name (±10% around the fact) or field → (low, high), None = open.
         self.ranges: dict[str, tuple[float | None, float | None] | None] = (
@@ -126,6 +128,7 @@ class Run:
         self.by_object = cache.by_object
 
     def compiled(self, rule: Any, measure_id: str | None) -> Node:
+        """The compiled root of a rule; RuleError naming the measure when the rule has problems."""
         seen = self.by_object.get(id(rule))
         if seen is not None and seen[0] is rule and rule == seen[1].snapshot:  # the cache's fast path, inline
             compiled = seen[1]
@@ -136,6 +139,7 @@ class Run:
         return compiled.root
 
     def verdict_parts(self, root: Node):
+        """A rule's status and its met, failed and undecided findings, judged once per root (FactsError: bad facts)."""
         parts = self.verdicts.get(root)
         if parts is None:
             if self.values is None:
@@ -155,12 +159,14 @@ class Run:
         return parts
 
     def verdict(self, rule: Rule | None, measure_id: str | None) -> Verdict:
+        """The verdict of a rule on the facts; a measure with no rule is eligible."""
         if not rule:
             return Verdict(Status.ELIGIBLE, measure_id=measure_id)
         status, met, failed, undecided = self.verdict_parts(self.compiled(rule, measure_id))
         return Verdict(status, met, failed, undecided, measure_id)
 
     def node(self, node: Node, negated: bool, category: str | None) -> _Result:
+        """The outcome of a node, negated or not, within a category or not: judged once, then remembered."""
         key = (node, negated, category)
         found = self.outcomes.get(key)
         if found is None:
@@ -168,6 +174,7 @@ class Run:
         return found
 
     def judge(self, node: Node, negated: bool, category: str | None) -> _Result:
+        """The outcome of a node by its kind: a condition, `all`/`any`, `not`, an unencoded condition or a category."""
         kind = type(node)
         if kind is Cond:
             return self.condition(node, negated, category)
@@ -223,6 +230,7 @@ class Run:
         return found
 
     def condition(self, node: Cond, negated: bool, category: str | None) -> _Result:
+        """The outcome of one condition on the facts, with its finding in Chinese (none when `if_missing` decided)."""
         field_name, op, value = node.field, node.op, node.value
         fact = self.values.get(field_name)
         on = self.on if node.as_of is NO_TEXT else node.as_of

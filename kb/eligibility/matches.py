@@ -65,6 +65,7 @@ class RunSummary:
     names: tuple[str, ...] = ()  # eligible, then likely firms' names, at most NAMES_IN_SUMMARY
 
     def as_dict(self) -> dict[str, Any]:
+        """The run as JSON: measure, revision, status, error, firms and counts (no names)."""
         return {"measure_id": self.measure_id, "revision": self.revision_id, "status": self.status,
                 "error": self.error, "firms": self.firms, "counts": dict(self.counts)}
 
@@ -89,6 +90,7 @@ def add_listener(listener: Listener) -> None:
 
 
 def remove_listener(listener: Listener) -> None:
+    """Stop calling a listener added by `add_listener` (nothing happens if it was not added)."""
     with _listeners_lock:
         if listener in _listeners:
             _listeners.remove(listener)
@@ -315,6 +317,7 @@ def match_registry(measure_ids: Iterable[str], *, revision_id: int, session: Ses
 
 
 def latest_run(measure_id: str, *, session: Session) -> MatchRun | None:
+    """The measure's latest completed run (newest revision first), or None."""
     query = (select(MatchRun).where(MatchRun.measure_id == measure_id, MatchRun.status == "done")
              .order_by(MatchRun.revision_id.desc(), MatchRun.id.desc()).limit(1))
     return session.execute(query).scalars().first()
@@ -333,6 +336,7 @@ class MatchList:
     groups: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {g: [] for g in GROUP_ORDER})
 
     def as_dict(self) -> dict[str, Any]:
+        """The list as JSON: the measure, revision, counts and each group's firms."""
         return {"measure_id": self.measure_id, "title": self.title, "revision": self.revision,
                 "matched_at": self.matched_at, "stored": self.stored, "firms": self.firms,
                 "counts": {group: len(items) for group, items in self.groups.items()}, **self.groups}
@@ -428,6 +432,7 @@ def find_measure(text: str, *, session: Session) -> tuple[str | None, list[tuple
 
 
 def count_rows(*, session: Session) -> int:
+    """How many firm match rows are stored, over all revisions and measures."""
     return session.execute(select(func.count()).select_from(FirmMatch)).scalar_one()
 
 

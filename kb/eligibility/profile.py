@@ -333,6 +333,7 @@ def parse_year(text: str, field_name: str = "founded_year", *, today: dt.date | 
 
 
 def parse_region(text: str, field_name: str = "region") -> Parsed | Problem:
+    """Read a county: "遂昌" → 丽水市遂昌县; a city alone, an unknown place or one outside Zhejiang is a problem."""
     found = find_region(normalise(text))
     if isinstance(found, RegionMatch):
         return Parsed(field_name, found.full_name)
@@ -342,6 +343,7 @@ def parse_region(text: str, field_name: str = "region") -> Parsed | Problem:
 
 
 def best_word(text: str, table: dict[str, tuple[str, ...]], generic: set[str] = frozenset()) -> str | None:
+    """The standard value whose word the text holds, a specific word before a `generic` one, then the longest."""
     best: tuple[bool, int] | None = None
     chosen = None
     for standard, words in table.items():
@@ -354,6 +356,7 @@ def best_word(text: str, table: dict[str, tuple[str, ...]], generic: set[str] = 
 
 
 def parse_industry(text: str, field_name: str = "industry") -> Parsed | Problem:
+    """Read an industry: a standard name as it is, else the one its words name ("五金" → 金属制品)."""
     text = normalise(text)
     if text in INDUSTRIES:
         return Parsed(field_name, text)
@@ -364,6 +367,7 @@ def parse_industry(text: str, field_name: str = "industry") -> Parsed | Problem:
 
 
 def parse_ownership(text: str, field_name: str = "ownership") -> Parsed | Problem:
+    """Read the ownership from the words that name it: "民企" → 民营, "外商" → 外资."""
     found = best_word(normalise(text), OWNERSHIP_WORDS)
     if found is None:
         return Problem(field_name, f"没认出“{text}”是哪种企业性质，请说“民营”“国有”或“外资”")
@@ -382,6 +386,7 @@ def _certifications_in(text: str) -> set[str]:
 
 
 def parse_certifications(text: str, field_name: str = "certifications") -> Parsed | Problem:
+    """Read certifications, with what each implies: "小巨人" adds 专精特新中小企业; "没有" → none."""
     text = normalise(text)
     found = _certifications_in(text)
     if found:

@@ -41,6 +41,7 @@ _SUFFIXES = ("畲族自治县", "自治县", "县", "区", "市")
 
 
 def short_name(name: str) -> str:
+    """A place name without its suffix (县, 区, 市, 自治县, …) when at least two characters remain: 遂昌县 → 遂昌."""
     for suffix in _SUFFIXES:
         if name.endswith(suffix) and len(name) - len(suffix) >= 2:
             return name[: -len(suffix)]
@@ -73,10 +74,12 @@ class RegionMatch:
 
 
 def is_region(full_name: str) -> bool:
+    """Whether a name is the full name of a Zhejiang county: "丽水市遂昌县"."""
     return full_name in REGIONS
 
 
 def city_of(full_name: str) -> str:
+    """The city of a county's full name: 丽水市遂昌县 → 丽水市."""
     return REGIONS[full_name][0]
 
 

@@ -49,6 +49,8 @@ CATEGORY_KEYS = {"aliases", "description", "ref", "sources", "note", "rule"}
 
 @dataclass(frozen=True)
 class GroupVersion:
+    """A group as it stands from a date: its label, members and the groups it includes."""
+
     start: dt.date | None
     label: str
     members: frozenset[str]
@@ -91,10 +93,13 @@ class Category:
 
 @dataclass(frozen=True)
 class Rulebook:
+    """The named groups and derived categories that rules refer to."""
+
     groups: Mapping[str, Group]
     categories: Mapping[str, Category]
 
     def group(self, name: str) -> Group | None:
+        """The group with this name or alias, or None."""
         if name in self.groups:
             return self.groups[name]
         return next((g for g in self.groups.values() if name in g.aliases), None)
@@ -111,6 +116,7 @@ class Rulebook:
         return frozenset(members)
 
     def label(self, name: str, on: dt.date) -> str:
+        """The group's label on a date; the name itself for an unknown group."""
         group = self.group(name)
         return group.version(on).label if group else name
 

@@ -29,12 +29,16 @@ from kb.store.queries import latest_revision_id
 
 @dataclass(frozen=True)
 class Reason:
+    """A condition's explanation and its reference, as a verdict reports it."""
+
     explanation: str
     ref: str | None
 
 
 @dataclass(frozen=True)
 class MeasureVerdict:
+    """The verdict on one measure (or derived category) for a firm: its reasons, benefit and how to apply."""
+
     measure_id: str
     title: str
     family: str
@@ -64,6 +68,8 @@ class MeasureVerdict:
 
 @dataclass
 class MatchResult:
+    """The verdicts in a scope on the facts, best first, and the next fact to ask for."""
+
     scope: str
     facts: dict[str, Any]
     verdicts: list[MeasureVerdict]
@@ -71,6 +77,7 @@ class MatchResult:
     skipped: list[str] = field(default_factory=list)
 
     def with_status(self, status: Status) -> list[MeasureVerdict]:
+        """The verdicts of one status, best first."""
         return [v for v in self.verdicts if v.status == status.value]
 
 
@@ -126,6 +133,7 @@ class RuleMeasure:
 
     @classmethod
     def of(cls, measure: Measure) -> RuleMeasure:
+        """What a verdict needs of a measure: its rule, validity, benefit, department and where it is written."""
         figures = [format_benefit(b) for b in measure.benefits or [] if b.get("amount") is not None] or [
             b["what"] for b in measure.benefits or [] if b.get("what")]
         sources = measure.sources or measure.document.sources
@@ -148,6 +156,7 @@ _held_lock = threading.Lock()
 
 
 def measures_with_rules(*, session: Session) -> tuple[RuleMeasure, ...]:
+    """Every measure with an eligibility rule, read once per KB revision and database engine."""
     engine = session.get_bind()
     revision = latest_revision_id(session=session)
     with _held_lock:
@@ -224,5 +233,6 @@ def jsonable_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def field_label(name: str) -> str:
+    """The label of a fact field as readers see it ("员工人数"), or the name itself for a field not known."""
     spec = FIELDS.get(name)
     return spec.label if spec else name

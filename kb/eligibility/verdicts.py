@@ -22,6 +22,8 @@ Facts = Mapping[str, Any]
 
 
 class Status(str, Enum):
+    """A verdict's status: eligible, likely, not eligible or unknown."""
+
     ELIGIBLE = "eligible"
     LIKELY = "likely"
     NOT_ELIGIBLE = "not_eligible"
@@ -32,6 +34,7 @@ class RuleError(KBError):
     """A rule that does not follow the grammar; names every problem by its key path."""
 
     def __init__(self, problems: list[str], where: str = "rule") -> None:
+        """Keep the problems; the message names `where` and each problem."""
         self.problems = problems
         super().__init__(f"{where}: " + "; ".join(problems))
 
@@ -58,6 +61,8 @@ class Finding:
 
 @dataclass(frozen=True)
 class Verdict:
+    """A rule's verdict on a firm's facts, with the findings met, failed and undecided."""
+
     status: Status
     met: tuple[Finding, ...] = ()
     failed: tuple[Finding, ...] = ()
@@ -87,6 +92,7 @@ def format_money(wan: float) -> str:
 
 
 def format_value(field_name: str, value: Any) -> str:
+    """A field's value as written: money as 300万元 or 2亿元, a ratio 0.05 as 5%, counts and years with their unit."""
     spec = FIELDS[field_name]
     if isinstance(value, (list, tuple, set, frozenset)):
         return "、".join(format_value(field_name, item) for item in value)

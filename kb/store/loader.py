@@ -45,6 +45,7 @@ class LoadResult:
 
     @property
     def unchanged(self) -> bool:
+        """Whether the load changed nothing (no revision was recorded)."""
         return self.revision_id is None
 
 

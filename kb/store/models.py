@@ -60,6 +60,7 @@ class Source(Base):
     kind = Column(String(20))  # one of SOURCE_KINDS; None when not yet graded
 
     def __repr__(self) -> str:
+        """The source by its URL: Source('https://…')."""
         return f"Source({self.url!r})"
 
 

@@ -70,6 +70,7 @@ class Validation:
     digest: Any = field(default_factory=hashlib.sha256)
 
     def finish(self, known_documents: Iterable[str] = ()) -> SeedData:
+        """The validated data with its checksum; ValidationFailed with every problem, unknown documents included."""
         known = set(known_documents)
         for file, label, document_id in self.document_refs:
             if document_id not in self.data.documents and document_id not in known:
