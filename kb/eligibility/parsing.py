@@ -109,6 +109,26 @@ def extract(text: str, *, today: dt.date | None = None, asked: str | None = None
     return Extraction(found.facts, frozenset(found.approximate), found.problems, dict(found.ranges))
 
 
+def corrected_figure(text: str, stated: list[str]) -> Extraction:
+    """A correction giving a bare figure ("不对，是4800万"): it replaces the fact of its kind stated last.
+
+    `stated` lists the fields already given, oldest first. Nothing is read unless the message corrects.
+    """
+    vocab = vocabulary()
+    if not any(word in text for word in vocab.get("correction_words") or ()):
+        return Extraction({}, frozenset(), {}, {})
+    kinds = {"万": ("money",), "元": ("money",), "人": ("count",), "%": ("ratio",)}
+    for q in quantities(prepare(text)):
+        fitting = [name for name in stated if name in FIELDS and FIELDS[name].kind in kinds.get(q.unit, ())]
+        if fitting:
+            scale = 0.01 if q.unit == "%" else 1.0
+            name = fitting[-1]
+            ranges = {name: (scaled(q.low, scale), scaled(q.high, scale))} if q.approximate else {}
+            value = round(q.value * scale, 6) if FIELDS[name].kind != "count" else int(round(q.value))
+            return Extraction({name: value}, frozenset(ranges), {}, ranges)
+    return Extraction({}, frozenset(), {}, {})
+
+
 def _extract(text: str, today: dt.date, asked: str | None, found: _Found) -> None:
     vocab = vocabulary()
     text = english.to_chinese(text)

@@ -29,6 +29,7 @@ class Quantity:
 
 NUMERAL_CHARS = "零〇○一二两三四五六七八九"
 EPSILON = 1e-6  # "多/出头/不到" make a bound strict
+UNDER_POINT = 0.95  # "不到X": the point value stands just under X, inside the range the wording allows
 _NUMERAL = rf"(?:\d+(?:\.\d+)?|[{NUMERAL_CHARS}十百千])(?:[\d.{NUMERAL_CHARS}十百千万亿点])*"
 _PAIR = re.compile(r"([一二两三四五六七八九])([二两三四五六七八九])([十百千]?)")
 _FEW = re.compile(r"(大)?几([十百千]?)")
@@ -154,16 +155,18 @@ def quantities(text: str) -> list[Quantity]:
         if any(before.endswith(w) for w in ("不超过", "未超过", "没超过")) or any(
                 after_text.startswith(w) for w in ("以内", "以下", "之内")):
             low, high, approximate = None, value, True
+        elif any(before.endswith(w) for w in ("不低于", "不少于", "超过", "多于", "起码", "至少")) or any(
+                after_text.startswith(w) for w in ("以上", "开外")):  # before "低于": "不低于3%" is at least 3%
+            low, high, approximate = value, None, True
         elif any(before.endswith(w) for w in vocab["at_most"]) or any(
                 after_text.startswith(w) for w in ("不到", "不足", "没到")):  # "不到两千万", "两百人不到"
+            # Below the figure, and usually close to it: 0.95 of it stands for the point ("不到50人" → 47.5).
             low, high, approximate = None, value - EPSILON * max(value, 1), True
+            value *= UNDER_POINT
         elif any(before.endswith(w) for w in vocab["nearly"]):
             low, high, approximate = value * 0.9, value - EPSILON * max(value, 1), True
         elif any(after_text.startswith(w) for w in vocab["just_over"]):
             low, high, approximate = value + EPSILON * max(value, 1), value * 1.1, True
-        elif any(before.endswith(w) for w in ("不低于", "不少于", "超过", "多于", "起码", "至少")) or any(
-                after_text.startswith(w) for w in ("以上", "开外")):
-            low, high, approximate = value, None, True
         elif any(w in before for w in vocab["approximate"]) or any(after_text.startswith(w) for w in ("左右", "上下")):
             approximate = True
         if approximate and low is None and high is None:

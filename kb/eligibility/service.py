@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from kb.eligibility.engine import Status, Verdict, evaluate, evaluate_category, next_question
 from kb.eligibility.profile import DERIVED_FROM, FIELDS, Field
 from kb.eligibility.rulebook import default_rulebook
+from kb.eligibility.wording import vocabulary
 from kb.format import format_benefit
 from kb.store.models import Measure
 from kb.store.queries import latest_revision_id
@@ -54,6 +55,7 @@ class MeasureVerdict:
     how_to_apply: str | None
     source_url: str | None
     document: str = ""  # where the measure is written: "民营经济32条第3条"
+    offers: bool = False  # `benefit` says what the firm gets, not only thresholds
 
     @property
     def missing(self) -> tuple[str, ...]:
@@ -130,17 +132,29 @@ class RuleMeasure:
     source_url: str | None
     keywords: tuple[str, ...] = ()
     document: str = ""
+    offers: bool = False  # the benefit names what the firm gets, not only the thresholds it must meet
 
     @classmethod
     def of(cls, measure: Measure) -> RuleMeasure:
         """What a verdict needs of a measure: its rule, validity, benefit, department and where it is written."""
-        figures = [format_benefit(b) for b in measure.benefits or [] if b.get("amount") is not None] or [
+        benefits = _benefits_first(measure.benefits or [])
+        figures = [format_benefit(b) for b in benefits if b.get("amount") is not None] or [
             b["what"] for b in measure.benefits or [] if b.get("what")]
         sources = measure.sources or measure.document.sources
         return cls(measure.id, measure.rule, measure.valid_to, measure.title, measure.document.family,
                    measure.document.edition, "；".join(figures[:2]) or measure.title, measure.department,
                    measure.how_to_apply, sources[0].url if sources else None, tuple(measure.keywords or ()),
-                   _document_label(measure))
+                   _document_label(measure), bool(benefits) and not _is_threshold(benefits[0]))
+
+
+def _is_threshold(benefit: dict) -> bool:
+    """A figure that is a condition to meet ("从业人数上限"), by the words of kb/rules/facts.yaml threshold_labels."""
+    return any(word in str(benefit.get("what") or "") for word in vocabulary().get("threshold_labels") or ())
+
+
+def _benefits_first(benefits: list[dict]) -> list[dict]:
+    """A measure's figures with what the firm gets before its thresholds."""
+    return sorted(benefits, key=_is_threshold)
 
 
 def _document_label(measure: Measure) -> str:
@@ -213,7 +227,7 @@ def _measure_verdict(measure: RuleMeasure, verdict: Verdict) -> MeasureVerdict:
         unknown=_reasons(verdict.undecided), missing_fields=verdict.undecided_fields,
         to_confirm=verdict.to_confirm, benefit=measure.benefit,
         department=measure.department, how_to_apply=measure.how_to_apply, source_url=measure.source_url,
-        document=measure.document,
+        document=measure.document, offers=measure.offers,
     )
 
 

@@ -18,7 +18,8 @@ def facts(text: str, **kwargs):
 
 @pytest.mark.parametrize("text, value, low, high", [
     ("营业额六千多万", 6000, 6000, 7000),
-    ("年销售额不到三千万", 3000, None, 3000),
+    ("年销售额不到三千万", 2850, None, 3000),  # under it, and close: the point stands at 0.95 of it
+    ("营业收入不低于四千万", 4000, 4000, None),  # "不低于" is at least, though it ends with "低于"
     ("销售收入接近八千万", 8000, 7200, 8000),
     ("营收九百万出头", 900, 900, 990),
     ("营收四五千万", 4500, 4000, 5000),
@@ -216,3 +217,13 @@ def test_a_shop_selling_goods_is_in_trade():
 def test_counts_margins_founding_and_english_sentences(text, field, value):
     got = facts(text).facts.get(field)
     assert got == (pytest.approx(value) if value is not None else None)
+
+
+def test_a_bare_figure_in_a_correction_replaces_the_fact_of_its_kind_said_last():
+    from kb.eligibility.parsing import corrected_figure
+
+    assert corrected_figure("刚才记错了，是两千六百万", ["employees", "revenue", "total_assets"]).facts == {
+        "total_assets": 2600}
+    assert corrected_figure("更正一下，是一百一十人", ["employees", "revenue"]).facts == {"employees": 110}
+    assert corrected_figure("是两千六百万", ["revenue"]).facts == {}  # no correction word: not a correction
+    assert corrected_figure("不对，是两千六百万", ["employees"]).facts == {}  # nothing of its kind was said
