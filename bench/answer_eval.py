@@ -34,7 +34,7 @@ from bench import score_questions as sq  # noqa: E402
 
 TODAY = dt.date(2026, 12, 2)
 ELIGIBILITY_INTENTS = {"ask_eligibility", "inform", "skip"}
-FIXED = {"greet": "utter_greet", "thank": "utter_thank", "goodbye": "utter_goodbye"}
+FIXED = {"thank": "utter_thank", "goodbye": "utter_goodbye"}  # as action_small_talk; greetings are fixed
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ class Replayer:
 
     def conversation(self, texts: list[str], params) -> tuple[list[str], list[bool]]:
         """Replies to a conversation's messages, and which of them the answer path gave."""
-        from kb.answering.respond import respond
+        from kb.answering.respond import respond, respond_small_talk
         from kb.answering.vocabulary import vocabulary
 
         context: dict[str, Any] | None = None
@@ -135,12 +135,15 @@ class Replayer:
                 intent = self.parses.get(text, "")
                 if intent == "handoff" and not vocabulary().asks_for_a_person(text):
                     intent = "ask_measure"  # as action_handoff does: no word asks for a person, so it is answered
-                if intent in FIXED or intent == "handoff":
-                    response = FIXED.get(intent, "utter_handoff")
-                    replies.append(self.responses[response][0]["text"])
+                if intent in ("handoff", "greet"):
+                    replies.append(self.responses[f"utter_{intent}"][0]["text"])
                     simulated.append(True)
                     continue
-                reply = respond(text, session=session, today=TODAY, context=context, intent=intent, params=params)
+                if intent in FIXED:  # as action_small_talk does: answered when it holds a question
+                    reply = respond_small_talk(text, FIXED[intent], session=session, today=TODAY, context=context)
+                else:
+                    reply = respond(text, session=session, today=TODAY, context=context, intent=intent,
+                                    params=params)
                 context = reply.context or context
                 # The eligibility dialogue answers these itself (it hands questions to the answer path, which
                 # is what keeps the topic for the next turn): their replies are not scored here.

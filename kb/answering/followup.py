@@ -85,3 +85,10 @@ def with_document_names(question: Question, snapshot: Snapshot) -> Question:
                   for t in snapshot.index.tokenize(snapshot.documents[d].short_name or snapshot.documents[d].title)
                   if t not in question.tokens)
     return dataclasses.replace(question, tokens=(*question.tokens, *names))
+
+
+def topic_measure(context: dict[str, Any] | None, snapshot: Snapshot) -> str | None:
+    """The measure the previous answer was about, if it has eligibility rules (facts given next are judged on it)."""
+    unit = snapshot.unit(str(context.get("unit"))) if context and context.get("unit") else None
+    measure = snapshot.measures.get(unit.measure_id) if unit is not None and unit.measure_id else None
+    return measure.id if measure is not None and measure.rule and not measure.outline_only else None

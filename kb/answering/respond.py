@@ -34,6 +34,8 @@ RESTATING = frozenset({"measure", "overview"})  # a measure's or document's whol
 YEARLY_EDITIONS = 3  # documents named in this many editions are a yearly series ("8+4")
 CLARIFY_WORDS = 2  # a question with at most this many words of its own may fit several measures
 # Kinds of answer only a document or measure has: a question asking for one is about the one it names.
+# Replies saying the knowledge base has nothing for a message.
+NOTHING_FOUND = frozenset({"utter_out_of_scope", "utter_measure_not_found", "utter_default"})
 ABOUT_A_DOCUMENT = frozenset({"date", "document", "department", "channel", "materials", "contact", "how",
                               "recommend", "origin"})
 
@@ -73,11 +75,13 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
     if followed and not own_documents and question.documents:
         # "一共分几个部分" after a question on the 32条: the document talked about, while it has an answer.
         candidates = [c for c in candidates if c.unit.document_id in question.documents] or candidates
-    least = params.min_coverage_out_of_scope if intent == "out_of_scope" else params.min_coverage
+    # A follow-up the classifier took for off-topic ("政策到什么时候" after a measure) is judged as the question it continues.
+    off_topic_intent = intent == "out_of_scope" and not followed
+    least = params.min_coverage_out_of_scope if off_topic_intent else params.min_coverage
     if not candidates or (candidates[0].coverage < least and not question.documents):
         if intent == "nlu_fallback":
             return Reply((Say("utter_default"),), answered=False)
-        if (intent == "out_of_scope" or not candidates) and not (question.families or question.documents):
+        if (off_topic_intent or not candidates) and not (question.families or question.documents):
             # Taken for off-topic, or not one word of it is in the knowledge base ("帮我写一段Python代码").
             return Reply((Say("utter_out_of_scope"),), answered=False)
         # The classifier took it for a policy question ("跨境电商海外仓补助多少"): say the KB lacks it.
@@ -105,10 +109,10 @@ def _off_topic(question: Question, snap: Snapshot, params: Parameters) -> bool:
     """Its own words are unknown to the knowledge base, one is a content word, and none is about a firm's support.
 
     "32条里说的熊猫吃什么" shares only a document's name with the knowledge base; the name says nothing of what is
-    asked. Unknown function words ("里面", "就是") do not make a question off-topic; an elliptical question
-    takes its topic from the previous turn instead.
+    asked. Unknown function words ("里面", "就是") do not make a question off-topic, and an elliptical question
+    without words of its own takes its topic from the previous turn; "那明天天气呢" has one of its own.
     """
-    if not question.topic or question.elliptical or question.article or question.ordinal:
+    if not question.topic or question.article or question.ordinal:
         return False
     if question.wanted & ABOUT_A_DOCUMENT:
         return False  # it asks for something a document or measure has: a date, a department, a channel
@@ -117,6 +121,19 @@ def _off_topic(question: Question, snap: Snapshot, params: Parameters) -> bool:
     if not any(general_idf(token) >= params.off_topic_word for token in question.topic):
         return False
     return not any(word in question.text for word in vocabulary().firm_context)
+
+
+def respond_small_talk(text: str, response: str, *, session: Session, today: dt.date,
+                       context: dict[str, Any] | None = None, staff: bool = False) -> Reply:
+    """Thanks or a goodbye as classified; answered as a question when it holds one the KB answers.
+
+    "2027年的8+4出来了没" is no goodbye: it is tried as strictly as an off-topic message, and only when the
+    knowledge base has nothing for it does the small-talk response (`response`) follow.
+    """
+    reply = respond(text, session=session, today=today, context=context, intent="out_of_scope", staff=staff)
+    if reply.messages and reply.messages[0].response not in NOTHING_FOUND:
+        return reply  # an answer, or "not published yet": the message was a question
+    return Reply((Say(response),), answered=True)
 
 
 def respond_measure(measure_id: str, *, session: Session, today: dt.date, staff: bool = False) -> Reply:

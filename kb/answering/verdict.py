@@ -12,6 +12,7 @@ import datetime as dt
 from kb.answering.question import Question
 from kb.answering.reply import Line
 from kb.answering.snapshot import MeasureRecord
+from kb.answering.vocabulary import vocabulary
 from kb.eligibility.engine import FactsError, RuleError, Status, evaluate, format_value
 from kb.eligibility.parsing import extract
 from kb.eligibility.profile import FIELDS
@@ -21,6 +22,9 @@ _IMPLIED = frozenset({"entity_type"})
 # A title named in a question ("小巨人指的哪类企业") is what it asks about far more often than one the firm holds.
 _NOT_THE_FIRMS = frozenset({"certifications"})
 MAX_REASONS = 2
+# Without the firm speaking of itself, only figures and a place are its facts ("萧山的企业能…吗"): in
+# "金融机构给小微企业贷款免税吗" the industry and the kind of firm are what the question is about, not who asks.
+STATED_WITHOUT_SELF = frozenset({"money", "count", "ratio", "year", "region"})
 
 
 def verdict_line(question: Question, measure: MeasureRecord | None, *, today: dt.date) -> Line | None:
@@ -29,6 +33,8 @@ def verdict_line(question: Question, measure: MeasureRecord | None, *, today: dt
         return None
     facts = {k: v for k, v in extract(question.raw, today=today).facts.items()
              if not k.startswith("_") and k not in _NOT_THE_FIRMS}
+    if not vocabulary().speaks_of_itself(question.raw):
+        facts = {k: v for k, v in facts.items() if k in FIELDS and FIELDS[k].kind in STATED_WITHOUT_SELF}
     if not set(facts) - _IMPLIED:
         return None
     try:

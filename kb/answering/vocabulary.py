@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -37,6 +38,18 @@ class Vocabulary:
     open_eligibility: tuple[str, ...] = ()  # "能享受什么": starts the full eligibility dialogue
     asking: tuple[str, ...] = ()  # marks the clause that asks ("…能评专精特新吗")
     handoff_words: tuple[str, ...] = ()  # a message asking for a person has one of these
+    self_words: tuple[str, ...] = ()  # a firm speaking of itself ("我司…")
+    question_words: tuple[str, ...] = ()  # a message with one of these asks something
+
+    def speaks_of_itself(self, text: str) -> bool:
+        """Whether the firm speaks of itself ("我们是…", "our revenue…"), so the facts in it are its own."""
+        lowered = text.lower()
+        return any(re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", lowered) for word in self.self_words)
+
+    def asks(self, text: str) -> bool:
+        """Whether a message asks something, rather than only telling ("有120个人，去年营收8000万")."""
+        lowered = text.lower()
+        return any(re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", lowered) for word in self.question_words)
 
     def asks_for_a_person(self, text: str) -> bool:
         """Whether a message asks for a person, not a question the classifier mistook for a hand-off."""
@@ -84,6 +97,8 @@ def read_vocabulary(path: Path = VOCABULARY_FILE) -> Vocabulary:
         open_eligibility=tuple(str(w) for w in data.get("open_eligibility") or ()),
         asking=tuple(str(w) for w in data.get("asking") or ()),
         handoff_words=tuple(str(w).lower() for w in data.get("handoff_words") or ()),
+        self_words=tuple(str(w).lower() for w in data.get("self_words") or ()),
+        question_words=tuple(str(w).lower() for w in data.get("question_words") or ()),
     )
 
 
