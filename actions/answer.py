@@ -14,8 +14,9 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import intent_name, is_staff, log_unanswered, message_text, sessions, today
+from actions.firm_facts import describes_firm, kept_facts
 from kb.answering.reply import Reply, render
-from kb.answering.respond import respond, respond_measure
+from kb.answering.respond import respond, respond_measure, respond_small_talk
 from kb.answering.vocabulary import vocabulary
 from kb.eligibility.profile import FIELDS
 
@@ -67,8 +68,16 @@ class ActionAnswer(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        """Answer the message as a question, then re-ask the fact the eligibility dialogue was waiting for, if any."""
-        return await answer_and_resume(dispatcher, tracker, domain, intent_name(tracker))
+        """Answer the message as a question (then re-ask a pending fact); a message only describing the firm is not one."""
+        text = message_text(tracker)
+        if await asyncio.to_thread(describes_firm, text):
+            # Whatever the classifier made of it, a message that only describes the firm goes to the dialogue
+            # (imported here: the dialogue's module builds on this one's answer helpers).
+            from actions.eligibility import ActionCheckEligibility
+
+            return await ActionCheckEligibility().run(dispatcher, tracker, domain)
+        events = await answer_and_resume(dispatcher, tracker, domain, intent_name(tracker))
+        return events + await asyncio.to_thread(kept_facts, tracker, text)
 
 
 async def answer_and_resume(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any],
@@ -94,6 +103,30 @@ def utter_measure(dispatcher: CollectingDispatcher, tracker: Tracker, domain: di
                   measure_id: str) -> list[dict[str, Any]]:
     """One measure's answer, as a button choosing it shows it; blocking, so call it from a worker thread."""
     return utter_reply(dispatcher, domain, _measure_reply(tracker, measure_id))
+
+
+SMALL_TALK = {"thank": "utter_thank", "goodbye": "utter_goodbye"}  # greetings are a plain response
+
+
+class ActionSmallTalk(Action):
+    """Thanks or a goodbye; a policy question the classifier took for one is answered instead."""
+
+    def name(self) -> str:
+        """The action's name in the domain: action_small_talk."""
+        return "action_small_talk"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """Utter the small-talk response, or the knowledge base's answer when the message holds a question."""
+        response = SMALL_TALK.get(intent_name(tracker), "utter_thank")
+
+        def reply() -> Reply:
+            with sessions()() as session:
+                return respond_small_talk(message_text(tracker), response, session=session, today=today(),
+                                          context=tracker.get_slot(CONTEXT_SLOT), staff=is_staff(tracker))
+
+        return utter_reply(dispatcher, domain, await asyncio.to_thread(reply))
 
 
 class ActionHandoff(Action):

@@ -17,13 +17,16 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answer import answer_and_resume, answer_question, utter_measure
+from actions.answer import CONTEXT_SLOT, answer_and_resume, answer_question, utter_measure
 from actions.common import intent_name, line, message_text, sessions, today
+from actions.firm_facts import describes_firm
+from kb.answering.followup import topic_measure
 from kb.answering.respond import family_named, measures_asked_about
 from kb.answering.snapshot import snapshot
 from kb.answering.vocabulary import vocabulary
 from kb.eligibility import Status, format_value
 from kb.eligibility import service as eligibility
+from kb.eligibility.parsing import corrected_figure
 from kb.eligibility.profile import DERIVED_FROM, FIELDS, Parsed, Problem, extract, parse
 from kb.text import normalize
 
@@ -46,15 +49,23 @@ def _asks_about_category(text: str, category: str) -> bool:
     return any(name in asking for name in (category, *eligibility.category_names().get(category, ())))
 
 
+def _named_category(text: str, facts: dict[str, Any]) -> str | None:
+    """The scope of a category the message names ("专精特新呢"), unless it is a title the firm holds."""
+    held = set(facts.get("certifications") or ())
+    for category, names in eligibility.category_names().items():
+        if any(name in text for name in (category, *names)) and not any(h[:2] in category for h in held):
+            return f"category:{category}"
+    return None
+
+
 def _chat_scope(text: str, facts: dict[str, Any], *, session) -> str:
     """What an opening message asks about: a category or one measure it names, a family, else everything.
 
     A certification the firm already holds is a fact, never the scope.
     """
-    held = set(facts.get("certifications") or ())
-    for category, names in eligibility.category_names().items():
-        if any(name in text for name in (category, *names)) and not any(h[:2] in category for h in held):
-            return f"category:{category}"
+    named = _named_category(text, facts)
+    if named:
+        return named
     family = family_named(text, session=session)
     ranked = measures_asked_about(text, session=session, today=today())
     if ranked and ranked[0][1].rule and not ranked[0][1].outline_only and (
@@ -101,6 +112,12 @@ class ActionCheckEligibility(Action):
         done = bool(tracker.get_slot("eligibility_done"))
         questions = int(tracker.get_slot("questions_asked") or 0)
         starting = intent == "ask_eligibility" or scope is None
+        if not starting and scope.startswith(("category:", "measure:")) and intent not in ("skip", "show_results"):
+            # "专精特新呢？去年研发300万" while 科小 was being checked: the new category is checked from here.
+            named = _named_category(text, facts)
+            starting = named is not None and named != scope
+        # A message that only tells about the firm, whatever the classifier made of it ("我们在嵊泗").
+        describing = intent not in ("ask_eligibility", "skip", "show_results") and describes_firm(text)
 
         if intent == "show_results":
             if scope is None:
@@ -118,6 +135,11 @@ class ActionCheckEligibility(Action):
         found: dict[str, Any] = {}
         before = dict(facts)
         extraction = extract(text, today=today(), asked=asked if intent not in ("ask_eligibility", "skip") else None)
+        if not extraction.facts and facts:
+            # "不对，是4800万": a bare figure correcting the fact of its kind said last (facts are kept in order).
+            correction = corrected_figure(text, list(facts))
+            if correction.facts:
+                extraction = correction
         if intent == "skip" and asked and not extraction.facts:
             skipped.append(asked)
         else:
@@ -143,9 +165,16 @@ class ActionCheckEligibility(Action):
             hedged = [f"{FIELDS[name].label}{format_value(name, found[name])}"
                       for name in sorted(extraction.approximate & set(found))
                       if name in FIELDS and FIELDS[name].kind in ("money", "count", "ratio")]
+            # What was understood, so a misreading is seen at once; estimates get their own line.
+            noted = [f"{FIELDS[name].label}{format_value(name, value)}" for name, value in found.items()
+                     if name in FIELDS and value not in (None, [], ()) and name not in extraction.approximate]
+            if noted and not starting:  # a first message is answered by what it asks, then the intro
+                dispatcher.utter_message(response="utter_facts_noted", facts="、".join(noted))
             if hedged:  # one line for all the estimates in a message
                 dispatcher.utter_message(response="utter_fact_approximate", value="、".join(hedged))
             # A fact given again replaces the old one ("不对，我们有320人"), with its range if it is hedged.
+            for name in found:
+                facts.pop(name, None)  # re-stated facts move to the end: the order says which was said last
             facts.update(eligibility.jsonable_facts(found))
             for name in found:
                 ranges.pop(name, None)
@@ -155,7 +184,12 @@ class ActionCheckEligibility(Action):
             skipped = [f for f in skipped if f not in found]
 
         with sessions()() as session:
-            if starting:
+            if starting and describing:
+                # Facts right after an answer about a measure with rules are judged on it ("领雁自筹多少" → "我们在嵊泗").
+                topic = topic_measure(tracker.get_slot(CONTEXT_SLOT), snapshot(session=session))
+                scope = f"measure:{topic}" if topic else "all"
+                questions = 0
+            elif starting:
                 scope = _chat_scope(text, facts, session=session)
                 ranked = measures_asked_about(text, session=session, today=today())
                 if scope.startswith(("all", "family:")) and not _asks_open(text) and ranked:
@@ -179,7 +213,7 @@ class ActionCheckEligibility(Action):
                 if v.status in (Status.ELIGIBLE.value, Status.LIKELY.value)}
         events = [SlotSet("firm_facts", facts), SlotSet("fact_ranges", ranges), SlotSet("skipped_fields", skipped),
                   SlotSet("eligibility_scope", scope)]
-        if starting and scope.startswith("measure:"):
+        if starting and scope.startswith("measure:") and not describing:
             # "个税能减半吗": the measure's own figures first, then only the facts that decide it.
             events += utter_measure(dispatcher, tracker, domain, scope.partition(":")[2])
         elif starting and scope.startswith("category:"):
@@ -204,6 +238,9 @@ class ActionCheckEligibility(Action):
             if decided:
                 dispatcher.utter_message(response="utter_eligibility_progress",
                                          items="\n".join(_verdict_line(domain, v) for v in decided[:3]))
+            pending = _pending_conditions(result) if found and not wide else []
+            if pending:  # the tier the facts put the firm in: "近三年研发费用占销售收入比例不低于4%"
+                dispatcher.utter_message(response="utter_eligibility_pending", conditions="；".join(pending))
             dispatcher.utter_message(response="utter_ask_fact", question=question.question)
             return events + [SlotSet("asked_field", question.name), SlotSet("questions_asked", float(questions + 1)),
                              SlotSet("eligibility_done", False)]
@@ -221,7 +258,10 @@ class ActionCheckEligibility(Action):
             reasons = "；".join(r.explanation for r in verdict.met)
             if verdict.to_confirm:
                 reasons += line(domain, "utter_to_confirm_part", items="、".join(verdict.to_confirm))
-            dispatcher.utter_message(response="utter_category_yes", title=verdict.title, reasons=reasons)
+            # A measure's benefit figures come first ("所得额减按25%计入；税率20%"); a category has only its conditions.
+            benefit = line(domain, "utter_benefit_part", benefit=verdict.benefit) if verdict.offers else ""
+            dispatcher.utter_message(response="utter_category_yes", title=verdict.title, benefit=benefit,
+                                     reasons=reasons)
         elif verdict.status == Status.NOT_ELIGIBLE.value:
             reasons = "；".join(r.explanation for r in verdict.failed)
             dispatcher.utter_message(response="utter_category_no", title=verdict.title, reasons=reasons)
@@ -267,6 +307,13 @@ def _verdict_line(domain: dict[str, Any], verdict: eligibility.MeasureVerdict) -
                         line(domain, "utter_list_more") if len(verdict.to_confirm) > 3 else ""))
     missing = "、".join(eligibility.field_label(DERIVED_FROM.get(f, f)) for f in verdict.missing_fields)
     return line(domain, "utter_possible_line", title=verdict.title, missing=missing)
+
+
+def _pending_conditions(result: eligibility.MatchResult) -> list[str]:
+    """The open conditions of a one-measure result that the facts already narrowed (a tier's ratio), else none."""
+    if len(result.verdicts) != 1 or result.verdicts[0].status != Status.UNKNOWN.value or not result.verdicts[0].met:
+        return []
+    return list(dict.fromkeys(reason.explanation for reason in result.verdicts[0].unknown))[:3]
 
 
 def _described(domain: dict[str, Any], facts: dict[str, Any]) -> str:

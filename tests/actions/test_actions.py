@@ -187,3 +187,43 @@ def test_a_category_check_shows_the_categorys_conditions_first():
     assert "1000万元" in said(messages[:1])
 
 
+
+
+def test_a_bare_figure_correcting_an_earlier_one_replaces_the_fact_of_its_kind():
+    slots = {"eligibility_scope": "category:小型微利企业", "asked_field": "total_assets",
+             "firm_facts": {"employees": 40, "taxable_income": 90}}
+    messages, events = run(eligibility.ActionCheckEligibility(), tracker_for("搞错了，应该是360万", "inform", slots=slots))
+    facts = next(e["value"] for e in events if e.get("name") == "firm_facts")
+    assert facts["taxable_income"] == 360 and "total_assets" not in facts
+    assert "不属于" in said(messages) and "300万元" in said(messages)
+
+
+def test_a_message_only_describing_the_firm_is_taken_into_the_dialogue_not_answered_as_a_question():
+    messages, events = run(answer_actions.ActionAnswer(), tracker_for("我司在缙云，做五金工具的，四十来号人", "ask_measure"))
+    slots = {e["name"]: e["value"] for e in events}
+    assert slots["firm_facts"]["region"] == "丽水市缙云县" and slots["asked_field"]
+    assert messages[-1]["response"] == "utter_ask_fact"
+
+
+def test_facts_the_firm_states_in_a_question_are_kept_for_later():
+    messages, events = run(answer_actions.ActionAnswer(),
+                           tracker_for("我们公司在开化，首台套保险补偿比例是多少", "ask_measure"))
+    slots = {e["name"]: e["value"] for e in events}
+    assert "%" in said(messages)  # the question is answered
+    assert slots["firm_facts"]["region"] == "衢州市开化县"
+
+
+def test_a_category_verdict_names_what_the_firm_gets_before_why():
+    slots = {"eligibility_scope": "measure:fc-xxwl", "asked_field": "total_assets",
+             "firm_facts": {"employees": 30, "taxable_income": 45, "industry": "家具制造"}}
+    messages, _ = run(eligibility.ActionCheckEligibility(), tracker_for("资产1800万", "inform", slots=slots))
+    first = said(messages[-1:]).split("\n")[0]
+    assert "25%" in first and "20%" in first
+
+
+def test_naming_another_category_mid_dialogue_checks_that_one():
+    slots = {"eligibility_scope": "category:科技型中小企业", "asked_field": None, "eligibility_done": True,
+             "firm_facts": {"employees": 90, "revenue": 6000}}
+    messages, events = run(eligibility.ActionCheckEligibility(), tracker_for("那高企呢？", "ask_eligibility", slots=slots))
+    scope = next(e["value"] for e in events if e.get("name") == "eligibility_scope")
+    assert scope != "category:科技型中小企业"
