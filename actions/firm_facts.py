@@ -16,13 +16,16 @@ from kb.answering.vocabulary import vocabulary
 from kb.eligibility import service as eligibility
 from kb.eligibility.profile import extract
 
+NOT_DESCRIBING = frozenset({"certifications", "entity_type", "digital_project"})
+
 
 def describes_firm(text: str) -> bool:
     """A message that gives firm facts and asks nothing ("有120个人，去年营收8000万", "we have 80 staff")."""
     words = vocabulary()
     if words.asks(text):
         return False
-    facts = extract(text, today=today()).facts
+    # A title or the word 公司 in a question ("高新技术企业认定要成立多久") says what it is about, not who asks.
+    facts = [name for name in extract(text, today=today()).facts if name not in NOT_DESCRIBING]
     return bool(facts) and (words.speaks_of_itself(text) or len(facts) >= 2)
 
 

@@ -49,6 +49,10 @@ class Vocabulary:
     def asks(self, text: str) -> bool:
         """Whether a message asks something, rather than only telling ("有120个人，去年营收8000万")."""
         lowered = text.lower()
+        if re.search(r"([\u4e00-\u9fff])[不没]\1", lowered):  # 含不含, 算不算, 有没有: the yes/no question form
+            return True
+        if re.search(r"(?<![\d十百千万一二两三四五六七八九零大])几", lowered):  # 要几个点, not 十几个人
+            return True
         return any(re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", lowered) for word in self.question_words)
 
     def asks_for_a_person(self, text: str) -> bool:

@@ -85,7 +85,7 @@ def quantities(text: str) -> list[Quantity]:
     found: list[Quantity] = []
     vocab = vocabulary()["hedges"]
     pattern = re.compile(
-        rf"(?P<few>大?几[十百千]?|[{NUMERAL_CHARS}\d十百千]*[零十百千]几|几)(?=[十百千万亿个人名位号年%元块]|$)"
+        rf"(?P<few>大?几[十百千]|[{NUMERAL_CHARS}\d十百千]*[零十百千]几)(?=[十百千万亿个人名位号年%元块]|$)"
         rf"|(?P<num>{_NUMERAL})")
     for match in pattern.finditer(text):
         start, end = match.span()

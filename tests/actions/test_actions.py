@@ -227,3 +227,10 @@ def test_naming_another_category_mid_dialogue_checks_that_one():
     messages, events = run(eligibility.ActionCheckEligibility(), tracker_for("那高企呢？", "ask_eligibility", slots=slots))
     scope = next(e["value"] for e in events if e.get("name") == "eligibility_scope")
     assert scope != "category:科技型中小企业"
+
+
+def test_a_question_naming_a_title_or_a_project_kind_is_answered_not_taken_for_a_description():
+    for text in ("省级专精特新评审要等多久", "数字化车间的投资算不算设备租赁"):
+        messages, events = run(answer_actions.ActionAnswer(), tracker_for(text, "ask_measure"))
+        assert messages[0]["response"] != "utter_eligibility_intro"
+        assert not any(e.get("name") == "eligibility_scope" for e in events)
