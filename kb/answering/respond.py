@@ -110,10 +110,10 @@ def _off_topic(question: Question, snap: Snapshot, params: Parameters) -> bool:
     """Its own words are unknown to the knowledge base, one is a content word, and none is about a firm's support.
 
     "32条里说的熊猫吃什么" shares only a document's name with the knowledge base; the name says nothing of what is
-    asked. Unknown function words ("里面", "就是") do not make a question off-topic, and an elliptical question
-    without words of its own takes its topic from the previous turn; "那明天天气呢" has one of its own.
+    asked. Unknown function words ("里面", "就是") do not make a question off-topic; an elliptical question
+    takes its topic from the previous turn instead ("到哪年为止" after a measure).
     """
-    if not question.topic or question.article or question.ordinal:
+    if not question.topic or question.elliptical or question.article or question.ordinal:
         return False
     if question.wanted & ABOUT_A_DOCUMENT:
         return False  # it asks for something a document or measure has: a date, a department, a channel

@@ -19,7 +19,7 @@ STOPWORDS = frozenset(
     "的 了 吗 呢 啊 吧 么 是 有 在 和 与 及 或 我 我们 你 你们 企业 公司 请问 一下 什么 怎么 怎样 如何 哪些 多少 能 可以 "
     "政策 措施 规定 关于 这个 那个 问 想 知道 享受 申请 申报 支持 条 里 中 对 给 要 会 呀 哪里 几 有没有 是不是 "
     "具体 大概 一些 相关 情况 现在 目前 怎么报 怎么办 咋报 咋办 办理 哪儿 一共 总共 到底 啥 是啥 咋 咋样 怎么样 "
-    "意思 啥意思 时候 什么时候 哪个 哪家 哪天 这块 那块 那 那个 这 它 他们 还 也 都 就 又 再 呗 嘛 哦 哈 "
+    "意思 啥意思 时候 什么时候 哪个 哪家 哪天 这块 那块 那 那个 这 它 他们 还 也 都 就 又 再 呗 嘛 哦 哈 顺便 顺带 问下 "
     "今年 去年 前年 明年 本年 上年 这版 那版 年版 这一版 那一版 浙江 浙江省 全省 "
     "the a an of for in on to is are was were be what which how much many do does did can could would will we our "
     "my i me you your it its this that these those there about with from at by as please tell get need want "

@@ -251,3 +251,12 @@ def test_a_wrapped_question_the_classifier_took_for_off_topic_is_still_answered(
     with seeded() as session:
         said = ask(session, noisy, intent="out_of_scope")
     assert "2000万元" in said.split("\n")[0]
+
+
+def test_a_follow_up_asking_until_when_or_for_a_score_continues_the_measure(seeded):
+    with seeded() as session:
+        (_, _), (until, answered) = conversation(session, "个体户的个税减半是怎么规定的", "这个优惠持续到何年为止")
+    assert answered and "2027" in until.split("\n")[0]
+    with seeded() as session:
+        (_, _), (score, answered) = conversation(session, "省级专精特新中小企业认定条件", "顺带问一句打分线多少")
+    assert answered and "60分" in score.split("\n")[0]
