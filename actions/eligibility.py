@@ -50,11 +50,11 @@ def _asks_about_category(text: str, category: str) -> bool:
 
 
 def _named_category(text: str, facts: dict[str, Any]) -> str | None:
-    """The scope of a category the message names ("专精特新呢"), unless it is a title the firm holds."""
+    """The category a message names ("专精特新呢"), unless it is a title the firm holds."""
     held = set(facts.get("certifications") or ())
     for category, names in eligibility.category_names().items():
         if any(name in text for name in (category, *names)) and not any(h[:2] in category for h in held):
-            return f"category:{category}"
+            return category
     return None
 
 
@@ -65,7 +65,7 @@ def _chat_scope(text: str, facts: dict[str, Any], *, session) -> str:
     """
     named = _named_category(text, facts)
     if named:
-        return named
+        return eligibility.category_scope(named, session=session)
     family = family_named(text, session=session)
     ranked = measures_asked_about(text, session=session, today=today())
     if ranked and ranked[0][1].rule and not ranked[0][1].outline_only and (
@@ -115,7 +115,9 @@ class ActionCheckEligibility(Action):
         if not starting and scope.startswith(("category:", "measure:")) and intent not in ("skip", "show_results"):
             # "专精特新呢？去年研发300万" while 科小 was being checked: the new category is checked from here.
             named = _named_category(text, facts)
-            starting = named is not None and named != scope
+            if named is not None:
+                with sessions()() as session:
+                    starting = eligibility.category_scope(named, session=session) != scope
         # A message that only tells about the firm, whatever the classifier made of it ("我们在嵊泗").
         describing = intent not in ("ask_eligibility", "skip", "show_results") and describes_firm(text)
 
@@ -194,7 +196,8 @@ class ActionCheckEligibility(Action):
                 ranked = measures_asked_about(text, session=session, today=today())
                 if scope.startswith(("all", "family:")) and not _asks_open(text) and ranked:
                     return None  # "招标要求必须是国企，能投诉吗": a question about one measure, answered from the KB
-                if scope.startswith("category:") and ranked and not _asks_about_category(text, scope.partition(":")[2]):
+                named = _named_category(text, facts)
+                if named and ranked and not _asks_about_category(text, named):
                     return None  # "我们是专精特新，…能优先给我们供地吗": the category is a fact given, land is asked
                 questions = 0
             result = eligibility.match(facts, session=session, today=today(), scope=scope, skipped=skipped,

@@ -99,7 +99,7 @@ def scope_of(text: str, *, session: Session, today: dt.date | None = None,
             continue
         for category, names in category_names().items():
             if any(name in clause for name in (category, *names)) and not _about_held(category, held):
-                return f"category:{category}"
+                return category_scope(category, session=session)
         for measure in measures_with_rules(session=session):
             if any(len(k) >= 3 and k in clause for k in measure.keywords):
                 return f"measure:{measure.measure_id}"
@@ -182,6 +182,26 @@ def measures_with_rules(*, session: Session) -> tuple[RuleMeasure, ...]:
     with _held_lock:
         _held[engine] = (revision, held)
     return held
+
+
+def category_scope(name: str, *, session: Session) -> str:
+    """The scope for a check of a category: its firm-category measure if it has one, else the category.
+
+    The measure adds the official conditions the bare category leaves out (科技型中小企业规模条件 → fc-kjxzx, with
+    the evaluation score to confirm) and the benefit the firm gets.
+    """
+    for measure in measures_with_rules(session=session):
+        if measure.family == "firm_category" and _refers_to(measure.rule, name):
+            return f"measure:{measure.measure_id}"
+    return f"category:{name}"
+
+
+def _refers_to(rule: Any, category: str) -> bool:
+    if isinstance(rule, Mapping):
+        return rule.get("category") == category or any(_refers_to(v, category) for v in rule.values())
+    if isinstance(rule, list):
+        return any(_refers_to(item, category) for item in rule)
+    return False
 
 
 def rules_in_force(*, session: Session, today: dt.date, family: str | None = None) -> list[RuleMeasure]:

@@ -127,7 +127,7 @@ def test_a_single_category_check_asks_only_for_the_missing_facts():
     text = "我们算小型微利企业吗？我们有85个人"
     messages, events = run(eligibility.ActionCheckEligibility(), tracker_for(text, "ask_eligibility"))
     slots = {e["name"]: e["value"] for e in events}
-    assert slots["eligibility_scope"] == "category:小型微利企业"
+    assert slots["eligibility_scope"] == "measure:fc-xxwl"  # the category's measure: conditions and benefit
     assert slots["firm_facts"]["employees"] == 85
     assert slots["asked_field"] in ("industry", "taxable_income", "total_assets")
     assert messages[-1]["response"] == "utter_ask_fact"
