@@ -27,7 +27,7 @@ from kb.answering.vocabulary import vocabulary
 from kb.eligibility import Status, format_value
 from kb.eligibility import service as eligibility
 from kb.eligibility.parsing import corrected_figure
-from kb.eligibility.profile import DERIVED_FROM, FIELDS, Parsed, Problem, extract, parse
+from kb.eligibility.profile import DERIVED_FROM, FIELDS, Parsed, Problem, derive, extract, parse
 from kb.text import normalize
 
 # A firm answers a few questions, not a questionnaire: after these, the result says what would decide the rest.
@@ -186,10 +186,13 @@ class ActionCheckEligibility(Action):
             skipped = [f for f in skipped if f not in found]
 
         with sessions()() as session:
-            if starting and describing:
-                # Facts right after an answer about a measure with rules are judged on it ("领雁自筹多少" → "我们在嵊泗").
-                topic = topic_measure(tracker.get_slot(CONTEXT_SLOT), snapshot(session=session))
+            # Facts right after an answer about a measure with rules are judged on it ("领雁自筹多少" → "我们在嵊泗",
+            # "高企研发占比要求" → "研发一年两百来万").
+            topic = topic_measure(tracker.get_slot(CONTEXT_SLOT), snapshot(session=session)) \
+                if starting and intent != "ask_eligibility" else None
+            if starting and (describing or (topic and found and not vocabulary().asks(text))):
                 scope = f"measure:{topic}" if topic else "all"
+                describing = True
                 questions = 0
             elif starting:
                 scope = _chat_scope(text, facts, session=session)
@@ -241,9 +244,12 @@ class ActionCheckEligibility(Action):
             if decided:
                 dispatcher.utter_message(response="utter_eligibility_progress",
                                          items="\n".join(_verdict_line(domain, v) for v in decided[:3]))
-            pending = _pending_conditions(result) if found and not wide else []
-            if pending:  # the tier the facts put the firm in: "近三年研发费用占销售收入比例不低于4%"
-                dispatcher.utter_message(response="utter_eligibility_pending", conditions="；".join(pending))
+            pending = _pending_conditions(result) if found and not wide else None
+            if pending:  # what the facts settle of one measure, and the tier they put the firm in ("…不低于4%")
+                met, open_ = pending
+                dispatcher.utter_message(response="utter_eligibility_pending", title=result.verdicts[0].title,
+                                         met=line(domain, "utter_met_part", met="；".join(met)) if met else "",
+                                         conditions="；".join(open_))
             dispatcher.utter_message(response="utter_ask_fact", question=question.question)
             return events + [SlotSet("asked_field", question.name), SlotSet("questions_asked", float(questions + 1)),
                              SlotSet("eligibility_done", False)]
@@ -267,7 +273,13 @@ class ActionCheckEligibility(Action):
                                      reasons=reasons)
         elif verdict.status == Status.NOT_ELIGIBLE.value:
             reasons = "；".join(r.explanation for r in verdict.failed)
-            dispatcher.utter_message(response="utter_category_no", title=verdict.title, reasons=reasons)
+            # The firm's own figure beside the condition it fails ("研发费用占营业收入比例5%").
+            facts = derive(dict(result.facts))
+            stated = "、".join(dict.fromkeys(
+                f"{FIELDS[r.field].label}{format_value(r.field, facts[r.field])}" for r in verdict.failed
+                if r.field in FIELDS and facts.get(r.field) is not None))
+            dispatcher.utter_message(response="utter_category_no", title=verdict.title, reasons=reasons,
+                                     stated=line(domain, "utter_stated_part", facts=stated) if stated else "")
         else:
             missing = "、".join(eligibility.field_label(f) for f in verdict.missing_fields)
             dispatcher.utter_message(response="utter_category_unknown", title=verdict.title, missing=missing)
@@ -312,11 +324,16 @@ def _verdict_line(domain: dict[str, Any], verdict: eligibility.MeasureVerdict) -
     return line(domain, "utter_possible_line", title=verdict.title, missing=missing)
 
 
-def _pending_conditions(result: eligibility.MatchResult) -> list[str]:
-    """The open conditions of a one-measure result that the facts already narrowed (a tier's ratio), else none."""
-    if len(result.verdicts) != 1 or result.verdicts[0].status != Status.UNKNOWN.value or not result.verdicts[0].met:
-        return []
-    return list(dict.fromkeys(reason.explanation for reason in result.verdicts[0].unknown))[:3]
+def _pending_conditions(result: eligibility.MatchResult) -> tuple[list[str], list[str]] | None:
+    """Of a one-measure result the facts have narrowed: the conditions met and those still open, else None.
+
+    Open figures come before the official conditions to confirm.
+    """
+    verdict = result.verdicts[0] if len(result.verdicts) == 1 else None
+    if verdict is None or verdict.status != Status.UNKNOWN.value or not verdict.met:
+        return None
+    open_ = sorted(dict.fromkeys(r.explanation for r in verdict.unknown), key=lambda e: e in verdict.to_confirm)
+    return [r.explanation for r in verdict.met if r.field in FIELDS][:2], open_[:3]
 
 
 def _described(domain: dict[str, Any], facts: dict[str, Any]) -> str:

@@ -34,6 +34,7 @@ class Reason:
 
     explanation: str
     ref: str | None
+    field: str | None = None  # the fact it is about ("confirmed" for an official condition not encoded)
 
 
 @dataclass(frozen=True)
@@ -237,7 +238,7 @@ def match(
 
 
 def _reasons(findings) -> tuple[Reason, ...]:
-    return tuple(Reason(f.explanation, f.ref) for f in findings)
+    return tuple(Reason(f.explanation, f.ref, f.field) for f in findings)
 
 
 def _measure_verdict(measure: RuleMeasure, verdict: Verdict) -> MeasureVerdict:

@@ -234,3 +234,22 @@ def test_a_question_naming_a_title_or_a_project_kind_is_answered_not_taken_for_a
         messages, events = run(answer_actions.ActionAnswer(), tracker_for(text, "ask_measure"))
         assert messages[0]["response"] != "utter_eligibility_intro"
         assert not any(e.get("name") == "eligibility_scope" for e in events)
+
+
+def test_a_lone_fact_right_after_an_answer_on_a_measure_is_judged_on_that_measure():
+    context = {"unit": "m:fc-kjxzx", "topic": [], "tokens": [], "documents": [], "families": [], "year": None,
+               "wanted": [], "items": []}
+    messages, events = run(eligibility.ActionCheckEligibility(),
+                           tracker_for("职工有六百三十人", "inform", slots={"answer_context": context}))
+    slots = {e["name"]: e["value"] for e in events}
+    assert slots["eligibility_scope"] == "measure:fc-kjxzx"
+    text = said(messages)
+    assert "不属于" in text and "630人" in text and "500人" in text  # the firm's figure beside the condition
+
+
+def test_a_what_if_figure_rejudges_with_it():
+    slots = {"eligibility_scope": "measure:fc-gsgy", "asked_field": None, "eligibility_done": True,
+             "firm_facts": {"industry": "金属制品", "revenue": 1700}}
+    messages, events = run(eligibility.ActionCheckEligibility(), tracker_for("要是明年做到2300万呢", "inform", slots=slots))
+    facts = next(e["value"] for e in events if e.get("name") == "firm_facts")
+    assert facts["revenue"] == 2300 and "不属于" not in said(messages)
