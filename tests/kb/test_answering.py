@@ -206,8 +206,8 @@ def test_a_yes_no_question_stating_a_firm_fact_gets_the_rule_verdict_first(seede
     with seeded() as session:
         said = ask(session, "公司在泰顺，领雁项目的自筹比例可以按低一点的标准吗")
     first = said.split("\n")[0]
-    # The address decides the lower floor for the projects the firm leads.
-    assert first.startswith("按您说的") and "符合条件" in first and "60%" in first
+    # The address meets the rule's one encoded condition; leading a project is what remains to confirm.
+    assert first.startswith("按您说的") and "已满足" in first and "60%" in first and "牵头" in first
 
 
 def test_a_follow_up_of_cue_words_only_stays_with_the_document(seeded):
