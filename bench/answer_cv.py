@@ -43,7 +43,6 @@ GRID: dict[str, tuple[float, ...]] = {
     "min_coverage": (0.0, 0.05, 0.1, 0.2, 0.25, 0.3),
     "min_coverage_out_of_scope": (0.2, 0.3, 0.4, 0.5),
     "off_topic_word": (6.0, 6.5, 7.0, 8.0, 99.0),
-    "off_topic_share": (0.3, 0.4, 0.5, 0.6, 9.0),
 }
 
 

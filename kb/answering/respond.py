@@ -117,11 +117,10 @@ def _off_topic(question: Question, snap: Snapshot, params: Parameters) -> bool:
         return False
     if question.wanted & ABOUT_A_DOCUMENT:
         return False  # it asks for something a document or measure has: a date, a department, a channel
-    strange = [t for t in question.topic if t not in snap.index.idf and general_idf(t) >= params.off_topic_word]
-    if not strange:
+    if any(token in snap.index.idf for token in question.topic):
         return False
-    if any(t in snap.index.idf for t in question.topic) and len(strange) < params.off_topic_share * len(question.topic):
-        return False  # a word of the knowledge base among mostly its own words: about the knowledge base
+    if not any(general_idf(token) >= params.off_topic_word for token in question.topic):
+        return False
     return not any(word in question.text for word in vocabulary().firm_context)
 
 

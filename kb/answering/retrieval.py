@@ -41,9 +41,6 @@ class Parameters:
     # A word counts as saying what an off-topic question is about ("金鱼", not "里面") when its idf over
     # jieba's general corpus reaches this (function words sit near 3.6-6, content words above).
     off_topic_word: float = 6.5
-    # A question is off-topic, too, when such unknown content words make this share of its topic words, even if a
-    # word of the knowledge base is among them ("小巨人篮球鞋哪款好穿"); above 1 this never applies.
-    off_topic_share: float = 9.0
 
 
 PARAMETERS = Parameters()
