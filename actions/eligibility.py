@@ -50,7 +50,7 @@ def _asks_about_category(text: str, category: str) -> bool:
 
 
 def _named_category(text: str, facts: dict[str, Any]) -> str | None:
-    """The category a message names ("专精特新呢"), unless it is a title the firm holds."""
+    """The category a message names ("那科小呢"), unless it is a title the firm holds."""
     held = set(facts.get("certifications") or ())
     for category, names in eligibility.category_names().items():
         if any(name in text for name in (category, *names)) and not any(h[:2] in category for h in held):
@@ -113,12 +113,12 @@ class ActionCheckEligibility(Action):
         questions = int(tracker.get_slot("questions_asked") or 0)
         starting = intent == "ask_eligibility" or scope is None
         if not starting and scope.startswith(("category:", "measure:")) and intent not in ("skip", "show_results"):
-            # "专精特新呢？去年研发300万" while 科小 was being checked: the new category is checked from here.
+            # "换成高企看看？研发一年四百万" while 科小 was being checked: the new category is checked from here.
             named = _named_category(text, facts)
             if named is not None:
                 with sessions()() as session:
                     starting = eligibility.category_scope(named, session=session) != scope
-        # A message that only tells about the firm, whatever the classifier made of it ("我们在嵊泗").
+        # A message that only tells about the firm, whatever the classifier made of it ("咱们厂在岱山").
         describing = intent not in ("ask_eligibility", "skip", "show_results") and describes_firm(text)
 
         if intent == "show_results":
@@ -138,7 +138,7 @@ class ActionCheckEligibility(Action):
         before = dict(facts)
         extraction = extract(text, today=today(), asked=asked if intent not in ("ask_eligibility", "skip") else None)
         if not extraction.facts and facts:
-            # "不对，是4800万": a bare figure correcting the fact of its kind said last (facts are kept in order).
+            # "刚才说错了，是六千二百万": a bare figure correcting the fact of its kind said last (facts are kept in order).
             correction = corrected_figure(text, list(facts))
             if correction.facts:
                 extraction = correction
@@ -186,7 +186,7 @@ class ActionCheckEligibility(Action):
             skipped = [f for f in skipped if f not in found]
 
         with sessions()() as session:
-            # Facts right after an answer about a measure with rules are judged on it ("领雁自筹多少" → "我们在嵊泗",
+            # Facts right after an answer about a measure with rules are judged on it ("尖兵项目企业要出多少钱" → "咱家在云和",
             # "高企研发占比要求" → "研发一年两百来万").
             topic = topic_measure(tracker.get_slot(CONTEXT_SLOT), snapshot(session=session)) \
                 if starting and intent != "ask_eligibility" else None

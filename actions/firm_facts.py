@@ -20,11 +20,11 @@ NOT_DESCRIBING = frozenset({"certifications", "entity_type", "digital_project"})
 
 
 def describes_firm(text: str) -> bool:
-    """A message that gives firm facts and asks nothing ("有120个人，去年营收8000万", "we have 80 staff")."""
+    """A message that gives firm facts and asks nothing ("五十来号人，开票三千多万", "we employ 45 people")."""
     words = vocabulary()
     if words.asks(text):
         return False
-    # A title or the word 公司 in a question ("高新技术企业认定要成立多久") says what it is about, not who asks.
+    # A title or the word 公司 in a question ("科技型中小企业入库要几年") says what it is about, not who asks.
     facts = [name for name in extract(text, today=today()).facts if name not in NOT_DESCRIBING]
     return bool(facts) and (words.speaks_of_itself(text) or len(facts) >= 2)
 

@@ -75,7 +75,7 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
     if followed and not own_documents and question.documents:
         # "一共分几个部分" after a question on the 32条: the document talked about, while it has an answer.
         candidates = [c for c in candidates if c.unit.document_id in question.documents] or candidates
-    # A follow-up the classifier took for off-topic ("政策到什么时候" after a measure) is judged as the question it continues.
+    # A follow-up the classifier took for off-topic ("这条执行到啥时候" after a measure) is judged as the question it continues.
     # So is a question wrapped in noise: the classifier read the fake system prompt or the SQL, not the question.
     off_topic_intent = intent == "out_of_scope" and not followed and strip_noise(question.raw) == question.raw.strip()
     least = params.min_coverage_out_of_scope if off_topic_intent else params.min_coverage
@@ -111,7 +111,7 @@ def _off_topic(question: Question, snap: Snapshot, params: Parameters) -> bool:
 
     "32条里说的熊猫吃什么" shares only a document's name with the knowledge base; the name says nothing of what is
     asked. Unknown function words ("里面", "就是") do not make a question off-topic; an elliptical question
-    takes its topic from the previous turn instead ("到哪年为止" after a measure).
+    takes its topic from the previous turn instead ("管到哪一年" after a measure).
     """
     if not question.topic or question.elliptical or question.article or question.ordinal:
         return False
@@ -128,7 +128,7 @@ def respond_small_talk(text: str, response: str, *, session: Session, today: dt.
                        context: dict[str, Any] | None = None, staff: bool = False) -> Reply:
     """Thanks or a goodbye as classified; answered as a question when it holds one the KB answers.
 
-    "2027年的8+4出来了没" is no goodbye: it is tried as strictly as an off-topic message, and only when the
+    "2028年版的有了没" is no goodbye: it is tried as strictly as an off-topic message, and only when the
     knowledge base has nothing for it does the small-talk response (`response`) follow.
     """
     reply = respond(text, session=session, today=today, context=context, intent="out_of_scope", staff=staff)

@@ -22,8 +22,8 @@ _IMPLIED = frozenset({"entity_type"})
 # A title named in a question ("小巨人指的哪类企业") is what it asks about far more often than one the firm holds.
 _NOT_THE_FIRMS = frozenset({"certifications"})
 MAX_REASONS = 2
-# Without the firm speaking of itself, only figures and a place are its facts ("萧山的企业能…吗"): in
-# "金融机构给小微企业贷款免税吗" the industry and the kind of firm are what the question is about, not who asks.
+# Without the firm speaking of itself, only figures and a place are its facts ("临平的厂能…吗"): in
+# "保险公司给小微企业的保单有优惠吗" the industry and the kind of firm are what the question is about, not who asks.
 STATED_WITHOUT_SELF = frozenset({"money", "count", "ratio", "year", "region"})
 
 

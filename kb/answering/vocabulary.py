@@ -47,11 +47,11 @@ class Vocabulary:
         return any(re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", lowered) for word in self.self_words)
 
     def asks(self, text: str) -> bool:
-        """Whether a message asks something, rather than only telling ("有120个人，去年营收8000万")."""
+        """Whether a message asks something, rather than only telling ("四十来号人，开票两千万出头")."""
         lowered = text.lower()
-        if re.search(r"([\u4e00-\u9fff])[不没]\1", lowered):  # 含不含, 算不算, 有没有: the yes/no question form
+        if re.search(r"([\u4e00-\u9fff])[不没]\1", lowered):  # 包不包, 算不算, 有没有: the yes/no question form
             return True
-        if re.search(r"(?<![\d十百千万一二两三四五六七八九零大])几", lowered):  # 要几个点, not 十几个人
+        if re.search(r"(?<![\d十百千万一二两三四五六七八九零大])几", lowered):  # 交几次, not 二十几个人
             return True
         return any(re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", lowered) for word in self.question_words)
 

@@ -160,7 +160,7 @@ def quantities(text: str) -> list[Quantity]:
             low, high, approximate = value, None, True
         elif any(before.endswith(w) for w in vocab["at_most"]) or any(
                 after_text.startswith(w) for w in ("不到", "不足", "没到")):  # "不到两千万", "两百人不到"
-            # Below the figure, and usually close to it: 0.95 of it stands for the point ("不到50人" → 47.5).
+            # Below the figure, and usually close to it: 0.95 of it stands for the point ("不到80人" → 76).
             low, high, approximate = None, value - EPSILON * max(value, 1), True
             value *= UNDER_POINT
         elif any(before.endswith(w) for w in vocab["nearly"]):
