@@ -14,7 +14,6 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import intent_name, is_staff, log_unanswered, message_text, sessions, today
-from actions.firm_facts import describes_firm, kept_facts
 from kb.answering.reply import Reply, render
 from kb.answering.respond import respond, respond_measure, respond_small_talk
 from kb.answering.vocabulary import vocabulary
@@ -56,28 +55,6 @@ async def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, do
     if not reply.answered:
         await asyncio.to_thread(log_unanswered, tracker, "unanswered")
     return utter_reply(dispatcher, domain, reply)
-
-
-class ActionAnswer(Action):
-    """Any question about the policies: facts, lists, documents, changes, definitions, how and where to apply."""
-
-    def name(self) -> str:
-        """The action's name in the domain: action_answer."""
-        return "action_answer"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        """Answer the message as a question (then re-ask a pending fact); a message only describing the firm is not one."""
-        text = message_text(tracker)
-        if await asyncio.to_thread(describes_firm, text):
-            # Whatever the classifier made of it, a message that only describes the firm goes to the dialogue
-            # (imported here: the dialogue's module builds on this one's answer helpers).
-            from actions.eligibility import ActionCheckEligibility
-
-            return await ActionCheckEligibility().run(dispatcher, tracker, domain)
-        events = await answer_and_resume(dispatcher, tracker, domain, intent_name(tracker))
-        return events + await asyncio.to_thread(kept_facts, tracker, text)
 
 
 async def answer_and_resume(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any],

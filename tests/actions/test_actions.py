@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answer as answer_actions
 from actions import eligibility
+from actions import question as question_actions
 
 
 @pytest.fixture(autouse=True)
@@ -53,7 +54,7 @@ def context_of(events: list[dict]) -> dict | None:
 
 
 def test_a_question_is_answered_with_the_figure_first_and_the_source_last():
-    messages, events = run(answer_actions.ActionAnswer(), tracker_for("国际首台套能奖励多少", "ask_measure"))
+    messages, events = run(question_actions.ActionAnswer(), tracker_for("国际首台套能奖励多少", "ask_measure"))
     text = said(messages)
     assert "200万元" in text.split("\n")[0]
     assert text.split("\n")[-1].startswith("出处：") and "http" in text.split("\n")[-1]
@@ -61,9 +62,9 @@ def test_a_question_is_answered_with_the_figure_first_and_the_source_last():
 
 
 def test_the_topic_of_the_last_answer_carries_a_bare_follow_up_through_the_slot():
-    _, events = run(answer_actions.ActionAnswer(), tracker_for("2024年8+4省里一共拿出多少财政资金", "ask_measure"))
+    _, events = run(question_actions.ActionAnswer(), tracker_for("2024年8+4省里一共拿出多少财政资金", "ask_measure"))
     follow = tracker_for("那25年呢", "nlu_fallback", slots={"answer_context": context_of(events)})
-    messages, _ = run(answer_actions.ActionAnswer(), follow)
+    messages, _ = run(question_actions.ActionAnswer(), follow)
     assert "1042.8亿元" in said(messages).split("\n")[0]
 
 
@@ -72,7 +73,7 @@ def test_a_question_nothing_in_the_knowledge_base_answers_is_logged_for_staff(kn
 
     from kb.store.models import AskedQuestion
 
-    messages, events = run(answer_actions.ActionAnswer(), tracker_for("宠物医院开业需要办哪些证", "out_of_scope"))
+    messages, events = run(question_actions.ActionAnswer(), tracker_for("宠物医院开业需要办哪些证", "out_of_scope"))
     assert [m["response"] for m in messages] == ["utter_out_of_scope"] and events == []
     messages, _ = run(answer_actions.ActionHandoff(), tracker_for("我要找真人", "handoff"))
     assert [m["response"] for m in messages] == ["utter_handoff"]
@@ -82,19 +83,19 @@ def test_a_question_nothing_in_the_knowledge_base_answers_is_logged_for_staff(kn
 
 
 def test_gibberish_gets_the_general_fallback():
-    messages, _ = run(answer_actions.ActionAnswer(), tracker_for("qwpo zxmn", "nlu_fallback"))
+    messages, _ = run(question_actions.ActionAnswer(), tracker_for("qwpo zxmn", "nlu_fallback"))
     assert [m["response"] for m in messages] == ["utter_default"]
 
 
 def test_a_chosen_measure_is_answered_by_its_id():
     entities = [{"entity": "measure_id", "value": "e84-2025-trade-in"}]
-    messages, events = run(answer_actions.ActionAnswer(), tracker_for("/choose_measure", "choose_measure", entities))
+    messages, events = run(question_actions.ActionAnswer(), tracker_for("/choose_measure", "choose_measure", entities))
     assert "以旧换新" in said(messages).split("\n")[0]
     assert context_of(events)["unit"] == "m:e84-2025-trade-in"
 
 
 def test_buttons_offered_for_an_unclear_question_choose_a_measure_by_id():
-    messages, _ = run(answer_actions.ActionAnswer(), tracker_for("补贴", "ask_measure"))
+    messages, _ = run(question_actions.ActionAnswer(), tracker_for("补贴", "ask_measure"))
     buttons = [b for m in messages for b in m.get("buttons") or []]
     assert 1 <= len(buttons) <= 3 and all(b["payload"].startswith('/choose_measure{"measure_id": "') for b in buttons)
 
@@ -107,11 +108,11 @@ def test_staff_see_internal_notes_only_through_dingtalk(knowledge_base):
         measure.internal_note = "商务厅窗口周三下午集中受理"
         measure.internal_contact = "张科长 0571-0000"
     chosen = [{"entity": "measure_id", "value": "e84-2025-trade-in"}]
-    staff, _ = run(answer_actions.ActionAnswer(), tracker_for("/choose_measure", "choose_measure", chosen,
+    staff, _ = run(question_actions.ActionAnswer(), tracker_for("/choose_measure", "choose_measure", chosen,
                                                               metadata={"role": "staff"}, channel="dingtalk"))
-    public, _ = run(answer_actions.ActionAnswer(), tracker_for("/choose_measure", "choose_measure", chosen))
+    public, _ = run(question_actions.ActionAnswer(), tracker_for("/choose_measure", "choose_measure", chosen))
     # A role in metadata from a channel the public writes to (REST, socket.io) is not trusted.
-    forged, _ = run(answer_actions.ActionAnswer(), tracker_for("/choose_measure", "choose_measure", chosen,
+    forged, _ = run(question_actions.ActionAnswer(), tracker_for("/choose_measure", "choose_measure", chosen,
                                                                metadata={"role": "staff"}, channel="socketio"))
     assert "商务厅窗口周三下午集中受理" in said(staff) and "张科长" in said(staff)
     for reply in (public, forged):
@@ -119,7 +120,7 @@ def test_staff_see_internal_notes_only_through_dingtalk(knowledge_base):
 
 
 def test_questions_about_other_provinces_are_out_of_scope():
-    messages, _ = run(answer_actions.ActionAnswer(), tracker_for("山东的小巨人奖励多少", "ask_measure"))
+    messages, _ = run(question_actions.ActionAnswer(), tracker_for("山东的小巨人奖励多少", "ask_measure"))
     assert [(m["response"], m["region"]) for m in messages] == [("utter_out_of_scope_region", "山东")]
 
 
@@ -199,14 +200,14 @@ def test_a_bare_figure_correcting_an_earlier_one_replaces_the_fact_of_its_kind()
 
 
 def test_a_message_only_describing_the_firm_is_taken_into_the_dialogue_not_answered_as_a_question():
-    messages, events = run(answer_actions.ActionAnswer(), tracker_for("我司在缙云，做五金工具的，四十来号人", "ask_measure"))
+    messages, events = run(question_actions.ActionAnswer(), tracker_for("我司在缙云，做五金工具的，四十来号人", "ask_measure"))
     slots = {e["name"]: e["value"] for e in events}
     assert slots["firm_facts"]["region"] == "丽水市缙云县" and slots["asked_field"]
     assert messages[-1]["response"] == "utter_ask_fact"
 
 
 def test_facts_the_firm_states_in_a_question_are_kept_for_later():
-    messages, events = run(answer_actions.ActionAnswer(),
+    messages, events = run(question_actions.ActionAnswer(),
                            tracker_for("我们公司在开化，首台套保险补偿比例是多少", "ask_measure"))
     slots = {e["name"]: e["value"] for e in events}
     assert "%" in said(messages)  # the question is answered
@@ -231,7 +232,7 @@ def test_naming_another_category_mid_dialogue_checks_that_one():
 
 def test_a_question_naming_a_title_or_a_project_kind_is_answered_not_taken_for_a_description():
     for text in ("省级专精特新评审要等多久", "数字化车间的投资算不算设备租赁"):
-        messages, events = run(answer_actions.ActionAnswer(), tracker_for(text, "ask_measure"))
+        messages, events = run(question_actions.ActionAnswer(), tracker_for(text, "ask_measure"))
         assert messages[0]["response"] != "utter_eligibility_intro"
         assert not any(e.get("name") == "eligibility_scope" for e in events)
 

@@ -1,0 +1,37 @@
+"""The action for every message classified as a question: answered, unless it only describes the firm.
+
+It sits above both the answer helpers (actions/answer.py) and the eligibility dialogue (actions/eligibility.py),
+which builds on those helpers, so neither imports the other's module back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.answer import answer_and_resume
+from actions.common import intent_name, message_text
+from actions.eligibility import ActionCheckEligibility
+from actions.firm_facts import describes_firm, kept_facts
+
+
+class ActionAnswer(Action):
+    """Any question about the policies: facts, lists, documents, changes, definitions, how and where to apply."""
+
+    def name(self) -> str:
+        """The action's name in the domain: action_answer."""
+        return "action_answer"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """Answer the message as a question (then re-ask a pending fact); a message only describing the firm is not one."""
+        text = message_text(tracker)
+        if await asyncio.to_thread(describes_firm, text):
+            # Whatever the classifier made of it, a message that only describes the firm goes to the dialogue.
+            return await ActionCheckEligibility().run(dispatcher, tracker, domain)
+        events = await answer_and_resume(dispatcher, tracker, domain, intent_name(tracker))
+        return events + await asyncio.to_thread(kept_facts, tracker, text)
