@@ -26,8 +26,8 @@ from kb.answering.snapshot import snapshot
 from kb.answering.vocabulary import vocabulary
 from kb.eligibility import Status, format_value
 from kb.eligibility import service as eligibility
-from kb.eligibility.parsing import corrected_figure
-from kb.eligibility.profile import DERIVED_FROM, FIELDS, Parsed, Problem, derive, extract, parse
+from kb.eligibility.parsing import corrected_figure, extract
+from kb.eligibility.profile import DERIVED_FROM, FIELDS, Parsed, Problem, derive, parse
 from kb.text import normalize
 
 # A firm answers a few questions, not a questionnaire: after these, the result says what would decide the rest.

@@ -14,7 +14,7 @@ from rasa_sdk.events import SlotSet
 from actions.common import today
 from kb.answering.vocabulary import vocabulary
 from kb.eligibility import service as eligibility
-from kb.eligibility.profile import extract
+from kb.eligibility.parsing import extract
 
 NOT_DESCRIBING = frozenset({"certifications", "entity_type", "digital_project"})
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from kb.eligibility.profile import FIELDS, Parsed, close_certifications, derive, extract, parse
+from kb.eligibility.parsing import extract
+from kb.eligibility.profile import FIELDS, Parsed, close_certifications, derive, parse
 
 TODAY = dt.date(2026, 12, 2)
 

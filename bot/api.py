@@ -25,7 +25,8 @@ from sanic.request import Request
 from kb.eligibility import FactsError
 from kb.eligibility import service as matching
 from kb.eligibility.fact_bounds import out_of_range
-from kb.eligibility.profile import FIELDS, extract
+from kb.eligibility.parsing import extract
+from kb.eligibility.profile import FIELDS
 from kb.text import normalize
 
 MAX_TEXT = 5000

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.eligibility import FactsError, RuleError, Status
-from kb.eligibility.profile import extract_facts
+from kb.eligibility.parsing import extract_facts
 from kb.eligibility.service import MeasureVerdict, match
 from kb.store.models import Firm
 

@@ -109,6 +109,11 @@ def extract(text: str, *, today: dt.date | None = None, asked: str | None = None
     return Extraction(found.facts, frozenset(found.approximate), found.problems, dict(found.ranges))
 
 
+def extract_facts(text: str, *, today: dt.date | None = None) -> dict[str, Any]:
+    """Return the facts `extract` finds, as a plain dict of field → value."""
+    return extract(text, today=today).facts
+
+
 def corrected_figure(text: str, stated: list[str]) -> Extraction:
     """A correction giving a bare figure ("不对，是4800万"): it replaces the fact of its kind stated last.
 

@@ -438,22 +438,3 @@ def derive(facts: dict[str, Any]) -> dict[str, Any]:
     if derived.get("certifications") is not None:
         derived["certifications"] = close_certifications(frozenset(derived["certifications"]))
     return derived
-
-
-# --- facts from a free sentence ---------------------------------------------------------------------
-
-
-def extract(text: str, *, today: dt.date | None = None, asked: str | None = None) -> Extraction:
-    """Every fact a firm's own sentence gives, e.g. "我们是丽水遂昌的民营金属制品厂，85个人，营收6800万".
-
-    The reader is kb.eligibility.parsing (vocabulary in kb/rules/facts.yaml); `asked` is the field the bot
-    just asked, which a bare figure answers.
-    """
-    from kb.eligibility.parsing import extract as read
-
-    return read(text, today=today, asked=asked)
-
-
-def extract_facts(text: str, *, today: dt.date | None = None) -> dict[str, Any]:
-    """Return the facts `extract` finds, as a plain dict of field → value."""
-    return extract(text, today=today).facts

@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 
 from kb.eligibility.numbers import cn_number
-from kb.eligibility.profile import FIELDS, KINDS, Parsed, Problem, derive, extract, extract_facts, parse
+from kb.eligibility.parsing import extract, extract_facts
+from kb.eligibility.profile import FIELDS, KINDS, Parsed, Problem, derive, parse
 
 TODAY = dt.date(2026, 3, 1)
 
