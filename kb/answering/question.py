@@ -58,6 +58,7 @@ class Question:
     tokens: tuple[str, ...]  # what retrieval reads
     topic: tuple[str, ...]  # tokens that say what it is about: no cue words, document names or years
     other_region: str | None
+    wrapped: bool = False  # noise was taken out around it: what a classifier read is not the question
 
 
 def _sql_values(match: re.Match[str]) -> str:
@@ -139,7 +140,9 @@ def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
     """Parse a message once: everything answering needs to know about it."""
     words = snapshot.vocabulary
     index = snapshot.index
-    cleaned = arabic_years(arabic_article_counts(question_in(strip_noise(normalize(raw)))))
+    normalized = normalize(raw)
+    unwrapped = strip_noise(normalized)
+    cleaned = arabic_years(arabic_article_counts(question_in(unwrapped)))
     lowered = cleaned.lower()
     text = words.plain(index.correct(_glossed(cleaned, words.glossary)))
     matched_cues = sorted({cue for cues in words.wanted.values() for cue in cues if cue in lowered or cue in text},
@@ -169,5 +172,5 @@ def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
         raw=raw, text=text, year=years[0] if years else None, years=tuple(years),
         documents=tuple(d.id for d in documents), families=tuple(dict.fromkeys(d.family for d in documents)),
         article=article_number(text), ordinal=_ordinal(text), wanted=wanted, elliptical=elliptical,
-        tokens=tuple(tokens), topic=topic, other_region=other_region(text),
+        tokens=tuple(tokens), topic=topic, other_region=other_region(text), wrapped=unwrapped != normalized.strip(),
     )

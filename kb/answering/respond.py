@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from kb.answering import compose
 from kb.answering.followup import context_of, resolve, with_document_names
 from kb.answering.general import general_idf
-from kb.answering.question import Question, parse_question, strip_noise
+from kb.answering.question import Question, parse_question
 from kb.answering.reply import Line, Reply, Say
 from kb.answering.retrieval import PARAMETERS, PREFERRED, Candidate, Parameters, preferred_kinds, rank
 from kb.answering.snapshot import MeasureRecord, Snapshot, snapshot
@@ -77,7 +77,7 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
         candidates = [c for c in candidates if c.unit.document_id in question.documents] or candidates
     # A follow-up the classifier took for off-topic ("这条执行到啥时候" after a measure) is judged as the question it continues.
     # So is a question wrapped in noise: the classifier read the fake system prompt or the SQL, not the question.
-    off_topic_intent = intent == "out_of_scope" and not followed and strip_noise(question.raw) == question.raw.strip()
+    off_topic_intent = intent == "out_of_scope" and not followed and not question.wrapped
     least = params.min_coverage_out_of_scope if off_topic_intent else params.min_coverage
     if not candidates or (candidates[0].coverage < least and not question.documents):
         if intent == "nlu_fallback":

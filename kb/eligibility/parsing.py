@@ -115,7 +115,7 @@ def extract_facts(text: str, *, today: dt.date | None = None) -> dict[str, Any]:
 
 
 def corrected_figure(text: str, stated: list[str]) -> Extraction:
-    """A correction giving a bare figure ("不对，是4800万"): it replaces the fact of its kind stated last.
+    """A correction giving a bare figure ("刚才写错了，是三千六百万"): it replaces the fact of its kind stated last.
 
     `stated` lists the fields already given, oldest first. Nothing is read unless the message corrects.
     """
