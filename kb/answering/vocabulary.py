@@ -43,8 +43,7 @@ class Vocabulary:
 
     def speaks_of_itself(self, text: str) -> bool:
         """Whether the firm speaks of itself ("我们是…", "our revenue…"), so the facts in it are its own."""
-        lowered = text.lower()
-        return any(re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", lowered) for word in self.self_words)
+        return _says_any(text.lower(), self.self_words)
 
     def asks(self, text: str) -> bool:
         """Whether a message asks something, rather than only telling ("四十来号人，开票两千万出头")."""
@@ -53,7 +52,7 @@ class Vocabulary:
             return True
         if re.search(r"(?<![\d十百千万一二两三四五六七八九零大])几", lowered):  # 交几次, not 二十几个人
             return True
-        return any(re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", lowered) for word in self.question_words)
+        return _says_any(lowered, self.question_words)
 
     def asks_for_a_person(self, text: str) -> bool:
         """Whether a message asks for a person, not a question the classifier mistook for a hand-off."""
@@ -76,6 +75,11 @@ class Vocabulary:
     def cue_words(self) -> frozenset[str]:
         """Every word that says what kind of answer is wanted (not what it is about)."""
         return frozenset(word for words in self.wanted.values() for word in words)
+
+
+def _says_any(lowered: str, words: tuple[str, ...]) -> bool:
+    """Whether lower-cased text has one of the words, an English one only as a whole word ("us", not "business")."""
+    return any(re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", lowered) for word in words)
 
 
 def _label(entry: dict) -> Label:
