@@ -19,7 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answer import CONTEXT_SLOT, answer_and_resume, answer_question, utter_measure
 from actions.common import intent_name, line, message_text, sessions, today
-from actions.firm_facts import describes_firm
+from actions.firm_facts import describes_firm, with_facts
 from kb.answering.followup import topic_measure
 from kb.answering.respond import family_named, measures_asked_about
 from kb.answering.snapshot import snapshot
@@ -118,8 +118,6 @@ class ActionCheckEligibility(Action):
             if named is not None:
                 with sessions()() as session:
                     starting = eligibility.category_scope(named, session=session) != scope
-        # A message that only tells about the firm, whatever the classifier made of it ("咱们厂在岱山").
-        describing = intent not in ("ask_eligibility", "skip", "show_results") and describes_firm(text)
 
         if intent == "show_results":
             if scope is None:
@@ -137,6 +135,10 @@ class ActionCheckEligibility(Action):
         found: dict[str, Any] = {}
         before = dict(facts)
         extraction = extract(text, today=today(), asked=asked if intent not in ("ask_eligibility", "skip") else None)
+        # A message that only tells about the firm, whatever the classifier made of it ("咱们厂在岱山"), when no
+        # dialogue is going on (nothing was asked, so the facts are read as describes_firm reads them).
+        describing = scope is None and intent not in ("ask_eligibility", "skip") and describes_firm(
+            text, extraction.facts)
         if not extraction.facts and facts:
             # "刚才说错了，是六千二百万": a bare figure correcting the fact of its kind said last (facts are kept in order).
             correction = corrected_figure(text, list(facts))
@@ -175,14 +177,7 @@ class ActionCheckEligibility(Action):
             if hedged:  # one line for all the estimates in a message
                 dispatcher.utter_message(response="utter_fact_approximate", value="、".join(hedged))
             # A fact given again replaces the old one ("不对，我们有320人"), with its range if it is hedged.
-            for name in found:
-                facts.pop(name, None)  # re-stated facts move to the end: the order says which was said last
-            facts.update(eligibility.jsonable_facts(found))
-            for name in found:
-                ranges.pop(name, None)
-            for name, bounds in extraction.ranges.items():
-                if name in found:
-                    ranges[name] = list(bounds)
+            facts, ranges = with_facts(facts, ranges, found, extraction.ranges)
             skipped = [f for f in skipped if f not in found]
 
         with sessions()() as session:

@@ -13,9 +13,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answer import answer_and_resume
-from actions.common import intent_name, message_text
+from actions.common import intent_name, message_text, today
 from actions.eligibility import ActionCheckEligibility
 from actions.firm_facts import describes_firm, kept_facts
+from kb.eligibility.parsing import extract
 
 
 class ActionAnswer(Action):
@@ -30,8 +31,9 @@ class ActionAnswer(Action):
     ) -> list[dict[str, Any]]:
         """Answer the message as a question (then re-ask a pending fact); a message only describing the firm is not one."""
         text = message_text(tracker)
-        if await asyncio.to_thread(describes_firm, text):
+        extraction = await asyncio.to_thread(extract, text, today=today())  # read once: to route, then to keep
+        if describes_firm(text, extraction.facts):
             # Whatever the classifier made of it, a message that only describes the firm goes to the dialogue.
             return await ActionCheckEligibility().run(dispatcher, tracker, domain)
         events = await answer_and_resume(dispatcher, tracker, domain, intent_name(tracker))
-        return events + await asyncio.to_thread(kept_facts, tracker, text)
+        return events + kept_facts(tracker, text, extraction)
