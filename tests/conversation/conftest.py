@@ -49,6 +49,10 @@ class Chat:
     def texts(self, sender: str, text: str) -> list[str]:
         return [m.get("text", "") for m in self.send(sender, text)]
 
+    def reply(self, sender: str, text: str) -> str:
+        """The bot's messages to one message, as one text, a line each."""
+        return "\n".join(self.texts(sender, text))
+
     def tracker_events(self, sender: str) -> list[dict]:
         """Read the conversation through Rasa's HTTP API, which needs the token."""
         reply = requests.get(f"{self.settings.rasa_url}/conversations/{sender}/tracker",
