@@ -41,8 +41,8 @@ QUESTIONS = ROOT / "bench" / "questions.yaml"
 RESULTS = ROOT / "bench" / "results" / "questions.json"
 FAMILIES = (*kb_families.FAMILIES, "none")
 # Kinds the blind rounds added (bench/blind/README.md): questions about the document itself, yes/no and
-# origin questions, English ones and questions wrapped in noise.
-BLIND_KINDS = ("document", "yesno", "origin", "english", "noisy")
+# origin questions, English ones, questions wrapped in noise, and comparisons of two measures or editions.
+BLIND_KINDS = ("document", "yesno", "origin", "english", "noisy", "comparison")
 KINDS = ("fact", "list", "apply", "contact", "eligibility", "changes", "definition", *BLIND_KINDS,
          "chitchat", "out_of_scope", "handoff")
 KEYS = {"id", "text", "family", "kind", "expect", "must_not", "turns", "sender", "note", "source"}
