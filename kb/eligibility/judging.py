@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from kb.eligibility.compiled import NO_TEXT, BookCache, Branch, CategoryRef, Cond, Node, Not, Unencoded
-from kb.eligibility.profile import CERTIFICATIONS, FIELDS, INDUSTRIES, OWNERSHIPS, derive
+from kb.eligibility.profile import CERTIFICATIONS, FIELDS, INDUSTRIES, OWNERSHIPS, broad_types, derive
 from kb.eligibility.regions import OUTSIDE, REGIONS
 from kb.eligibility.verdicts import Facts, FactsError, Finding, Rule, RuleError, Status, Verdict, explain
 
@@ -80,7 +80,14 @@ def coerce(facts: Facts) -> dict[str, Any]:
 
 
 def compare(op: str, fact: Any, value: Any, members: frozenset[str] | None) -> bool:
-    """Whether a fact meets a condition's op and value; `in_group` is judged against the group's `members`."""
+    """Whether a fact meets a condition's op and value; `in_group` is judged against the group's `members`.
+
+    A finer type is its broader type too: a 有限责任公司 meets "entity_type eq 企业".
+    """
+    if op in ("eq", "ne", "in", "not_in") and isinstance(fact, str):
+        kinds = broad_types(fact)
+        inside = any(kind == value for kind in kinds) if op in ("eq", "ne") else any(kind in value for kind in kinds)
+        return inside if op in ("eq", "in") else not inside
     if op == "eq":
         return fact == value
     if op == "ne":

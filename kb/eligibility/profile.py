@@ -22,7 +22,20 @@ from typing import Any
 
 from kb.eligibility.numbers import CN_NUMERALS, NUMBER, cn_number, digit_runs, normalise
 from kb.eligibility.regions import RegionMatch, find_region
+from kb.eligibility.wording import vocabulary
 from kb.format import format_number
+
+# A finer type a firm names (有限责任公司) and the broad type the rules speak of (企业), from kb/rules/facts.yaml.
+BROADER: dict[str, str] = dict(vocabulary().get("entity_type_broader") or {})
+
+
+def broad_types(value: Any) -> tuple[Any, ...]:
+    """The value and every broader type it is a kind of: 有限责任公司 → (有限责任公司, 企业)."""
+    chain = [value]
+    while isinstance(chain[-1], str) and chain[-1] in BROADER and BROADER[chain[-1]] not in chain:
+        chain.append(BROADER[chain[-1]])
+    return tuple(chain)
+
 
 KINDS = ("money", "count", "ratio", "region", "industry", "certifications", "ownership", "year", "choice")
 
@@ -60,7 +73,7 @@ FIELDS: dict[str, Field] = {f.name: f for f in (
     Field("digital_investment", "近五年数字化软硬件投资", "money", "万元",
           "近五年在数字化改造上的软硬件投资（设备、软件、技术咨询，不含厂房）大约多少？没有就说0", 13),
     Field("entity_type", "主体类型", "choice", "", "是公司（企业），还是个体工商户、个人独资企业？", 14,
-          ("企业", "个体工商户", "个人独资企业", "合伙企业")),
+          tuple(vocabulary()["entity_types"])),
     Field("taxpayer_type", "增值税纳税人类型", "choice", "", "增值税是小规模纳税人还是一般纳税人？", 15,
           ("小规模纳税人", "一般纳税人")),
     Field("tax_collection", "企业所得税征收方式", "choice", "", "企业所得税是查账征收还是核定征收？", 16,

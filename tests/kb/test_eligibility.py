@@ -115,6 +115,20 @@ def test_verdict_names_the_measure_and_the_fields_still_needed():
     assert verdict.undecided_fields == ("taxable_income", "total_assets")
 
 
+@pytest.mark.parametrize("entity, status", [("有限责任公司", Status.ELIGIBLE), ("股份有限公司", Status.ELIGIBLE),
+                                            ("分公司", Status.NOT_ELIGIBLE), ("个体工商户", Status.NOT_ELIGIBLE)])
+def test_a_finer_entity_type_meets_a_rule_on_its_broad_type(entity, status):
+    # Rules speak of 企业; a firm names its own type, and a branch is no legal person of its own.
+    company_rule = ("company", {"field": "entity_type", "op": "eq", "value": "企业"})
+    assert evaluate_all([company_rule], {"entity_type": entity}, on=ON)[0].status is status
+
+
+def test_a_finer_entity_type_is_inside_a_list_of_broad_types():
+    not_a_company = ("partners", {"field": "entity_type", "op": "not_in", "value": ["合伙企业", "个人独资企业"]})
+    assert evaluate_all([not_a_company], {"entity_type": "有限合伙企业"}, on=ON)[0].status is Status.NOT_ELIGIBLE
+    assert evaluate_all([not_a_company], {"entity_type": "外商独资企业"}, on=ON)[0].status is Status.ELIGIBLE
+
+
 def test_findings_inside_a_category_cite_the_category_and_its_clause():
     verdict = evaluate_category("小型微利企业", {"taxable_income": 300.01}, on=ON)
     [finding] = verdict.failed

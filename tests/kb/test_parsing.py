@@ -64,9 +64,11 @@ def test_a_bare_figure_answers_only_the_field_asked():
     assert "revenue" not in facts("三千二").facts
 
 
-@pytest.mark.parametrize("text, entity", [("开了个小吃店，个体的执照", "个体工商户"), ("是家有限责任公司", "企业"),
-                                          ("我们是合伙企业", "合伙企业")])
-def test_entity_types(text, entity):
+@pytest.mark.parametrize("text, entity", [("开了个小吃店，个体的执照", "个体工商户"), ("是家有限责任公司", "有限责任公司"),
+                                          ("我们是合伙企业", "合伙企业"), ("注册的是股份公司", "股份有限公司"),
+                                          ("做设计的有限合伙", "有限合伙企业"), ("我们只是总部下面的分公司", "分公司"),
+                                          ("a small LLC in Ningbo", "有限责任公司"), ("a sole proprietorship", "个体工商户")])
+def test_entity_types_keep_the_type_the_firm_names(text, entity):
     assert facts(text).facts["entity_type"] == entity
 
 
