@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any
 
 from kb.eligibility.parsing import extract
-from kb.eligibility.profile import FIELDS, Parsed, close_certifications, derive, parse
+from kb.eligibility.profile import FIELDS, Parsed, broad_types, close_certifications, derive, parse
 
 TODAY = dt.date(2026, 12, 2)
 
@@ -31,3 +31,8 @@ def read_facts(text: str, *, asked: str | None = None) -> dict[str, Any]:
 def certifications_closed(names) -> list[str]:
     """Certifications with what they imply (a 小巨人 is a 专精特新中小企业), so both sides compare alike."""
     return sorted(close_certifications(frozenset(names)))
+
+
+def same_entity_type(got: Any, want: Any) -> bool:
+    """The type the writer names, or a finer one of it: "有限公司" read as 有限责任公司 is the 企业 a writer wrote."""
+    return got is not None and want in broad_types(got)

@@ -25,6 +25,7 @@ import argparse
 import datetime as dt
 import json
 import math
+import re
 import subprocess
 import sys
 import time
@@ -238,12 +239,21 @@ def _same_industry(got: Any, want: Any) -> bool:
     return got in want or want in got or any(want[i:i + 2] in got for i in range(len(want) - 1))
 
 
+_ADMIN_SUFFIX = re.compile(r"(?:畲族自治县|自治县|新区|市|区|县)(?=[\u4e00-\u9fff]|$)")
+
+
 def _same_place(got: Any, want: Any) -> bool:
-    """One place written with or without what contains it: "温州市洞头区" and "洞头区", "宁波市" and "宁波"."""
+    """One place written with or without what contains it or its suffixes.
+
+    "温州市洞头区" and "洞头区", "宁波市" and "宁波", "杭州市滨江区" and "杭州滨江", "丽水市景宁畲族自治县" and "景宁县".
+    """
     if not got or not want:
         return False
     got, want = str(got), str(want)
-    return got == want or got.endswith(want) or want.endswith(got) or got.rstrip("市") == want.rstrip("市")
+    if got == want or got.endswith(want) or want.endswith(got) or got.rstrip("市") == want.rstrip("市"):
+        return True
+    bare_got, bare_want = _ADMIN_SUFFIX.sub("", got), _ADMIN_SUFFIX.sub("", want)
+    return len(bare_want) >= 2 and len(bare_got) >= 2 and (bare_got.endswith(bare_want) or bare_want.endswith(bare_got))
 
 
 def _within(got: Any, bounds: dict) -> bool:
@@ -294,6 +304,10 @@ def score_phrases(phrases: list[dict]) -> dict:
                 ok = _same_industry(have, value)
             elif name == "region":
                 ok = _same_place(have, value)
+            elif name == "entity_type":
+                from bench.blind_adapter import same_entity_type
+
+                ok = same_entity_type(have, value)
             else:
                 ok = _close(have, value)
             if not ok:

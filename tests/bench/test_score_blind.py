@@ -115,3 +115,15 @@ def test_recording_a_round_adds_one_row_per_round_and_commit(tmp_path, monkeypat
 def test_a_place_written_with_or_without_its_city_is_the_same_place():
     assert sb._same_place("温州市洞头区", "洞头区") and sb._same_place("宁波市", "宁波")
     assert not sb._same_place("温州市洞头区", "平阳县") and not sb._same_place(None, "洞头区")
+    # Written without its suffixes, or with the city run in: still that place; a different county is not.
+    assert sb._same_place("衢州市开化县", "衢州开化") and sb._same_place("丽水市云和县", "云和")
+    assert sb._same_place("丽水市景宁畲族自治县", "景宁县")
+    assert not sb._same_place("绍兴市上虞区", "虞城") and not sb._same_place("金华市东阳市", "义乌")
+
+
+def test_an_entity_type_finer_than_the_one_written_is_the_same_type():
+    from bench.blind_adapter import same_entity_type
+
+    assert same_entity_type("股份有限公司", "企业") and same_entity_type("个体工商户", "个体工商户")
+    assert not same_entity_type("企业", "有限责任公司") and not same_entity_type("分公司", "企业")
+    assert not same_entity_type(None, "企业")
