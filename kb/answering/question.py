@@ -59,6 +59,7 @@ class Question:
     topic: tuple[str, ...]  # tokens that say what it is about: no cue words, document names or years
     other_region: str | None
     wrapped: bool = False  # noise was taken out around it: what a classifier read is not the question
+    carried: tuple[str, ...] = ()  # topic words a follow-up took from the previous turn, not its own
 
 
 def _sql_values(match: re.Match[str]) -> str:
@@ -149,9 +150,12 @@ def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
                           key=len, reverse=True)
     wanted = frozenset(kind for kind, cues in words.wanted.items() if any(cue in matched_cues for cue in cues))
     documents = snapshot.all_named_documents(text)
+    stripped = lowered.strip(" ？?。.!！")
+    elliptical = stripped.endswith("呢") or stripped.startswith(_ELLIPTICAL_START) or " 呢 " in f" {text} "
     # "去年那版8+4" names an edition; "去年应纳税所得额150万" names the firm's year: only a document named
-    # (or 版) makes 去年/今年 an edition.
-    years = years_named(text, today=today, relative=bool(documents) or "版" in text)
+    # (or 版) makes 去年/今年 an edition, or a follow-up without a figure ("那前年的呢" after an edition's figure).
+    edition_words = bool(documents) or "版" in text or (elliptical and not re.search(r"\d", text))
+    years = years_named(text, today=today, relative=edition_words)
     # A bare number ("150", "一段") is a firm's figure or a measure word, not what the question is about; years stay.
     tokens = [t for t in index.tokenize(text) if not _BARE_NUMBER.fullmatch(t)]
     # The topic is what is left when the ways of asking are taken out of the text ("多少钱" leaves no "少钱").
@@ -166,8 +170,6 @@ def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
     # measures speak of.
     groups = tuple(t for name in region_groups(text, today) for t in index.tokenize(name) if t not in topic)
     tokens, topic = [*tokens, *groups], (*topic, *groups)
-    stripped = lowered.strip(" ？?。.!！")
-    elliptical = stripped.endswith("呢") or stripped.startswith(_ELLIPTICAL_START) or " 呢 " in f" {text} "
     return Question(
         raw=raw, text=text, year=years[0] if years else None, years=tuple(years),
         documents=tuple(d.id for d in documents), families=tuple(dict.fromkeys(d.family for d in documents)),

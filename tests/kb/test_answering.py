@@ -62,6 +62,14 @@ def test_a_follow_up_naming_only_a_year_keeps_the_topic(seeded):
     assert "1006.8亿元" in second.split("\n")[0] and "1023.6" not in second
 
 
+def test_a_follow_up_naming_a_relative_year_asks_for_that_edition(seeded):
+    # 前年/今年 alone is a policy edition in a follow-up; with a figure it would be the firm's own year.
+    with seeded() as session:
+        (first, _), (second, _) = conversation(session, "去年的8+4省里财政一共拿出多少", "那前年的呢")
+    assert "1042.8亿元" in first.split("\n")[0]
+    assert "1023.6亿元" in second.split("\n")[0] and "1042.8" not in second.split("\n")[0]
+
+
 def test_an_ordinal_follow_up_names_the_item_and_answers_about_it(seeded):
     with seeded() as session:
         (listed, _), (item, _) = conversation(session, "2025年的八个政策包叫什么", "第二个包具体讲什么")
