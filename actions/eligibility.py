@@ -27,7 +27,7 @@ from kb.answering.vocabulary import vocabulary
 from kb.eligibility import Status, format_value
 from kb.eligibility import service as eligibility
 from kb.eligibility.parsing import corrected_figure, extract
-from kb.eligibility.profile import DERIVED_FROM, FIELDS, Parsed, Problem, derive, parse
+from kb.eligibility.profile import DERIVED_FROM, FIELDS, Extraction, Parsed, Problem, derive, parse
 from kb.text import normalize
 
 # A firm answers a few questions, not a questionnaire: after these, the result says what would decide the rest.
@@ -36,6 +36,8 @@ _QUESTION = "question"  # _run's answer for a question asked mid-dialogue
 _QUESTIONISH = re.compile(r"[?？吗呢么]\s*$|多少|怎么|什么|哪些|哪个|哪档|是否|能不能|要求|条件")
 _NO_ANSWER = re.compile(r"\s*(?:没有|没|无|不知道|不清楚|不记得了?|说不准|不方便说|不好说|暂时没有)[了啊呢吧。.!！]*\s*")
 TOP_ITEMS = 4  # benefits named in the short result
+
+FIGURE_KINDS = ("money", "count", "ratio")  # facts stated as a figure (a correction gives one)
 
 
 def _asks_open(text: str) -> bool:
@@ -139,11 +141,14 @@ class ActionCheckEligibility(Action):
         # dialogue is going on (nothing was asked, so the facts are read as describes_firm reads them).
         describing = scope is None and intent not in ("ask_eligibility", "skip") and describes_firm(
             text, extraction.facts)
-        if not extraction.facts and facts:
-            # "刚才说错了，是六千二百万": a bare figure correcting the fact of its kind said last (facts are kept in order).
+        if facts and not any(FIELDS[name].kind in FIGURE_KINDS for name in extraction.facts if name in FIELDS):
+            # "刚才说错了，是六千二百万": a bare figure correcting the fact of its kind said last (facts are kept in
+            # order), also beside other facts that carry no figure ("看错了，是两千一，我们是有限公司").
             correction = corrected_figure(text, list(facts))
             if correction.facts:
-                extraction = correction
+                extraction = Extraction({**extraction.facts, **correction.facts},
+                                        extraction.approximate | correction.approximate, extraction.problems,
+                                        {**extraction.ranges, **correction.ranges})
         if intent == "skip" and asked and not extraction.facts:
             skipped.append(asked)
         else:
@@ -168,7 +173,7 @@ class ActionCheckEligibility(Action):
                     return []
             hedged = [f"{FIELDS[name].label}{format_value(name, found[name])}"
                       for name in sorted(extraction.approximate & set(found))
-                      if name in FIELDS and FIELDS[name].kind in ("money", "count", "ratio")]
+                      if name in FIELDS and FIELDS[name].kind in FIGURE_KINDS]
             # What was understood, so a misreading is seen at once; estimates get their own line.
             noted = [f"{FIELDS[name].label}{format_value(name, value)}" for name, value in found.items()
                      if name in FIELDS and value not in (None, [], ()) and name not in extraction.approximate]

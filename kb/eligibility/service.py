@@ -233,7 +233,10 @@ def match(
                     for m in measures]
     order = {Status.ELIGIBLE.value: 0, Status.LIKELY.value: 1, Status.UNKNOWN.value: 2, Status.NOT_ELIGIBLE.value: 3}
     verdicts.sort(key=lambda v: (order[v.status], v.family, v.measure_id))
-    question = next_question(rules, facts, on=today, exclude=skipped, approximate=approximate)
+    # A figure given as an estimate ("1900来万") is not asked again even when it straddles a threshold: the
+    # verdict says what it depends on, and the firm may correct it.
+    given = [name for name in approximate if facts.get(name) is not None]
+    question = next_question(rules, facts, on=today, exclude=[*skipped, *given], approximate=approximate)
     return MatchResult(scope, dict(facts), verdicts, question, list(skipped))
 
 

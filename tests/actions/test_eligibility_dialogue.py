@@ -121,3 +121,15 @@ def test_a_question_in_the_middle_is_answered_and_the_pending_fact_asked_again()
     responses = [m["response"] for m in messages]
     assert "utter_fact_problem" not in responses
     assert responses[-1] == "utter_eligibility_resume" and "行" in messages[-1]["question"]
+
+
+def test_an_estimate_near_a_threshold_is_not_asked_again_and_a_correction_beside_another_fact_replaces_it():
+    replies, slots, asked = talk([
+        ("帮我们看看算不算规模以上工业", "ask_eligibility"),
+        ("做汽车配件的工厂，一年销售额差不多1950万吧", "inform"),
+        ("抱歉刚才记错了，是两千三百万，注册的是股份公司", "inform"),
+    ])
+    facts = slots["firm_facts"]
+    assert facts["revenue"] == 2300 and facts["entity_type"] == "股份有限公司"
+    assert asked.count("revenue") <= 1 and len(asked) == len(set(asked))
+    assert all(m["response"] != "utter_fact_problem" for turn in replies for m in turn)
