@@ -82,11 +82,13 @@ def utter_measure(dispatcher: CollectingDispatcher, tracker: Tracker, domain: di
     return utter_reply(dispatcher, domain, _measure_reply(tracker, measure_id))
 
 
-SMALL_TALK = {"thank": "utter_thank", "goodbye": "utter_goodbye"}  # greetings are a plain response
+# The small-talk response of each intent; a greeting is a plain response of its own (said even while this
+# server is down), after which this action only answers a question the greeting holds ("你好，高企税率多少").
+SMALL_TALK = {"thank": "utter_thank", "goodbye": "utter_goodbye", "greet": None}
 
 
 class ActionSmallTalk(Action):
-    """Thanks or a goodbye; a policy question the classifier took for one is answered instead."""
+    """Thanks, a goodbye or a greeting; a policy question the classifier took for one is answered instead."""
 
     def name(self) -> str:
         """The action's name in the domain: action_small_talk."""

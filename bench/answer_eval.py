@@ -29,12 +29,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from actions.answer import SMALL_TALK  # noqa: E402
 from bench import score_blind as sb  # noqa: E402
 from bench import score_questions as sq  # noqa: E402
 
 TODAY = dt.date(2026, 12, 2)
 ELIGIBILITY_INTENTS = {"ask_eligibility", "inform", "skip"}
-FIXED = {"thank": "utter_thank", "goodbye": "utter_goodbye"}  # as action_small_talk; greetings are fixed
 
 
 @dataclass(frozen=True)
@@ -135,19 +135,22 @@ class Replayer:
                 intent = self.parses.get(text, "")
                 if intent == "handoff" and not vocabulary().asks_for_a_person(text):
                     intent = "ask_measure"  # as action_handoff does: no word asks for a person, so it is answered
-                if intent in ("handoff", "greet"):
-                    replies.append(self.responses[f"utter_{intent}"][0]["text"])
+                said_first = ""
+                if intent == "handoff":
+                    replies.append(self.responses["utter_handoff"][0]["text"])
                     simulated.append(True)
                     continue
-                if intent in FIXED:  # as action_small_talk does: answered when it holds a question
-                    reply = respond_small_talk(text, FIXED[intent], session=session, today=TODAY, context=context)
+                if intent == "greet":  # the rule's greeting, then action_small_talk
+                    said_first = self.responses["utter_greet"][0]["text"] + "\n"
+                if intent in SMALL_TALK:  # as action_small_talk does: answered when it holds a question
+                    reply = respond_small_talk(text, SMALL_TALK[intent], session=session, today=TODAY, context=context)
                 else:
                     reply = respond(text, session=session, today=TODAY, context=context, intent=intent,
                                     params=params)
                 context = reply.context or context
                 # The eligibility dialogue answers these itself (it hands questions to the answer path, which
                 # is what keeps the topic for the next turn): their replies are not scored here.
-                replies.append(self.text_of(reply))
+                replies.append(said_first + self.text_of(reply))
                 simulated.append(intent not in ELIGIBILITY_INTENTS)
         return replies, simulated
 

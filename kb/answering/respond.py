@@ -124,17 +124,18 @@ def _off_topic(question: Question, snap: Snapshot, params: Parameters) -> bool:
     return not any(word in question.text for word in vocabulary().firm_context)
 
 
-def respond_small_talk(text: str, response: str, *, session: Session, today: dt.date,
+def respond_small_talk(text: str, response: str | None, *, session: Session, today: dt.date,
                        context: dict[str, Any] | None = None, staff: bool = False) -> Reply:
-    """Thanks or a goodbye as classified; answered as a question when it holds one the KB answers.
+    """Small talk as classified; answered as a question when it holds one the KB answers.
 
     "2028年版的有了没" is no goodbye: it is tried as strictly as an off-topic message, and only when the
-    knowledge base has nothing for it does the small-talk response (`response`) follow.
+    knowledge base has nothing for it does the small-talk response (`response`) follow; with none (a
+    greeting, already said by its own response), nothing more is said.
     """
     reply = respond(text, session=session, today=today, context=context, intent="out_of_scope", staff=staff)
     if reply.messages and reply.messages[0].response not in NOTHING_FOUND:
         return reply  # an answer, or "not published yet": the message was a question
-    return Reply((Say(response),), answered=True)
+    return Reply((Say(response),) if response else (), answered=True)
 
 
 def respond_measure(measure_id: str, *, session: Session, today: dt.date, staff: bool = False) -> Reply:

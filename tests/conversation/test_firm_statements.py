@@ -33,3 +33,9 @@ def test_facts_the_firm_states_inside_a_question_are_kept_for_the_dialogue(assis
 def test_a_question_the_classifier_may_take_for_small_talk_is_answered(assistant):
     reply = assistant.reply("firm-not-goodbye", "2029年版8+4的文件发了吗")
     assert "再见" not in reply and "2029" in reply
+
+
+def test_a_greeting_that_holds_a_question_is_greeted_and_answered(assistant):
+    reply = assistant.reply("firm-greeting-question", "你好你好，我想了解下高新技术企业的税率")
+    assert "惠企政策助手" in reply and "15%" in reply
+    assert assistant.texts("firm-greeting-only", "您好呀") == [assistant.texts("firm-greeting-again", "你好")[0]]
