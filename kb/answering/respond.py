@@ -24,6 +24,7 @@ from kb.answering.snapshot import MeasureRecord, Snapshot, snapshot
 from kb.answering.units import Unit, is_gap
 from kb.answering.verdict import verdict_line
 from kb.answering.vocabulary import vocabulary
+from kb.format import format_amount
 from kb.store import queries
 from kb.store.models import AskedQuestion
 from kb.text import normalize
@@ -35,6 +36,8 @@ YEARLY_EDITIONS = 3  # documents named in this many editions are a yearly series
 CLARIFY_WORDS = 2  # a question with at most this many words of its own may fit several measures
 # Kinds of answer only a document or measure has: a question asking for one is about the one it names.
 # Replies saying the knowledge base has nothing for a message.
+# A figure as the knowledge base writes it: the number and its unit ("1042.8亿元", "80%").
+_AMOUNT = re.compile(r"(\d+(?:\.\d+)?)([^\d（(；;，,。\s]*)")
 NOTHING_FOUND = frozenset({"utter_out_of_scope", "utter_measure_not_found", "utter_default"})
 ABOUT_A_DOCUMENT = frozenset({"date", "document", "department", "channel", "materials", "contact", "how",
                               "recommend", "origin"})
@@ -93,6 +96,9 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
     verdict = verdict_line(question, main_measure, today=today)
     if verdict is not None:
         prefix = [verdict]  # the verdict answers the yes/no question; "是的，X在其中" would only echo it
+    difference = _difference(question, chosen[0].unit, snap)
+    if difference is not None:
+        prefix = [difference, *prefix]
     if item_of:
         prefix = [Line("utter_line_item", {"ordinal": question.ordinal,
                                             "item": context["items"][question.ordinal - 1]}), *prefix]
@@ -174,13 +180,13 @@ def _choose(question: Question, candidates: list[Candidate], snap: Snapshot) -> 
             lines.append(Line("utter_line_labelled", {"label": "此前", "value": "、".join(
                 f"{d.short_name or d.title}（{d.edition}年）" for d in before[-2:])}))
         return [main], lines
-    if "changes" in wanted or len(set(question.years)) >= 2:  # "2025年比2024年多了多少": a figure by year
+    if wanted & {"changes", "difference"} or len(set(question.years)) >= 2:  # "2025年比2024年多了多少": by year
         history = next((c for c in candidates if c.unit.kind == "history" and c.score >= 0.4 * candidates[0].score),
                        None)
         if history is not None:
             return [history], []
         # The figure asked for ("省财政给的钱涨了还是降了"), year by year: the best unit of a kind wanted.
-        kinds = preferred_kinds(question.wanted - {"changes"})
+        kinds = preferred_kinds(question.wanted - {"changes", "difference"}) or preferred_kinds({"difference"})
         main = next((c for c in candidates if c.unit.kind in kinds), candidates[0])
         over_editions = _over_editions(main, snap)
         if over_editions:
@@ -265,17 +271,47 @@ def _alike(a: str, b: str) -> bool:
     return a in b or b in a or difflib.SequenceMatcher(None, a, b).ratio() >= 0.6
 
 
-def _over_editions(main: Candidate, snap: Snapshot) -> list[Line]:
-    """The same kind of unit, on the same thing, in the family's other editions: one line per year."""
-    unit = main.unit
+def _in_other_editions(unit: Unit, snap: Snapshot) -> dict[str, Unit]:
+    """The same kind of unit, on the same thing, in the family's other editions, by year."""
     subject = compose.subject_of(unit, snap)
-    others = [u for u in snap.index.units
-              if u.family == unit.family and u.kind == unit.kind and u.edition != unit.edition
-              and _alike(u.label, unit.label) and (u.kind != "figure" or _alike(compose.subject_of(u, snap), subject))]
-    by_year: dict[str, Any] = {}
-    for other in others:
-        by_year.setdefault(other.edition, other)
+    by_year: dict[str, Unit] = {}
+    for other in snap.index.units:
+        if other.family == unit.family and other.kind == unit.kind and other.edition != unit.edition \
+                and _alike(other.label, unit.label) \
+                and (other.kind != "figure" or _alike(compose.subject_of(other, snap), subject)):
+            by_year.setdefault(other.edition, other)
+    return by_year
+
+
+def _over_editions(main: Candidate, snap: Snapshot) -> list[Line]:
+    """The unit's counterparts in the family's other editions: one line per year."""
+    by_year = _in_other_editions(main.unit, snap)
     return [Line("utter_line_year", {"year": year, "value": by_year[year].text}) for year in sorted(by_year)]
+
+
+def _difference(question: Question, main: Unit, snap: Snapshot) -> Line | None:
+    """"24年和25年差了多少": the figure of the two editions named, and how far apart they are."""
+    if "difference" not in question.wanted or len(set(question.years)) < 2 or main.kind != "figure":
+        return None
+    by_year = {**_in_other_editions(main, snap), main.edition: main}
+    earlier, later = sorted({str(y) for y in question.years[:2]})
+    if earlier not in by_year or later not in by_year:
+        return None
+    first, second = (_AMOUNT.match(by_year[year].text.rpartition("：")[2]) for year in (earlier, later))
+    if not first or not second or first.group(2) != second.group(2):
+        return None  # no figure, or not in the same unit: nothing to subtract
+    places = max(len(m.group(1).partition(".")[2]) for m in (first, second))
+    gap = round(float(second.group(1)) - float(first.group(1)), places)
+    direction = "多" if gap > 0 else "少" if gap < 0 else "持平，相差"
+    return Line("utter_line_difference", {
+        "later": later, "earlier": earlier, "direction": direction,
+        "amount": format_amount(abs(gap), second.group(2)),
+        "later_value": _value_of(by_year[later]), "earlier_value": _value_of(by_year[earlier])})
+
+
+def _value_of(unit: Unit) -> str:
+    """A figure unit's value without its label or remarks: "1023.6亿元"."""
+    return unit.text.rpartition("：")[2].split("（")[0]
 
 
 def _prefix(question: Question, main: Candidate, snap: Snapshot) -> list[Line]:

@@ -70,6 +70,19 @@ def test_a_follow_up_naming_a_relative_year_asks_for_that_edition(seeded):
     assert "1023.6亿元" in second.split("\n")[0] and "1042.8" not in second.split("\n")[0]
 
 
+def test_how_far_two_editions_figures_differ_is_answered_first(seeded):
+    with seeded() as session:
+        said = ask(session, "浙江8+4省财政的钱，23版跟24版比差距多大，差多少")
+    first = said.split("\n")[0]
+    assert first.startswith("2024年比2023年多16.8亿元") and "1023.6亿元" in first and "1006.8亿元" in first
+
+
+def test_a_difference_is_not_computed_without_two_editions_named(seeded):
+    with seeded() as session:
+        said = ask(session, "8+4省级财政资金差了多少")
+    assert "年比" not in said.split("\n")[0]
+
+
 def test_an_ordinal_follow_up_names_the_item_and_answers_about_it(seeded):
     with seeded() as session:
         (listed, _), (item, _) = conversation(session, "2025年的八个政策包叫什么", "第二个包具体讲什么")
