@@ -86,6 +86,7 @@ SHEETS: dict[str, tuple[Column, ...]] = {
         Column("申报批次", "window_call", "时间出自哪一年度、哪一批通知", example="2026年度第二批申报通知"),
         Column("时间来源", "window_source", "申报时间的来源网址（有日期就必须写）"),
         Column("时间说明", "window_note", "补充说明；没有日期时写“未找到”和查过什么"),
+        Column("每年开展", "window_recurs", "常设项目每年一期时填 yearly：过了失效日期，最近一期仍作为口径回答", example=""),
         Column("申报材料", "materials", "需要提交的材料，每行一项"),
         DELETE,
     ),

@@ -366,7 +366,8 @@ def _measure(record: dict[str, Any], row: int, problems: _Sheetless) -> dict[str
     if channel:
         measure["channel"] = channel
     window = {key: (_cell_date if key in ("from", "until") else _text)(record[f"window_{key}"])
-              for key in ("from", "until", "call", "source", "note") if f"window_{key}" in record}
+              for key in ("from", "until", "call", "source", "note", "recurs") if f"window_{key}" in record}
+    window = {key: value for key, value in window.items() if key != "recurs" or value}
     if window:
         measure["application_window"] = window
     return measure

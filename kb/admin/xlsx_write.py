@@ -91,7 +91,8 @@ def write_workbook(export: dict[str, list[dict[str, Any]]] | None = None) -> byt
                              m["valid_from"], m["valid_to"], m["confidence"], m["note"], rule_text,
                              _join(m["sources"], "\n"), m.get("applies_by"), channel.get("name"), channel.get("url"),
                              channel.get("note"), window.get("from"), window.get("until"), window.get("call"),
-                             window.get("source"), window.get("note"), _join(m.get("materials"), "\n"), None])
+                             window.get("source"), window.get("note"), window.get("recurs"),
+                             _join(m.get("materials"), "\n"), None])
         for benefit in benefits[1:]:
             sheets["措施"].append([m["id"], None, None, None, None, None, None, benefit.get("what"), benefit.get("amount"),
                                  benefit.get("unit"), benefit.get("note")])

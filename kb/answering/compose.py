@@ -174,6 +174,9 @@ def currency_lines(unit: Unit, question: Question, snapshot: Snapshot, today: dt
     valid_to = measure.valid_to if measure is not None else document.valid_to
     if valid_to is None or valid_to >= today or question.year == int(unit.edition[:4] or 0):
         return window  # in force (its window may have closed), or the edition the question asks about
+    if measure is not None and (measure.application_window or {}).get("recurs") == "yearly":
+        # A standing programme: this is its latest edition here, not a measure that ended.
+        return window + [Line("utter_line_yearly_latest", {"edition": document.edition, "year": today.year})]
     newer = [d for d in snapshot.documents_of_family(document.family) if d.edition > document.edition
              and (d.valid_from is None or d.valid_from <= today)]
     if newer and not question.year:

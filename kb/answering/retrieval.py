@@ -83,6 +83,8 @@ def preferred_kinds(wanted: Iterable[str]) -> frozenset[str]:
 
 def _expired(snapshot: Snapshot, unit: Unit, today: dt.date) -> bool:
     measure = snapshot.measures.get(unit.measure_id) if unit.measure_id else None
+    if measure is not None and (measure.application_window or {}).get("recurs") == "yearly":
+        return False  # the latest edition of a yearly programme still speaks for it
     valid_to = measure.valid_to if measure is not None else snapshot.documents[unit.document_id].valid_to
     return valid_to is not None and valid_to < today
 

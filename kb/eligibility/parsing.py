@@ -181,6 +181,15 @@ def _words(raw: str, found: _Found, asked: str | None) -> None:
         value = _first_said(raw, table)
         if value:
             found.put(name, None, value)
+    # "首台套是零部件类的": the kind of a recognised 首台（套）, said in a clause about it (or when asked).
+    clauses = re.split(r"[，,。；;！!？?\n]", raw)
+    mentions = [any(w in c for w in vocab["equipment_clause_words"]) for c in clauses]
+    # The clause that names it, or the one right after ("有个省内首台套，是按标准认定的").
+    about_first_set = [c for i, c in enumerate(clauses)
+                       if asked == "equipment_type" or mentions[i] or (i and mentions[i - 1])]
+    equipment = _first_said("，".join(about_first_set), vocab["equipment_types"]) if about_first_set else None
+    if equipment:
+        found.put("equipment_type", None, equipment)
     certifications = _certifications(raw)
     if certifications:
         found.put("certifications", None, close_certifications(certifications))

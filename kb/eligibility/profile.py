@@ -84,6 +84,9 @@ FIELDS: dict[str, Field] = {f.name: f for f in (
     # 浙经信产数〔2025〕174号: the investment threshold depends on what is applied for.
     Field("digital_project", "申报的数字化项目", "choice", "", "准备申报数字化车间还是智能工厂？", 19,
           ("数字化车间", "智能工厂")),
+    # 首台（套）认定奖励：零部件类和按标准认定的不享受省级认定奖励（浙经信装备〔2024〕212号）.
+    Field("equipment_type", "首台（套）装备类型", "choice", "", "认定的首台（套）是整机（成套装备）还是零部件？", 20,
+          tuple(vocabulary()["equipment_types"])),
     # Derived by the engine from founded_year and the evaluation date; asked as founded_year (DERIVED_FROM).
     Field("firm_age", "成立年限", "count", "年", "公司是哪一年成立的？", 18),
 )}

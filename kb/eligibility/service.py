@@ -134,6 +134,7 @@ class RuleMeasure:
     keywords: tuple[str, ...] = ()
     document: str = ""
     offers: bool = False  # the benefit names what the firm gets, not only the thresholds it must meet
+    recurs: bool = False  # a standing programme with a yearly call: its latest edition applies after it lapses
 
     @classmethod
     def of(cls, measure: Measure) -> RuleMeasure:
@@ -145,7 +146,8 @@ class RuleMeasure:
         return cls(measure.id, measure.rule, measure.valid_to, measure.title, measure.document.family,
                    measure.document.edition, "；".join(figures[:2]) or measure.title, measure.department,
                    measure.how_to_apply, sources[0].url if sources else None, tuple(measure.keywords or ()),
-                   _document_label(measure), bool(benefits) and not _is_threshold(benefits[0]))
+                   _document_label(measure), bool(benefits) and not _is_threshold(benefits[0]),
+                   (measure.application_window or {}).get("recurs") == "yearly")
 
 
 def _is_threshold(benefit: dict) -> bool:
@@ -206,9 +208,10 @@ def _refers_to(rule: Any, category: str) -> bool:
 
 
 def rules_in_force(*, session: Session, today: dt.date, family: str | None = None) -> list[RuleMeasure]:
-    """Measures that have an eligibility rule and are still in force today."""
+    """Measures that have an eligibility rule and are still in force today, or are the latest edition of a yearly
+    programme (the seed marks only that edition `recurs: yearly`)."""
     return [m for m in measures_with_rules(session=session)
-            if (m.valid_to is None or m.valid_to >= today) and (family is None or m.family == family)]
+            if (m.valid_to is None or m.valid_to >= today or m.recurs) and (family is None or m.family == family)]
 
 
 def match(
@@ -229,7 +232,7 @@ def match(
             measures = rules_in_force(session=session, today=today, family=name if kind == "family" else None)
         rules = [(m.measure_id, m.rule) for m in measures]
         verdicts = [_measure_verdict(m, evaluate(m.rule, facts, on=today, measure_id=m.measure_id,
-                                                 approximate=approximate))
+                                                 approximate=approximate), today)
                     for m in measures]
     order = {Status.ELIGIBLE.value: 0, Status.LIKELY.value: 1, Status.UNKNOWN.value: 2, Status.NOT_ELIGIBLE.value: 3}
     verdicts.sort(key=lambda v: (order[v.status], v.family, v.measure_id))
@@ -244,9 +247,13 @@ def _reasons(findings) -> tuple[Reason, ...]:
     return tuple(Reason(f.explanation, f.ref, f.field) for f in findings)
 
 
-def _measure_verdict(measure: RuleMeasure, verdict: Verdict) -> MeasureVerdict:
+def _measure_verdict(measure: RuleMeasure, verdict: Verdict, today: dt.date) -> MeasureVerdict:
+    title = measure.title
+    if measure.recurs and measure.valid_to is not None and measure.valid_to < today:
+        # Judged on the latest edition the knowledge base has: say so, and that the new call decides.
+        title = f"{title}（按{measure.edition}年版口径，{today.year}年度以新通知为准）"
     return MeasureVerdict(
-        measure_id=measure.measure_id, title=measure.title, family=measure.family, edition=measure.edition,
+        measure_id=measure.measure_id, title=title, family=measure.family, edition=measure.edition,
         status=verdict.status.value, met=_reasons(verdict.met), failed=_reasons(verdict.failed),
         unknown=_reasons(verdict.undecided), missing_fields=verdict.undecided_fields,
         to_confirm=verdict.to_confirm, benefit=measure.benefit,

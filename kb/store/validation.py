@@ -41,7 +41,8 @@ MEASURE_REQUIRED = {"id", "document", "title", "summary", "sources"}
 BENEFIT_KEYS = {"what", "amount", "unit", "note"}
 SOURCE_KEYS = {"url", "title", "publisher", "kind"}
 CHANNEL_KEYS = {"name", "url", "note"}
-WINDOW_KEYS = {"from", "until", "call", "source", "note"}
+WINDOW_KEYS = {"from", "until", "call", "source", "note", "recurs"}
+RECURRENCES = ("yearly",)  # a standing programme with a call every year: its latest edition still speaks for it
 TOP_KEYS = {"documents", "measures", "sources"}
 
 
@@ -299,9 +300,10 @@ def _channel(value: Any, file: str, key: str, errors: list[SeedError]) -> dict[s
 
 
 def _window(value: Any, file: str, key: str, errors: list[SeedError]) -> dict[str, Any] | None:
-    """{from, until, call, source, note}: the application window of one call, dates as YYYY-MM-DD.
+    """{from, until, call, source, note, recurs}: the application window of one call, dates as YYYY-MM-DD.
 
-    A window without dates must say 未找到 in its note, with what was searched.
+    A window without dates must say 未找到 in its note, with what was searched. `recurs: yearly` marks a standing
+    programme with a call every year, whose latest edition in the knowledge base still applies once it lapses.
     """
     if value is None:
         return None
@@ -315,10 +317,13 @@ def _window(value: Any, file: str, key: str, errors: list[SeedError]) -> dict[st
         errors.append(SeedError(file, f"{key}.source", f"not an http(s) URL: {value['source']!r}"))
     if not start and not until and NOT_FOUND not in str(value.get("note") or ""):
         errors.append(SeedError(file, key, f"no from/until: give a date or a note saying {NOT_FOUND} and what was searched"))
+    if value.get("recurs") is not None and value["recurs"] not in RECURRENCES:
+        errors.append(SeedError(file, f"{key}.recurs", f"one of {', '.join(RECURRENCES)}, not {value['recurs']!r}"))
     if (start or until) and not value.get("source"):
         errors.append(SeedError(file, f"{key}.source", "missing: a window's dates need the URL they come from"))
     return {"from": start.isoformat() if start else None, "until": until.isoformat() if until else None,
-            "call": _clean_text(value.get("call")), "source": value.get("source"), "note": _clean_text(value.get("note"))}
+            "call": _clean_text(value.get("call")), "source": value.get("source"), "note": _clean_text(value.get("note")),
+            **({"recurs": value["recurs"]} if value.get("recurs") else {})}
 
 
 def _normalise_measure(item: dict, file: str, label: str, errors: list[SeedError]) -> dict[str, Any]:

@@ -29,9 +29,9 @@ def test_a_measure_question_gets_the_figure_the_department_and_the_source(assist
 
 
 def test_an_answer_from_an_expired_edition_says_so_and_names_the_current_one(assistant):
-    # The award figures are the 2025 edition's (valid to 2025-12-31); today the 2026 edition is in force.
-    reply = "\n".join(assistant.texts("firm-expired", "国内首台套装备奖励标准多少"))
-    assert "100万元" in reply
+    # The trade-in figures are the 2025 edition's (valid to 2025-12-31); today the 2026 edition is in force.
+    reply = "\n".join(assistant.texts("firm-expired", "电动自行车以旧换新每台最多补贴多少"))
+    assert "1200元" in reply
     assert "到期" in reply and "2026年版" in reply
 
 

@@ -129,8 +129,16 @@ def test_an_english_question_is_answered_from_the_chinese_knowledge_base(seeded)
 
 def test_an_expired_measure_says_so_and_names_the_current_edition(seeded):
     with seeded() as session:
-        said = ask(session, "首台套的奖励标准是多少钱")
+        said = ask(session, "电动自行车以旧换新单台补贴上限多少")
     assert re.search(r"已于20\d\d年12月31日到期", said) and "现行的是" in said and "2026年版" in said
+
+
+def test_a_yearly_programme_past_its_latest_edition_is_not_called_expired(seeded):
+    # The 首台（套） award is called every year: its latest edition here speaks for it, and says which one it is.
+    with seeded() as session:
+        said = ask(session, "首台套的奖励标准是多少钱")
+    assert "100万元" in said and "到期" not in said
+    assert "每年开展" in said and "2025年版" in said and f"{TODAY.year}年度以新通知为准" in said
 
 
 def test_an_edition_not_yet_in_the_knowledge_base_is_said_to_be_missing(seeded):

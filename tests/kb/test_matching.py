@@ -5,9 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import textwrap
 
+import pytest
+
 from kb.admin.importer import apply_import, read_import
 from kb.answering.respond import measures_asked_about
 from kb.eligibility import service as matching
+from kb.errors import ValidationFailed
 from kb.store.db import make_engine, make_sessionmaker
 from kb.store.models import Revision
 from kb.store.queries import latest_revision_id
@@ -82,3 +85,39 @@ def test_two_knowledge_bases_in_one_process_do_not_share_an_answer_index(seeded,
         assert latest_revision_id(session=session) == seeded_revision
         assert measures_asked_about("首台套奖励多少", session=session, today=TODAY) == []
     engine.dispose()
+
+
+LAPSED_MEASURES = """
+measures:
+  - id: test-yearly-award
+    document: pe32-2023
+    title: 年度测试奖励
+    summary: 每年评一次的测试奖励。
+    benefits:
+      - {what: 测试奖励, amount: 20, unit: 万元}
+    sources: [https://example.org/test-yearly-award]
+    rule: {all: [{field: employees, op: le, value: 100}]}
+    valid_to: 2025-12-31
+    application_window: {recurs: yearly, note: 未找到：测试用，查过测试通知}
+  - id: test-one-off-award
+    document: pe32-2023
+    title: 一次性测试奖励
+    summary: 只办一次的测试奖励。
+    benefits:
+      - {what: 测试奖励, amount: 20, unit: 万元}
+    sources: [https://example.org/test-one-off-award]
+    rule: {all: [{field: employees, op: le, value: 100}]}
+    valid_to: 2025-12-31
+"""
+
+
+def test_a_lapsed_yearly_programme_is_judged_on_its_latest_edition_and_says_so(seeded, tmp_path):
+    import_text(seeded, tmp_path, LAPSED_MEASURES, "lapsed.yaml")
+    yearly = verdict_of(seeded, "test-yearly-award")
+    assert yearly.status == "eligible" and "以新通知为准" in yearly.title and str(TODAY.year) in yearly.title
+    assert verdict_of(seeded, "test-one-off-award") is None  # lapsed and not yearly: no longer a verdict
+
+
+def test_a_window_recurring_other_than_yearly_is_rejected(seeded, tmp_path):
+    with pytest.raises(ValidationFailed, match="recurs"):
+        import_text(seeded, tmp_path, LAPSED_MEASURES.replace("recurs: yearly", "recurs: sometimes"), "bad.yaml")
