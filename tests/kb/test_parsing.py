@@ -229,3 +229,10 @@ def test_a_bare_figure_in_a_correction_replaces_the_fact_of_its_kind_said_last()
     assert corrected_figure("更正一下，是一百一十人", ["employees", "revenue"]).facts == {"employees": 110}
     assert corrected_figure("是两千六百万", ["revenue"]).facts == {}  # no correction word: not a correction
     assert corrected_figure("不对，是两千六百万", ["employees"]).facts == {}  # nothing of its kind was said
+
+
+@pytest.mark.parametrize("text, kind", [("我们有个国内首台套，是成套装备", "整机"), ("首台（套）认定的是个关键零部件", "零部件"),
+                                        ("有个省内首台套，按标准认定的", "按标准认定"), ("做汽车配件的，营收三千万", None),
+                                        ("做零部件的，有个首台套是整机", "整机")])
+def test_the_kind_of_a_recognised_first_set_is_read_only_where_it_is_spoken_of(text, kind):
+    assert facts(text).facts.get("equipment_type") == kind
