@@ -39,7 +39,6 @@ GRID: dict[str, tuple[float, ...]] = {
     "superseded": (0.7, 0.85, 1.0),
     "outline": (0.4, 0.6, 0.8),
     "note": (0.5, 0.7, 1.0),
-    "carried_weight": (0.25, 0.5, 0.75, 1.0),
     "unknown_weight": (0.25, 0.5, 1.0, 1.5),
     "min_coverage": (0.0, 0.05, 0.1, 0.2, 0.25, 0.3),
     "min_coverage_out_of_scope": (0.2, 0.3, 0.4, 0.5),

@@ -31,7 +31,6 @@ def _merged(question: Question, context: dict[str, Any], extra: tuple[str, ...] 
         question,
         tokens=(*question.tokens, *extra, *earlier),
         topic=(*question.topic, *extra, *earlier),
-        carried=earlier,
         year=year,
         years=question.years or ((year,) if year else ()),
         documents=question.documents or tuple(context.get("documents") or ()),

@@ -114,23 +114,15 @@ class UnitIndex:
         return cut(text, self.colloquial)
 
     def score(self, tokens: Iterable[str], *, label_weight: float, evidence: Iterable[str] | None = None,
-              cue_tokens: Iterable[str] = (), cue_label_weight: float | None = None, unknown: float = 1.0,
-              carried: Iterable[str] = (), carried_weight: float = 1.0) -> Scores:
+              cue_tokens: Iterable[str] = (), cue_label_weight: float | None = None, unknown: float = 1.0) -> Scores:
         """BM25F scores of every unit, and coverage: the share of the `evidence` tokens' weight each unit has.
 
         `evidence` (default: all tokens) leaves out words that say what kind of answer is wanted rather
         than what it is about, so that coverage tells whether the knowledge base knows the topic. A label
         says what a unit is: a word asking for that ("截止", "文号") counts `cue_label_weight` there, a
-        word of the topic `label_weight`. A word a follow-up carried from the previous turn counts
-        `carried_weight` times its own, in the score and in the coverage: "那保险补偿呢" after an award is about
-        the insurance first and the award's topic second.
+        word of the topic `label_weight`.
         """
         cues = set(cue_tokens)
-        carried = set(carried)
-
-        def share(token: str) -> float:
-            return carried_weight if token in carried else 1.0
-
         tokens = tuple(dict.fromkeys(tokens))
         evidence = set(tokens if evidence is None else evidence)
         n = len(self.units)
@@ -146,8 +138,8 @@ class UnitIndex:
             positions, label_tf, body_tf = posting
             weight = cue_label_weight if token in cues and cue_label_weight is not None else label_weight
             tf = weight * label_tf + body_tf
-            score[positions] += share(token) * self.idf[token] * tf * (self.k1 + 1) / (tf + norm[positions])
+            score[positions] += self.idf[token] * tf * (self.k1 + 1) / (tf + norm[positions])
             if token in evidence:
-                coverage[positions] += share(token) * self.idf[token]
-        total = sum(share(t) * self.weight(t, unknown=unknown) for t in evidence) or 1.0
+                coverage[positions] += self.idf[token]
+        total = sum(self.weight(t, unknown=unknown) for t in evidence) or 1.0
         return Scores(score, coverage / total, tokens)

@@ -59,7 +59,6 @@ class Question:
     topic: tuple[str, ...]  # tokens that say what it is about: no cue words, document names or years
     other_region: str | None
     wrapped: bool = False  # noise was taken out around it: what a classifier read is not the question
-    carried: tuple[str, ...] = ()  # topic words a follow-up took from the previous turn, not its own
 
 
 def _sql_values(match: re.Match[str]) -> str:

@@ -35,7 +35,6 @@ class Parameters:
     superseded: float = 0.85  # a unit whose measure or document is past its validity, when no year is named
     outline: float = 0.8  # a measure known only in outline, against full ones on the same topic
     note: float = 0.7  # a sentence of a measure's note: short, so it would outscore the measure it explains
-    carried_weight: float = 1.0  # a word a follow-up took from the previous turn, against a word of its own
     unknown_weight: float = 1.0  # a question word the knowledge base never uses, as a share of the rarest word's weight
     min_coverage: float = 0.2  # the share of the question's words an answer must match …
     min_coverage_out_of_scope: float = 0.3  # … and when the classifier took it for out of scope
@@ -101,8 +100,7 @@ def rank(question: Question, snapshot: Snapshot, *, today: dt.date, params: Para
     evidence = [t for t in question.tokens if not _YEARISH.fullmatch(t)] or question.tokens
     cues = set(question.tokens) - set(question.topic)
     scores = index.score(question.tokens, label_weight=params.label_weight, evidence=evidence, cue_tokens=cues,
-                         cue_label_weight=params.cue_label_weight, unknown=params.unknown_weight,
-                         carried=question.carried, carried_weight=params.carried_weight)
+                         cue_label_weight=params.cue_label_weight, unknown=params.unknown_weight)
     score = scores.score.copy()
     candidates = np.flatnonzero(score > 0)
     if not len(candidates):
