@@ -208,8 +208,10 @@ def _refers_to(rule: Any, category: str) -> bool:
 
 
 def rules_in_force(*, session: Session, today: dt.date, family: str | None = None) -> list[RuleMeasure]:
-    """Measures that have an eligibility rule and are still in force today, or are the latest edition of a yearly
-    programme (the seed marks only that edition `recurs: yearly`)."""
+    """Measures that have an eligibility rule and are in force today, or a yearly programme's latest edition.
+
+    The seed marks only that edition `recurs: yearly`.
+    """
     return [m for m in measures_with_rules(session=session)
             if (m.valid_to is None or m.valid_to >= today or m.recurs) and (family is None or m.family == family)]
 
