@@ -194,7 +194,8 @@ def _words(raw: str, found: _Found, asked: str | None) -> None:
     if certifications:
         found.put("certifications", None, close_certifications(certifications))
     # What the firm plans to do ("准备新设一家房地产公司") is not its trade.
-    said = "，".join(c for c in re.split(r"[，,。；;！!？?\n]", _without_places(raw)) if not _PLANS.search(c))
+    said = "，".join(_without_spending(c) for c in re.split(r"[，,。；;！!？?\n]", _without_places(raw))
+                    if not _PLANS.search(c))
     industry = best_word(re.sub(r"研发\S*|纳税人|征收", "", said), _industry_words(), GENERIC_INDUSTRY_WORDS)
     makes_nothing = re.search(r"不生产|不做生产|自己不做|没有工厂|没工厂|不自己生产", said)
     trades = any(w in said for w in vocab["trade_words"]) and not any(w in said for w in vocab["production_words"])
@@ -203,6 +204,15 @@ def _words(raw: str, found: _Found, asked: str | None) -> None:
         industry = "批发零售"  # sells what others make: trade, whatever the goods are
     if industry:
         found.put("industry", None, industry)
+
+
+def _without_spending(clause: str) -> str:
+    """A clause that spends money on something ("设备加软件投了3200万") says what was bought, not the trade."""
+    if not re.search(r"\d|[一二两三四五六七八九十百千]+[万亿]", clause):
+        return clause
+    for word in sorted(vocabulary()["labels"]["digital_investment"], key=len, reverse=True):
+        clause = clause.replace(word, " ")
+    return clause
 
 
 _PLANS = re.compile(r"准备|打算|计划|拟|想要?|将来|以后")

@@ -236,3 +236,10 @@ def test_a_bare_figure_in_a_correction_replaces_the_fact_of_its_kind_said_last()
                                         ("做零部件的，有个首台套是整机", "整机")])
 def test_the_kind_of_a_recognised_first_set_is_read_only_where_it_is_spoken_of(text, kind):
     assert facts(text).facts.get("equipment_type") == kind
+
+
+def test_what_a_firm_bought_is_not_its_trade():
+    # The software and robots of an upgrade are what was bought; the trade is the bottled water.
+    found = facts("我们在建德做桶装水，去年智能化改造软件和机器人花了900万").facts
+    assert found["industry"] == "酒饮料和精制茶制造" and found["digital_investment"] == 900
+    assert facts("我们是做工业机器人的，营收3000万").facts["industry"] == "通用设备"
