@@ -36,3 +36,13 @@ def certifications_closed(names) -> list[str]:
 def same_entity_type(got: Any, want: Any) -> bool:
     """The type the writer names, or a finer one of it: "有限公司" read as 有限责任公司 is the 企业 a writer wrote."""
     return got is not None and want in broad_types(got)
+
+
+def industry_within(got: Any, want: Any) -> bool:
+    """The writer names a sector (制造业, 工业) and the parser a division inside it (纺织 is 制造业, GB/T 4754)."""
+    from kb.eligibility.rulebook import default_rulebook
+
+    book = default_rulebook()
+    if got is None or book.group(str(want)) is None:
+        return False
+    return str(got) in book.members(str(want), TODAY)

@@ -301,7 +301,9 @@ def score_phrases(phrases: list[dict]) -> dict:
 
                 ok = have is not None and certifications_closed(have) == certifications_closed(value)
             elif name == "industry":
-                ok = _same_industry(have, value)
+                from bench.blind_adapter import industry_within
+
+                ok = _same_industry(have, value) or industry_within(have, value)
             elif name == "region":
                 ok = _same_place(have, value)
             elif name == "entity_type":

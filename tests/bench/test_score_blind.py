@@ -127,3 +127,10 @@ def test_an_entity_type_finer_than_the_one_written_is_the_same_type():
     assert same_entity_type("股份有限公司", "企业") and same_entity_type("个体工商户", "个体工商户")
     assert not same_entity_type("企业", "有限责任公司") and not same_entity_type("分公司", "企业")
     assert not same_entity_type(None, "企业")
+
+
+def test_a_division_inside_the_sector_the_writer_names_is_that_sector():
+    from bench.blind_adapter import industry_within
+
+    assert industry_within("纺织", "制造业") and industry_within("金属制品", "工业")
+    assert not industry_within("批发零售", "制造业") and not industry_within("纺织", "纺织品")
