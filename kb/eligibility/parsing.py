@@ -196,7 +196,7 @@ def _words(raw: str, found: _Found, asked: str | None) -> None:
     # What the firm plans to do ("准备新设一家房地产公司") is not its trade.
     said = "，".join(_without_spending(c) for c in re.split(r"[，,。；;！!？?\n]", _without_places(raw))
                     if not _PLANS.search(c))
-    industry = best_word(re.sub(r"研发\S*|纳税人|征收", "", said), _industry_words(), GENERIC_INDUSTRY_WORDS)
+    industry = best_word(re.sub(r"研发[^，,。；;]*|纳税人|征收", "", said), _industry_words(), GENERIC_INDUSTRY_WORDS)
     makes_nothing = re.search(r"不生产|不做生产|自己不做|没有工厂|没工厂|不自己生产", said)
     trades = any(w in said for w in vocab["trade_words"]) and not any(w in said for w in vocab["production_words"])
     sells = re.search(r"卖[^，,。\d]{1,6}的", said) and not any(w in said for w in vocab["production_words"])
@@ -215,6 +215,7 @@ def _without_spending(clause: str) -> str:
     return clause
 
 
+_SHARE_OF_REVENUE = re.compile(r"占(?:全年|年|当年)?(?:营业|主营业务?|销售)?(?:收入|营收|销售额|销售)")
 _PLANS = re.compile(r"准备|打算|计划|拟|想要?|将来|以后")
 
 
@@ -357,8 +358,11 @@ def _figures(clause: str, today: dt.date, asked: str | None, found: _Found, last
             if margin:
                 found.margin = q
                 continue
-            if ratio_clause or "研发" in clause or name in ("rd_expense", "rd_ratio") or last_label in ("rd_expense", "rd_ratio") or (
-                    asked == "rd_ratio"):
+            # A share in a later clause continues the R&D figure unless the clause names what else it is a share
+            # of ("研发投入600万，占营收8%"; not "…，高新技术产品收入占比90%": there 收入 is the part, not the whole).
+            of_revenue = _SHARE_OF_REVENUE.search(clause)
+            if ratio_clause or "研发" in clause or name in ("rd_expense", "rd_ratio") or (
+                    (name is None or of_revenue) and last_label in ("rd_expense", "rd_ratio")) or asked == "rd_ratio":
                 found.put("rd_ratio", _scaled_q(q, 0.01), round(q.value / 100, 8), priority)
                 used_label = "rd_ratio"
             continue

@@ -243,3 +243,14 @@ def test_what_a_firm_bought_is_not_its_trade():
     found = facts("我们在建德做桶装水，去年智能化改造软件和机器人花了900万").facts
     assert found["industry"] == "酒饮料和精制茶制造" and found["digital_investment"] == 900
     assert facts("我们是做工业机器人的，营收3000万").facts["industry"] == "通用设备"
+
+
+def test_a_trade_said_after_a_word_about_rd_is_still_read():
+    # "没搞研发" ends at its clause: the trade after it is the firm's.
+    assert facts("去年没搞研发，主要做羊毛衫的，90个人").facts["industry"] == "纺织服装服饰"
+
+
+def test_a_share_with_a_label_of_its_own_is_not_the_rd_ratio():
+    found = facts("研发费用占营收6%，出口收入占比70%").facts
+    assert found["rd_ratio"] == pytest.approx(0.06)
+    assert facts("研发投入500万，占营收5%").facts["rd_ratio"] == pytest.approx(0.05)
