@@ -217,6 +217,8 @@ def detail_lines(chosen: list[Candidate], question: Question, snapshot: Snapshot
         lines.append(Line("utter_line_outline", {"document": snapshot.documents[main.document_id].citation}))
     for candidate in chosen[1:]:
         unit = candidate.unit
+        if unit.kind == "figure" and unit.text in shown:
+            continue  # the lead already gives it
         if unit.kind == "list":
             lines.append(Line("utter_line_labelled", {"label": unit.label, "value": "、".join(unit.items)}))
         else:

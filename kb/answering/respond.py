@@ -186,7 +186,8 @@ def _choose(question: Question, candidates: list[Candidate], snap: Snapshot) -> 
         if history is not None:
             return [history], []
         # The figure asked for ("省财政给的钱涨了还是降了"), year by year: the best unit of a kind wanted.
-        kinds = preferred_kinds(question.wanted - {"changes", "difference"}) or preferred_kinds({"difference"})
+        kinds = preferred_kinds(question.wanted - {"changes", "difference"}) or preferred_kinds(
+            question.wanted & {"difference"})  # "差多少": a figure, even without a figure word
         main = next((c for c in candidates if c.unit.kind in kinds), candidates[0])
         over_editions = _over_editions(main, snap)
         if over_editions:

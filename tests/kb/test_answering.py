@@ -83,6 +83,18 @@ def test_a_difference_is_not_computed_without_two_editions_named(seeded):
     assert "年比" not in said.split("\n")[0]
 
 
+def test_how_a_benefit_is_computed_and_until_when_are_answered_together(seeded):
+    with seeded() as session:
+        said = ask(session, "小型微利企业的税是咋算的，哪年到期")
+    assert "25%" in said and "20%" in said and "2027" in said
+
+
+def test_a_question_with_an_or_about_issuers_is_not_taken_for_a_change_over_editions(seeded):
+    with seeded() as session:
+        said = ask(session, "民营经济32条是省政府自己发的，还是和省委联合发的")
+    assert "省委" in said.split("\n")[0] and "三个70%" not in said
+
+
 def test_an_ordinal_follow_up_names_the_item_and_answers_about_it(seeded):
     with seeded() as session:
         (listed, _), (item, _) = conversation(session, "2025年的八个政策包叫什么", "第二个包具体讲什么")
