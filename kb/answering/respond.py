@@ -38,6 +38,8 @@ CLARIFY_WORDS = 2  # a question with at most this many words of its own may fit 
 # Replies saying the knowledge base has nothing for a message.
 # A figure as the knowledge base writes it: the number and its unit ("1042.8亿元", "80%").
 _AMOUNT = re.compile(r"(\d+(?:\.\d+)?)([^\d（(；;，,。\s]*)")
+# A word the answer names only after a negation in its clause ("不包含土建和厂房投资") is excluded, not included.
+_NEGATED_BEFORE = re.compile(r"(?:不包含|不包括|不含|不计入|不算|不属于|不适用|除外)[^，,。；;：:]*$")
 NOTHING_FOUND = frozenset({"utter_out_of_scope", "utter_measure_not_found", "utter_default"})
 ABOUT_A_DOCUMENT = frozenset({"date", "document", "department", "channel", "materials", "contact", "how",
                               "recommend", "origin"})
@@ -324,6 +326,11 @@ def _prefix(question: Question, main: Candidate, snap: Snapshot) -> list[Line]:
     # Whole words of the question only: a bigram inside a longer word ("荐限" of "推荐限额") names nothing.
     words = [t for t in question.topic if len(t) >= 2 and not any(t != w and t in w for w in question.topic)]
     specific = [t for t in words if t not in said]
+    text = "；".join(unit.items) if unit.items else unit.text
+    excluded = [t for t in specific if t in text and all(_NEGATED_BEFORE.search(text[:m.start()])
+                                                           for m in re.finditer(re.escape(t), text))]
+    if excluded:  # "包括厂房吗" where the answer says "不包含土建和厂房投资"
+        return [Line("utter_line_no", {"word": "、".join(excluded)})]
     listed = unit.items or tuple(re.split(r"[、，,（）()；;]", unit.text))
     named = [t for t in specific if any(t in item for item in listed)]
     if named and len(named) == len(specific):

@@ -95,6 +95,12 @@ def test_a_question_with_an_or_about_issuers_is_not_taken_for_a_change_over_edit
     assert "省委" in said.split("\n")[0] and "三个70%" not in said
 
 
+def test_a_yes_no_question_about_something_the_answer_excludes_is_answered_no(seeded):
+    with seeded() as session:
+        said = ask(session, "省级智能工厂的软硬件投资里，盖厂房的钱能算进去吗")
+    assert said.startswith("不包括厂房") and "是的" not in said
+
+
 def test_an_ordinal_follow_up_names_the_item_and_answers_about_it(seeded):
     with seeded() as session:
         (listed, _), (item, _) = conversation(session, "2025年的八个政策包叫什么", "第二个包具体讲什么")
