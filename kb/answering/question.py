@@ -37,6 +37,7 @@ _TWO_DIGIT_YEAR = re.compile(r"(?<![\d.])(\d{2})\s*(?:年|版)")
 _RELATIVE_YEARS = (("前年", -2), ("去年", -1), ("上年", -1), ("今年", 0), ("本年", 0), ("明年", 1), ("next year", 1),
                    ("last year", -1), ("this year", 0))
 _TARGET_BEFORE = re.compile(r"(?:到|至|截至|截止到|截止|by|until)\s*$")
+_RANGE_FROM = re.compile(r"20\d\d\s*(?:年|版)?\s*(?:到|至)\s*$")  # "2023到2024年": the end of a range, not a target
 _TARGET_AFTER = re.compile(r"\s*(?:年)?(?:底|末|前|以前|之前)")
 _BARE_NUMBER = re.compile(r"(?!20\d\d$)\d+(?:\.\d+)?|[一二两三四五六七八九十几半]+[段些位次块]")
 
@@ -96,7 +97,8 @@ def years_named(text: str, *, today: dt.date, relative: bool = True) -> list[int
     `relative` is off (a firm's "去年营收" is its own year, not a policy's).
     """
     found: list[tuple[int, int]] = [(m.start(), int(m.group(1))) for m in _FOUR_DIGIT_YEAR.finditer(text)
-                                    if not _TARGET_BEFORE.search(text[:m.start()])
+                                    if not (_TARGET_BEFORE.search(text[:m.start()])
+                                            and not _RANGE_FROM.search(text[:m.start()]))
                                     and not _TARGET_AFTER.match(text[m.end():])]
     taken = {m.start() for m in _FOUR_DIGIT_YEAR.finditer(text)}
     for m in _TWO_DIGIT_YEAR.finditer(text):

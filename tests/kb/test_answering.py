@@ -307,3 +307,11 @@ def test_a_follow_up_asking_until_when_or_for_a_score_continues_the_measure(seed
     with seeded() as session:
         (_, _), (score, answered) = conversation(session, "省级专精特新中小企业认定条件", "顺带问一句打分线多少")
     assert answered and "60分" in score.split("\n")[0]
+
+
+@pytest.mark.parametrize("text, years", [("2024到2025年8+4的钱多了多少", [2024, 2025]), ("到2027年要增长多少", []),
+                                         ("2025年至2026年版有什么变化", [2025, 2026]), ("2027年底前完成吗", [])])
+def test_the_end_of_a_range_of_years_is_an_edition_a_target_year_is_not(text, years):
+    from kb.answering.question import years_named
+
+    assert years_named(text, today=TODAY) == years
