@@ -101,8 +101,8 @@ def readable(value: Any, titles: Mapping[str, str]) -> str:
 
 
 def _items(value: Any, titles: Mapping[str, str]) -> tuple[str, ...]:
-    if isinstance(value, dict):
-        return tuple(str(k) for k in value)
+    if isinstance(value, dict):  # named items with what is known of each ("尖兵：省重大科技计划；榜单…")
+        return tuple(f"{k}：{readable(v, titles)}" if readable(v, titles) else str(k) for k, v in value.items())
     if isinstance(value, list):
         return tuple(readable(item, titles) for item in value if readable(item, titles))
     return ()
@@ -161,9 +161,11 @@ def _structure_unit(document: DocumentRecord, key: str, value: Any, label: Label
                     titles: Mapping[str, str], base: dict) -> Unit:
     items = _items(value, titles) if label.is_list else ()
     text = "、".join(items) if items else public_text(readable(value, titles))
+    # Retrieval reads the items' names: what is said of each is shown, not matched (it would only dilute them).
+    indexed = "、".join(map(str, value)) if items and isinstance(value, dict) else text
     kind = LIST if items else (FACT if label.kind == LIST else label.kind)
     return Unit(id=f"d:{document.id}:{'list' if items else 'fact'}:{key}", kind=kind,
-                label=_counted(label.label, len(items)), aliases=label.aliases, body=(names, text), key=key,
+                label=_counted(label.label, len(items)), aliases=label.aliases, body=(names, indexed), key=key,
                 text=text, items=items,
                 years=_years(text), **base)
 

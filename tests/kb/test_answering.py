@@ -101,6 +101,12 @@ def test_a_yes_no_question_about_something_the_answer_excludes_is_answered_no(se
     assert said.startswith("不包括厂房") and "是的" not in said
 
 
+def test_a_list_of_named_items_shows_what_is_known_of_each(seeded):
+    with seeded() as session:
+        said = ask(session, "双尖双领由哪几类计划组成，各自现在叫什么")
+    assert "尖兵：省重大科技计划" in said and "领雁：省应用基础研究计划" in said
+
+
 def test_an_ordinal_follow_up_names_the_item_and_answers_about_it(seeded):
     with seeded() as session:
         (listed, _), (item, _) = conversation(session, "2025年的八个政策包叫什么", "第二个包具体讲什么")
