@@ -7,6 +7,7 @@ The reply's messages name domain responses; `reply.context` is what the next que
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import re
@@ -61,6 +62,13 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
     if _off_topic(question, snap, params):
         return Reply((Say("utter_out_of_scope"),), answered=False)
     own_documents = question.documents
+    if question.ordinal and question.documents and not (context or {}).get("items") \
+            and not _BATCH.search(question.text):
+        # "32条第三个方面讲什么": the item of the named document's list, as if that list had just been shown.
+        listed = _named_list(question, snap, today, params)
+        if listed is not None:
+            context = context_of(question, listed.id, listed.items)
+            question = dataclasses.replace(question, documents=())
     question, followed = resolve(question, context, snap)
     # "第三个具体讲什么": the item is asked about, not the list it was read from.
     item_of = context.get("unit") if followed and question.ordinal and context else None
@@ -112,6 +120,17 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
     if choices:
         messages.append(Say("utter_clarify", buttons=tuple(choices)))
     return Reply(tuple(messages), context_of(question, chosen[0].unit.id, chosen[0].unit.items))
+
+
+_BATCH = re.compile(r"第\s*[一二两三四五六七八九十\d]{1,3}\s*[批档]")  # "第二批": a call or a tier, not a list item
+
+
+def _named_list(question: Question, snap: Snapshot, today: dt.date, params: Parameters) -> Unit | None:
+    """The list of a document the question names with at least as many items as its ordinal, best match first."""
+    asking_a_list = dataclasses.replace(question, wanted=question.wanted | {"list"})
+    return next((c.unit for c in rank(asking_a_list, snap, today=today, params=params)
+                 if c.unit.kind == "list" and c.unit.document_id in question.documents
+                 and len(c.unit.items) >= (question.ordinal or 0)), None)
 
 
 def _off_topic(question: Question, snap: Snapshot, params: Parameters) -> bool:

@@ -107,6 +107,12 @@ def test_a_list_of_named_items_shows_what_is_known_of_each(seeded):
     assert "尖兵：省重大科技计划" in said and "领雁：省应用基础研究计划" in said
 
 
+def test_an_ordinal_of_a_named_documents_list_is_answered_without_the_list_shown_first(seeded):
+    with seeded() as session:
+        said = ask(session, "2025年8+4的4张清单里第二张是哪个")
+    assert said.startswith("第2项是：自然资源")
+
+
 def test_an_ordinal_follow_up_names_the_item_and_answers_about_it(seeded):
     with seeded() as session:
         (listed, _), (item, _) = conversation(session, "2025年的八个政策包叫什么", "第二个包具体讲什么")
