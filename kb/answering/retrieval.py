@@ -66,6 +66,10 @@ PREFERRED: dict[str, frozenset[str]] = {
 }
 
 
+APPLYING = frozenset({"procedure", "channel", "materials"})  # units that say how a firm applies
+NOT_FOR_FIRMS = "不面向企业"  # applies_by of a measure no firm applies for (kb/store/models.py APPLIES_BY)
+
+
 @dataclass(frozen=True)
 class Candidate:
     """A unit that may answer the question, with its score and the share of the question's topic it matches."""
@@ -86,6 +90,13 @@ def _expired(snapshot: Snapshot, unit: Unit, today: dt.date) -> bool:
         return False  # the latest edition of a yearly programme still speaks for it
     valid_to = measure.valid_to if measure is not None else snapshot.documents[unit.document_id].valid_to
     return valid_to is not None and valid_to < today
+
+
+def _not_applied_for(snapshot: Snapshot, unit: Unit) -> bool:
+    """How to apply for a measure firms do not apply for (a programme-wide target): no answer to "怎么申报"."""
+    if unit.kind not in APPLYING or not unit.measure_id:
+        return False
+    return snapshot.measures[unit.measure_id].applies_by == NOT_FOR_FIRMS
 
 
 def _newest_first(edition: str) -> tuple:
@@ -129,7 +140,7 @@ def rank(question: Question, snapshot: Snapshot, *, today: dt.date, params: Para
     ranked = []
     for position, value in zip(candidates.tolist(), base.tolist(), strict=True):
         unit = units[position]
-        if unit.kind in preferred:
+        if unit.kind in preferred and not _not_applied_for(snapshot, unit):
             value *= params.preferred
         if unit.document_id in named:
             value *= params.named

@@ -113,6 +113,12 @@ def test_an_ordinal_of_a_named_documents_list_is_answered_without_the_list_shown
     assert said.startswith("第2项是：自然资源")
 
 
+def test_how_to_apply_is_not_answered_from_a_target_no_firm_applies_for(seeded):
+    with seeded() as session:
+        said = ask(session, "想报领雁项目，流程是怎样的")
+    assert "规模目标" not in said.split("\n")[0]
+
+
 def test_an_ordinal_follow_up_names_the_item_and_answers_about_it(seeded):
     with seeded() as session:
         (listed, _), (item, _) = conversation(session, "2025年的八个政策包叫什么", "第二个包具体讲什么")
