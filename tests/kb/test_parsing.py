@@ -254,3 +254,12 @@ def test_a_share_with_a_label_of_its_own_is_not_the_rd_ratio():
     found = facts("研发费用占营收6%，出口收入占比70%").facts
     assert found["rd_ratio"] == pytest.approx(0.06)
     assert facts("研发投入500万，占营收5%").facts["rd_ratio"] == pytest.approx(0.05)
+
+
+@pytest.mark.parametrize("text, facts_read", [
+    ("近两年没融过资，研发一年两百万", {"equity_financing_2yr": 0.0, "rd_expense": 200.0}),
+    ("专精特新还没申报过", {"certifications": frozenset()}),
+    ("尚未获得任何认定", {"certifications": frozenset()})])
+def test_a_firm_saying_it_has_none_of_something_gives_none(text, facts_read):
+    found = facts(text).facts
+    assert {k: found.get(k) for k in facts_read} == facts_read
