@@ -28,6 +28,8 @@ _INSTRUCTION = re.compile(
     r"(?i)忽略.{0,8}(?:指令|提示|设定|规则|限制|要求)|你现在是|你是一个|你扮演|扮演一个|角色设定|系统提示|系统指令|"
     r"system\s*prompt|ignore\s+(?:all\s+|any\s+)?(?:the\s+)?(?:previous|above|prior)|you\s+are\s+now|"
     r"\[\s*system\s*\]|<\|im_start\|>|^\s*system\s*[:：]|^\s*assistant\s*[:：]")
+_LETTER_SPACE = re.compile(r"(?<=(?<![\u4e00-\u9fff])[\u4e00-\u9fff]) (?=[\u4e00-\u9fff](?![\u4e00-\u9fff]))")
+LETTER_SPACED = 4  # this many single characters spaced apart make a letter-spaced text (a filter dodge), not words
 _SENTENCES = re.compile(r"(?<=[。！？?!；;\n])")
 _ORDINAL = re.compile(r"第\s*([一二两三四五六七八九十\d]{1,3})\s*(?:个|张|项|点|方面|部分|包|类|批|档|块)")
 _CN_ORDINALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
@@ -72,6 +74,8 @@ def _sql_values(match: re.Match[str]) -> str:
 
 def strip_noise(text: str) -> str:
     """The question inside markup, code, template syntax and instructions to the assistant."""
+    if len(_LETTER_SPACE.findall(text)) >= LETTER_SPACED:
+        text = _LETTER_SPACE.sub("", text)  # "小 巨 人 负 债 率": characters typed apart, read together
     text = _TAG.sub(" ", text)
     text = _SQL_COMMENT.sub(" ", text)
     text = _SQL_TAUTOLOGY.sub(" ", text)
