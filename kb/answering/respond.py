@@ -201,7 +201,7 @@ def _choose(question: Question, candidates: list[Candidate], snap: Snapshot) -> 
             lines.append(Line("utter_line_labelled", {"label": "此前", "value": "、".join(
                 f"{d.short_name or d.title}（{d.edition}年）" for d in before[-2:])}))
         return [main], lines
-    if wanted & {"changes", "difference"} or len(set(question.years)) >= 2:  # "2025年比2024年多了多少": by year
+    if wanted & {"changes", "difference"} or len(set(question.years)) >= 2:  # "24版比23版涨了几亿": by year
         history = next((c for c in candidates if c.unit.kind == "history" and c.score >= 0.4 * candidates[0].score),
                        None)
         if history is not None:

@@ -360,7 +360,7 @@ def _figures(clause: str, today: dt.date, asked: str | None, found: _Found, last
                 found.margin = q
                 continue
             # A share in a later clause continues the R&D figure unless the clause names what else it is a share
-            # of ("研发投入600万，占营收8%"; not "…，高新技术产品收入占比90%": there 收入 is the part, not the whole).
+            # of ("研发投入600万，占营收8%"; not "…，出口收入占比六成": there 收入 is the part, not the whole).
             of_revenue = _SHARE_OF_REVENUE.search(clause)
             if ratio_clause or "研发" in clause or name in ("rd_expense", "rd_ratio") or (
                     (name is None or of_revenue) and last_label in ("rd_expense", "rd_ratio")) or asked == "rd_ratio":
