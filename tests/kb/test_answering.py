@@ -355,3 +355,9 @@ def test_an_english_question_naming_the_corporate_income_tax_gets_the_rate(seede
     with seeded() as session:
         said = ask(session, "What CIT rate does a certified high-tech enterprise pay?")
     assert "15%" in said.split("\n")[0]
+
+
+def test_which_day_after_a_document_was_asked_about_is_its_date(seeded):
+    with seeded() as session:
+        (_, _), (second, _) = conversation(session, "2024年8+4的文号是多少", "那是哪天发的")
+    assert "2024年1月" in second.split("\n")[0]
