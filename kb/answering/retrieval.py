@@ -37,7 +37,7 @@ class Parameters:
     note: float = 0.7  # a sentence of a measure's note: short, so it would outscore the measure it explains
     unknown_weight: float = 1.0  # a question word the knowledge base never uses, as a share of the rarest word's weight
     min_coverage: float = 0.2  # the share of the question's words an answer must match …
-    min_coverage_out_of_scope: float = 0.3  # … and when the classifier took it for out of scope
+    min_coverage_out_of_scope: float = 0.4  # … and when the classifier took it for out of scope
     # A word counts as saying what an off-topic question is about ("金鱼", not "里面") when its idf over
     # jieba's general corpus reaches this (function words sit near 3.6-6, content words above).
     off_topic_word: float = 6.5
