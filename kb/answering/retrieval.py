@@ -148,8 +148,8 @@ def rank(question: Question, snapshot: Snapshot, *, today: dt.date, params: Para
                 value *= params.preferred
         if year and (unit.edition == year or year in unit.years):
             value *= params.dated
-        if not year and _expired(snapshot, unit, today):
-            value *= params.superseded
+        if not year and _expired(snapshot, unit, today) and snapshot.has_newer(unit):
+            value *= params.superseded  # an entry the newer edition does not state is still the latest said
         if unit.kind == "measure" and snapshot.measures[unit.measure_id].outline_only:
             value *= params.outline
         if unit.kind == "note":

@@ -150,9 +150,12 @@ class Snapshot:
         self.units = build_units(self.documents, self.measures, words)
         self.units_by_id = {u.id: u for u in self.units}
         self._figures: dict[str, list[Unit]] = {}
+        self._editions_of_key: dict[tuple[str, str], set[str]] = {}
         for unit in self.units:
             if unit.kind == "figure" and unit.measure_id:
                 self._figures.setdefault(unit.measure_id, []).append(unit)
+            if unit.key and not unit.measure_id:
+                self._editions_of_key.setdefault((unit.family, unit.key), set()).add(unit.edition)
         self.index = UnitIndex(self.units, words)
 
     def unit(self, unit_id: str) -> Unit | None:
@@ -162,6 +165,12 @@ class Snapshot:
     def figures_of(self, measure_id: str) -> list[Unit]:
         """A measure's figure units, in the order its benefits list them."""
         return self._figures.get(measure_id, [])
+
+    def has_newer(self, unit: Unit) -> bool:
+        """Whether a newer edition of the unit's family states the same document entry (its 要素保障清单, its 文号)."""
+        if not unit.key or unit.measure_id:
+            return True  # a measure is replaced by its family's newer edition as a whole
+        return any(edition > unit.edition for edition in self._editions_of_key.get((unit.family, unit.key), ()))
 
     def documents_of_family(self, family: str) -> list[DocumentRecord]:
         """The family's documents in force or once in force (consultation drafts left out), oldest edition first."""

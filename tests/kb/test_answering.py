@@ -361,3 +361,10 @@ def test_which_day_after_a_document_was_asked_about_is_its_date(seeded):
     with seeded() as session:
         (_, _), (second, _) = conversation(session, "2024年8+4的文号是多少", "那是哪天发的")
     assert "2024年1月" in second.split("\n")[0]
+
+
+def test_a_list_the_current_edition_does_not_state_comes_from_the_latest_that_does(seeded):
+    # The 2026 edition's record lists no factor lists; the 2025 edition's are the latest said, not a superseded answer.
+    with seeded() as session:
+        said = ask(session, "8+4那几张要素保障清单都叫什么")
+    assert "财政金融" in said and "自然资源" in said and "能源" in said and "人才" in said
