@@ -35,13 +35,13 @@ SAYS_MORE = 0.15  # a note line is added when it matches this much more of the q
 RESTATING = frozenset({"measure", "overview"})  # a measure's or document's whole summary restates its parts
 YEARLY_EDITIONS = 3  # documents named in this many editions are a yearly series ("8+4")
 CLARIFY_WORDS = 2  # a question with at most this many words of its own may fit several measures
-# Kinds of answer only a document or measure has: a question asking for one is about the one it names.
-# Replies saying the knowledge base has nothing for a message.
 # A figure as the knowledge base writes it: the number and its unit ("1042.8亿元", "80%").
 _AMOUNT = re.compile(r"(\d+(?:\.\d+)?)([^\d（(；;，,。\s]*)")
 # A word the answer names only after a negation in its clause ("不包含土建和厂房投资") is excluded, not included.
 _NEGATED_BEFORE = re.compile(r"(?:不包含|不包括|不含|不计入|不算|不属于|不适用|除外)[^，,。；;：:]*$")
+# Replies saying the knowledge base has nothing for a message.
 NOTHING_FOUND = frozenset({"utter_out_of_scope", "utter_measure_not_found", "utter_default"})
+# Kinds of answer only a document or measure has: a question asking for one is about the one it names.
 ABOUT_A_DOCUMENT = frozenset({"date", "document", "department", "channel", "materials", "contact", "how",
                               "recommend", "origin"})
 
@@ -312,7 +312,7 @@ def _over_editions(main: Candidate, snap: Snapshot) -> list[Line]:
 
 
 def _difference(question: Question, main: Unit, snap: Snapshot) -> Line | None:
-    """"24年和25年差了多少": the figure of the two editions named, and how far apart they are."""
+    """"23版跟25版的钱差几亿": the figure of the two editions named, and how far apart they are."""
     if "difference" not in question.wanted or len(set(question.years)) < 2 or main.kind != "figure":
         return None
     by_year = {**_in_other_editions(main, snap), main.edition: main}
