@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from kb.store.models import DRAFT
+from kb.store.models import DRAFT, YEARLY
 
 CURRENT, OPEN, NOT_YET_OPEN, EXPIRED, WINDOW_CLOSED, SUPERSEDED, IS_DRAFT = (
     "current", "open", "not_yet_open", "expired", "window_closed", "superseded", "draft")
@@ -32,6 +32,11 @@ STALE = (SUPERSEDED, WINDOW_CLOSED, EXPIRED)
 _YEAR = re.compile(r"(19|20)\d{2}")
 _REMARK = re.compile(r"[（(][^（）()]*[）)]")
 _TITLE_NOISE = re.compile(r"(19|20)\d{2}年度?|第[一二三四五六七八九十]+批|[（）()：:，,、“”\s]")
+
+
+def recurs_yearly(measure: Any) -> bool:
+    """Whether the measure is the latest edition of a programme called every year (`application_window.recurs`)."""
+    return (getattr(measure, "application_window", None) or {}).get("recurs") == YEARLY
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from kb.answering.reply import Line, Say
 from kb.answering.retrieval import Candidate
 from kb.answering.snapshot import Snapshot
 from kb.answering.units import Unit
-from kb.currency import NOT_YET_OPEN, OPEN, WINDOW_CLOSED, as_date, measure_currency
+from kb.currency import NOT_YET_OPEN, OPEN, WINDOW_CLOSED, as_date, measure_currency, recurs_yearly
 from kb.format import format_date
 from kb.store.models import DRAFT
 
@@ -174,7 +174,7 @@ def currency_lines(unit: Unit, question: Question, snapshot: Snapshot, today: dt
     valid_to = measure.valid_to if measure is not None else document.valid_to
     if valid_to is None or valid_to >= today or question.year == int(unit.edition[:4] or 0):
         return window  # in force (its window may have closed), or the edition the question asks about
-    if measure is not None and (measure.application_window or {}).get("recurs") == "yearly":
+    if measure is not None and recurs_yearly(measure):
         # A standing programme: this is its latest edition here, not a measure that ended.
         return window + [Line("utter_line_yearly_latest", {"edition": document.edition, "year": today.year})]
     newer = [d for d in snapshot.documents_of_family(document.family) if d.edition > document.edition

@@ -319,7 +319,7 @@ def _difference(question: Question, main: Unit, snap: Snapshot) -> Line | None:
     earlier, later = sorted({str(y) for y in question.years[:2]})
     if earlier not in by_year or later not in by_year:
         return None
-    first, second = (_AMOUNT.match(by_year[year].text.rpartition("：")[2]) for year in (earlier, later))
+    first, second = (_AMOUNT.match(_value_of(by_year[year])) for year in (earlier, later))
     if not first or not second or first.group(2) != second.group(2):
         return None  # no figure, or not in the same unit: nothing to subtract
     places = max(len(m.group(1).partition(".")[2]) for m in (first, second))

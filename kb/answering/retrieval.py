@@ -18,6 +18,7 @@ import numpy as np
 from kb.answering.question import Question
 from kb.answering.snapshot import Snapshot
 from kb.answering.units import Unit
+from kb.currency import recurs_yearly
 
 _YEARISH = re.compile(r"(?:20)?\d\d(?:年|年度|年版|版)?")
 
@@ -86,7 +87,7 @@ def preferred_kinds(wanted: Iterable[str]) -> frozenset[str]:
 
 def _expired(snapshot: Snapshot, unit: Unit, today: dt.date) -> bool:
     measure = snapshot.measures.get(unit.measure_id) if unit.measure_id else None
-    if measure is not None and (measure.application_window or {}).get("recurs") == "yearly":
+    if measure is not None and recurs_yearly(measure):
         return False  # the latest edition of a yearly programme still speaks for it
     valid_to = measure.valid_to if measure is not None else snapshot.documents[unit.document_id].valid_to
     return valid_to is not None and valid_to < today

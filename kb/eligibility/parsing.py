@@ -182,7 +182,7 @@ def _words(raw: str, found: _Found, asked: str | None) -> None:
         if value:
             found.put(name, None, value)
     # "首台套是零部件类的": the kind of a recognised 首台（套）, said in a clause about it (or when asked).
-    clauses = re.split(r"[，,。；;！!？?\n]", raw)
+    clauses = _CLAUSE_END.split(raw)
     mentions = [any(w in c for w in vocab["equipment_clause_words"]) for c in clauses]
     # The clause that names it, or the one right after ("有个省内首台套，是按标准认定的").
     about_first_set = [c for i, c in enumerate(clauses)
@@ -194,7 +194,7 @@ def _words(raw: str, found: _Found, asked: str | None) -> None:
     if certifications:
         found.put("certifications", None, close_certifications(certifications))
     # What the firm plans to do ("准备新设一家房地产公司") is not its trade.
-    said = "，".join(_without_spending(c) for c in re.split(r"[，,。；;！!？?\n]", _without_places(raw))
+    said = "，".join(_without_spending(c) for c in _CLAUSE_END.split(_without_places(raw))
                     if not _PLANS.search(c))
     industry = best_word(re.sub(r"研发[^，,。；;]*|纳税人|征收", "", said), _industry_words(), GENERIC_INDUSTRY_WORDS)
     makes_nothing = re.search(r"不生产|不做生产|自己不做|没有工厂|没工厂|不自己生产", said)
@@ -210,11 +210,12 @@ def _without_spending(clause: str) -> str:
     """A clause that spends money on something ("设备加软件投了3200万") says what was bought, not the trade."""
     if not re.search(r"\d|[一二两三四五六七八九十百千]+[万亿]", clause):
         return clause
-    for word in sorted(vocabulary()["labels"]["digital_investment"], key=len, reverse=True):
+    for word in _longest_first(vocabulary()["labels"]["digital_investment"]):
         clause = clause.replace(word, " ")
     return clause
 
 
+_CLAUSE_END = re.compile(r"[，,。；;！!？?\n]")  # what ends a clause of a firm's message
 _SHARE_OF_REVENUE = re.compile(r"占(?:全年|年|当年)?(?:营业|主营业务?|销售)?(?:收入|营收|销售额|销售)")
 _PLANS = re.compile(r"准备|打算|计划|拟|想要?|将来|以后")
 

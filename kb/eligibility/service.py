@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kb.currency import recurs_yearly
 from kb.eligibility.engine import Status, Verdict, evaluate, evaluate_category, next_question
 from kb.eligibility.profile import DERIVED_FROM, FIELDS, Field
 from kb.eligibility.rulebook import default_rulebook
@@ -147,7 +148,7 @@ class RuleMeasure:
                    measure.document.edition, "；".join(figures[:2]) or measure.title, measure.department,
                    measure.how_to_apply, sources[0].url if sources else None, tuple(measure.keywords or ()),
                    _document_label(measure), bool(benefits) and not _is_threshold(benefits[0]),
-                   (measure.application_window or {}).get("recurs") == "yearly")
+                   recurs_yearly(measure))
 
 
 def _is_threshold(benefit: dict) -> bool:

@@ -24,6 +24,9 @@ APPLIES_BY = ("申报", "免申即享", "申报纳税时直接享受", "不面�
 # A document's status: the final text, or a consultation draft (never answered as if it were in force).
 DOCUMENT_STATUSES = ("正式", "征求意见稿")
 DRAFT = "征求意见稿"
+# application_window.recurs: a standing programme with a call every year, whose latest edition still speaks for it.
+YEARLY = "yearly"
+RECURRENCES = (YEARLY,)
 # What a source page is: a government page, mainstream media, a repost by a known body (a university, a local
 # office, a consultancy), or a mirror that copies pages without saying whose they are.
 SOURCE_KINDS = ("official", "media", "repost", "mirror")

@@ -22,6 +22,7 @@ from kb.store.models import (
     DOCUMENT_STATUSES,
     FAMILIES,
     NOT_FOUND,
+    RECURRENCES,
     SOURCE_KINDS,
 )
 
@@ -42,7 +43,6 @@ BENEFIT_KEYS = {"what", "amount", "unit", "note"}
 SOURCE_KEYS = {"url", "title", "publisher", "kind"}
 CHANNEL_KEYS = {"name", "url", "note"}
 WINDOW_KEYS = {"from", "until", "call", "source", "note", "recurs"}
-RECURRENCES = ("yearly",)  # a standing programme with a call every year: its latest edition still speaks for it
 TOP_KEYS = {"documents", "measures", "sources"}
 
 
