@@ -37,7 +37,7 @@ YEARLY_EDITIONS = 3  # documents named in this many editions are a yearly series
 CLARIFY_WORDS = 2  # a question with at most this many words of its own may fit several measures
 # A figure as the knowledge base writes it: the number and its unit ("1042.8亿元", "80%").
 _AMOUNT = re.compile(r"(\d+(?:\.\d+)?)([^\d（(；;，,。\s]*)")
-# A word the answer names only after a negation in its clause ("不包含土建和厂房投资") is excluded, not included.
+# A word the answer names only after a negation in its clause ("不计入土建和厂房") is excluded, not included.
 _NEGATED_BEFORE = re.compile(r"(?:不包含|不包括|不含|不计入|不算|不属于|不适用|除外)[^，,。；;：:]*$")
 # Replies saying the knowledge base has nothing for a message.
 NOTHING_FOUND = frozenset({"utter_out_of_scope", "utter_measure_not_found", "utter_default"})
@@ -348,7 +348,7 @@ def _prefix(question: Question, main: Candidate, snap: Snapshot) -> list[Line]:
     text = "；".join(unit.items) if unit.items else unit.text
     excluded = [t for t in specific if t in text and all(_NEGATED_BEFORE.search(text[:m.start()])
                                                            for m in re.finditer(re.escape(t), text))]
-    if excluded:  # "包括厂房吗" where the answer says "不包含土建和厂房投资"
+    if excluded:  # "包括厂房吗" where the answer says "不计入土建和厂房"
         return [Line("utter_line_no", {"word": "、".join(excluded)})]
     listed = unit.items or tuple(re.split(r"[、，,（）()；;]", unit.text))
     named = [t for t in specific if any(t in item for item in listed)]
