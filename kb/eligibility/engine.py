@@ -133,16 +133,16 @@ def next_question(measures: Iterable[tuple[str, Rule | None]], facts: Facts, *, 
     counts: Counter[str] = Counter()
     for root, times in rules.items():
         status, _, _, undecided = run.verdicts[root]
+        deciding: set[str] = set()  # a field counts once per rule, however many of its conditions name it
         if status is Status.UNKNOWN:
-            for name in dict.fromkeys(DERIVED_FROM.get(f.field, f.field) for f in undecided if not f.unencoded):
-                if name not in exclude and name in FIELDS:
-                    counts[name] += times
+            deciding |= {DERIVED_FROM.get(f.field, f.field) for f in undecided if not f.unencoded}
         if status in (Status.UNKNOWN, Status.LIKELY):
             # A title not mentioned counts as not held; asked, it may turn out to be held and decide the verdict.
             # A firm that fails a mandatory condition (a 个体户 for 高企) is not asked which titles it holds.
-            for name in run.holds_fields(root):
-                if name not in exclude and run.values.get(name) is None:
-                    counts[name] += times
+            deciding |= {name for name in run.holds_fields(root) if run.values.get(name) is None}
+        for name in deciding:
+            if name not in exclude and name in FIELDS:
+                counts[name] += times
     if not counts:
         return None
     best = min(counts, key=lambda name: (-counts[name], FIELDS[name].ease, name))

@@ -172,7 +172,8 @@ def _extract(text: str, today: dt.date, asked: str | None, found: _Found) -> Non
 
 def _words(raw: str, found: _Found, asked: str | None) -> None:
     vocab = vocabulary()
-    ownership = best_word(raw, OWNERSHIP_WORDS)
+    # "民营经济税收占比" speaks of the province's private economy, not of the firm's ownership.
+    ownership = best_word(re.sub("|".join(map(re.escape, vocab["economy_terms"])), " ", raw), OWNERSHIP_WORDS)
     if ownership:
         found.put("ownership", None, ownership)
     for name, table in (("entity_type", vocab["entity_types"]), ("taxpayer_type", vocab["taxpayer_types"]),
@@ -200,6 +201,8 @@ def _words(raw: str, found: _Found, asked: str | None) -> None:
     makes_nothing = re.search(r"不生产|不做生产|自己不做|没有工厂|没工厂|不自己生产", said)
     trades = any(w in said for w in vocab["trade_words"]) and not any(w in said for w in vocab["production_words"])
     sells = re.search(r"卖[^，,。\d]{1,6}的", said) and not any(w in said for w in vocab["production_words"])
+    if industry in vocab["served_where_made"]:
+        sells = False  # "卖早餐的" serves what it makes: food service, not trade
     if sells or industry and (trades or makes_nothing and best_word(said, {"批发零售": _industry_words()["批发零售"]})):
         industry = "批发零售"  # sells what others make: trade, whatever the goods are
     if industry:
@@ -243,7 +246,9 @@ def _first_said(text: str, table: dict[str, list[str]]) -> str | None:
 
 
 _HELD = re.compile(r"已|拿到|拿了|拿的|评上|评了|获得|获评|通过|认定|入库|证书|是|有|属于|挂牌")
-_INTENT = re.compile(r"想|申请|申报|准备|打算|能不能|能否|可不可以|能评|能报|吗|有戏|够不够|条件|怎么|如何|\?")
+# A title wanted or asked about ("高企研发占比要求多少"), not held.
+_INTENT = re.compile(r"想|申请|申报|准备|打算|能不能|能否|可不可以|能评|能报|吗|有戏|够不够|条件|要求|标准|门槛|多少|"
+                     r"几个点|怎么|如何|什么|啥|\?")
 _LAPSED = re.compile(r"过期|到期了|已到期|已经到期|[去前]年到期|失效|被取消|撤销|没通过|没评上|没去复审|没复审|未复审|摘牌")
 _PENDING = re.compile(r"在等|等结果|公示中|还没下来|还没批|在审|评审中|正在|申请中|申报中|在申请|在申报|准备中|"
                       r"还没报|没报过|没去报|还没申报|没申报|未申报|还没申请|没申请|未申请")
@@ -443,7 +448,9 @@ def _label_for(q: Quantity, labels: list[tuple[int, int, str]], clause: str) -> 
 def _founded(clause: str, today: dt.date) -> tuple[int, Quantity | None] | None:
     """The founding year a clause states: "2013年成立", "成立八年了", "去年刚成立", "九几年就有了"."""
     text = _NOT_FOUNDING.sub("", digit_runs(clause))
-    if not re.search(r"成立|注册|创办|创立|开办|开了|[办建开]的|开业|就有了|开始做|办厂|建厂|开厂", text):
+    # "公司有十年了": how long the firm has existed, said without a founding verb.
+    if not re.search(r"成立|注册|创办|创立|开办|开了|[办建开]的|开业|就有了|开始做|办厂|建厂|开厂|"
+                     r"(?:公司|厂子?|企业|店)(?:已经|都|也)?有[^，,。]{0,4}年了", text):
         owned = re.search(r"(?:厂|公司|企业)(?:是|是在)?\s*((?:19|20)\d{2})\s*年的", text) or re.search(
             r"((?:19|20)\d{2})\s*年的(?:厂|公司|企业|老厂)", text)
         return (int(owned.group(1)), None) if owned else None

@@ -27,6 +27,7 @@ from kb.format import format_number
 
 # A finer type a firm names (有限责任公司) and the broad type the rules speak of (企业), from kb/rules/facts.yaml.
 BROADER: dict[str, str] = dict(vocabulary().get("entity_type_broader") or {})
+OWNERSHIP_OF_TYPE: dict[str, str] = dict(vocabulary().get("entity_type_ownership") or {})
 
 
 def broad_types(value: Any) -> tuple[Any, ...]:
@@ -166,6 +167,9 @@ OWNERSHIP_WORDS = {
     "集体": ("集体企业", "集体所有制", "村集体", "乡镇集体"),
     "混合": ("混合所有制", "混改"),
 }
+# A foreign owner named by its country or region ("日本独资", "德国控股"): kb/rules/facts.yaml foreign_owners.
+OWNERSHIP_WORDS["外资"] += tuple(f"{place}{form}" for place in vocabulary()["foreign_owners"]["places"]
+                                 for form in vocabulary()["foreign_owners"]["forms"])
 
 CERTIFICATION_WORDS = {
     "高新技术企业": ("高新技术企业", "高新企业", "高企", "国高", "国家高新"),
@@ -451,6 +455,10 @@ def derive(facts: dict[str, Any]) -> dict[str, Any]:
     derived = dict(facts)
     if derived.get("rd_ratio") is None and derived.get("rd_expense") is not None and derived.get("revenue"):
         derived["rd_ratio"] = round(float(derived["rd_expense"]) / float(derived["revenue"]), 6)
+    elif derived.get("rd_ratio") is None and derived.get("rd_expense") == 0:
+        derived["rd_ratio"] = 0.0  # no R&D at all is no share of any revenue
     if derived.get("certifications") is not None:
         derived["certifications"] = close_certifications(frozenset(derived["certifications"]))
+    if derived.get("ownership") is None and derived.get("entity_type") in OWNERSHIP_OF_TYPE:
+        derived["ownership"] = OWNERSHIP_OF_TYPE[derived["entity_type"]]  # a 个体工商户 is private by what it is
     return derived

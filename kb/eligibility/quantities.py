@@ -44,7 +44,8 @@ def prepare(text: str) -> str:
     text = re.sub(rf"([{NUMERAL_CHARS}\d]+)个半(?=[万亿])", lambda m: f"{_as_number(m.group(1))}.5", text)  # 一个半亿
     text = re.sub(r"([\d.]+|[一二两三四五六七八九十]+)个点", lambda m: f"{_as_number(m.group(1))}%", text)  # 三个点
     text = re.sub(r"百分之([\d.一二两三四五六七八九十点零〇]+)", lambda m: f"{_as_number(m.group(1))}%", text)
-    text = re.sub(r"(?<=[占的约概是有近比例多])([一二两三四五六七八九])成([一二三四五六七八九](?![十百千万亿]))?(?![立功本员果交绩])",
+    text = re.sub(r"(?<=[占的])一半", "50%", text)  # 占收入的一半
+    text = re.sub(r"(?<=[占的约概是有近比例多入收额])([一二两三四五六七八九])成([一二三四五六七八九](?![十百千万亿]))?(?![立功本员果交绩])",
                   lambda m: f"{cn_number(m.group(1)) * 10 + (cn_number(m.group(2)) if m.group(2) else 0):g}%",
                   text)  # 占收入的一成 → 10%, 一成五 → 15%
     text = re.sub(r"千分之([\d.一二两三四五六七八九十点零〇]+)", lambda m: f"{_as_number(m.group(1), 0.1)}%", text)

@@ -51,6 +51,15 @@ def test_next_question_breaks_a_tie_with_the_easier_field():
     assert next_question(measures, {}, on=ON).name == "region"
 
 
+def test_a_field_counts_once_for_a_rule_that_names_it_twice():
+    # The title is both an undecided condition and a holdable one in each of two rules; revenue decides three.
+    titled = [(f"titled_{i}", {"any": [{"field": "certifications", "op": "holds", "value": "高新技术企业"},
+                                       {"field": "certifications", "op": "contains", "value": "科技型中小企业"}]})
+              for i in range(2)]
+    sized = [(f"sized_{i}", {"field": "revenue", "op": "ge", "value": 1000 * (i + 1)}) for i in range(3)]
+    assert next_question([*titled, *sized], {}, on=ON).name == "revenue"
+
+
 def test_a_firm_that_fails_a_rule_is_not_asked_which_titles_it_holds():
     titled = ("titled", {"any": [{"field": "certifications", "op": "holds", "value": "高新技术企业"},
                                  {"all": [{"field": "entity_type", "op": "eq", "value": "企业"},

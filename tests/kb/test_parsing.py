@@ -263,3 +263,38 @@ def test_a_share_with_a_label_of_its_own_is_not_the_rd_ratio():
 def test_a_firm_saying_it_has_none_of_something_gives_none(text, facts_read):
     found = facts(text).facts
     assert {k: found.get(k) for k in facts_read} == facts_read
+
+
+@pytest.mark.parametrize("text, ownership", [("我们是德国全资的", "外资"), ("台商投资的鞋厂", "外资"),
+                                             ("给日本客户做配套的民企", "民营")])
+def test_a_foreign_owner_named_by_its_country_is_foreign_ownership(text, ownership):
+    assert facts(text).facts["ownership"] == ownership
+
+
+def test_a_self_employed_entity_implies_private_ownership():
+    from kb.eligibility.profile import derive
+
+    assert derive({"entity_type": "个体工商户"})["ownership"] == "民营"
+    assert "ownership" not in derive({"entity_type": "有限责任公司"})
+
+
+@pytest.mark.parametrize("text, field, value", [
+    ("我们是家茶叶专业合作社", "entity_type", "农民专业合作社"),
+    ("厂子已经有十五年了", "founded_year", 2011),
+    ("研发费用占营收一成多", "rd_ratio", 0.1),
+    ("研发占收入的一半", "rd_ratio", 0.5),
+    ("信息化投入差不多八百万", "digital_investment", 800),
+    ("数字化还没投过钱", "digital_investment", 0),
+])
+def test_more_ways_firms_state_a_fact(text, field, value):
+    assert facts(text).facts[field] == (value if isinstance(value, str) else pytest.approx(value))
+
+
+def test_a_title_asked_about_is_not_a_title_held():
+    assert "certifications" not in facts("小巨人对研发投入的要求，我们营收九千万").facts
+    assert facts("我们是小巨人，营收九千万").facts["certifications"] >= {"专精特新小巨人企业"}
+
+
+def test_the_private_economy_named_as_a_sector_is_no_firms_ownership():
+    assert "ownership" not in facts("全省民营经济增加值的目标占比是多少").facts
+    assert facts("我们是民营的，做民营经济服务").facts["ownership"] == "民营"
