@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from kb.answering import tiers
 from kb.answering.question import Question
 from kb.answering.reply import Line, Say
 from kb.answering.retrieval import Candidate
@@ -55,6 +56,8 @@ def source_of(unit: Unit, snapshot: Snapshot) -> str:
 def _figures(unit: Unit, question: Question, snapshot: Snapshot) -> list[str]:
     """The figure asked about first, then the measure's other figures the question's words touch."""
     siblings = snapshot.figures_of(unit.measure_id)
+    left_out = tiers.outside(siblings, question.amounts)  # other tiers than the question's amount falls in
+    siblings = [u for u in siblings if u.id not in left_out]
     asked = set(question.tokens)
     tokens = snapshot.index.tokenize
     touched = [u for u in siblings if u.id != unit.id and asked & set(tokens(u.label))]
@@ -126,14 +129,18 @@ def answering_sentence(unit: Unit, question: Question, snapshot: Snapshot, shown
     tokens = snapshot.index.tokenize
     title = set(tokens(measure.title))
     asked = {t for t in question.topic if t not in title and snapshot.index.weight(t) > 0}
-    origin = "origin" in question.wanted
+    origin = bool(question.wanted & {"origin", "changes"})  # since when, or what it was before: a dated sentence
     if not asked and not origin:
         return None
     shown_tokens = set(tokens(shown))
+    figures = snapshot.figures_of(measure.id)
+    left_out = tiers.outside(figures, question.amounts)
+    # A sentence stating every tier would restate the ones the question's amount rules out.
+    other_tiers = [u.text.rpartition("：")[2] for u in figures if u.id in left_out]
     best, best_score = None, 0.0
     for sentence in _SENTENCE.split(" ".join(filter(None, [measure.summary, measure.note]))):
         sentence = sentence.strip().rstrip("。；")
-        if not sentence or sentence in shown:
+        if not sentence or sentence in shown or any(value in sentence for value in other_tiers):
             continue
         words = set(tokens(sentence))
         new = asked & words - shown_tokens
@@ -196,6 +203,8 @@ def detail_lines(chosen: list[Candidate], question: Question, snapshot: Snapshot
         lines.append(Line("utter_line_more", {"text": sentence}))
     if main.kind in ("measure", "overview") and figure_asked(main, question, snapshot) is None:
         rest = _summary_split(main.text)[1]
+        if rest and sentence and sentence.rstrip("…") in rest:
+            lines = [line for line in lines if line.values.get("text") != sentence]  # the rest says it already
         if rest:
             lines.append(Line("utter_line_more", {"text": rest}))
         if main.kind == "measure" and measure is not None:

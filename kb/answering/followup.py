@@ -52,6 +52,12 @@ def resolve(question: Question, context: dict[str, Any] | None, snapshot: Snapsh
                                     families=tuple(context.get("families") or ()),
                                     year=question.year or context.get("year"))
         return fresh, True
+    if question.inside and not question.documents:
+        # "其中用地那块归哪个部门": its own subject, inside the document and edition talked about.
+        return dataclasses.replace(question, documents=tuple(context.get("documents") or ()),
+                                   families=question.families or tuple(context.get("families") or ()),
+                                   year=question.year or context.get("year"),
+                                   years=question.years or ((context["year"],) if context.get("year") else ())), True
     if question.topic and not question.elliptical and not any(snapshot.index.known(t) for t in question.topic):
         return question, False  # every word of its own is unknown here: about something else, not a follow-up
     if question.documents:

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from kb.eligibility.quantities import prepare, quantities
 from kb.eligibility.regions import RegionMatch, find_region
 from kb.eligibility.rulebook import default_rulebook
 from kb.text import arabic_article_counts, arabic_years, article_number, normalize, other_region, question_in
@@ -33,7 +34,11 @@ LETTER_SPACED = 4  # this many single characters spaced apart make a letter-spac
 _SENTENCES = re.compile(r"(?<=[。！？?!；;\n])")
 _ORDINAL = re.compile(r"第\s*([一二两三四五六七八九十\d]{1,3})\s*(?:个|张|项|点|方面|部分|包|类|批|档|块)")
 _CN_ORDINALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
-_ELLIPTICAL_START = ("那", "这个", "那个", "它", "还有", "另外", "and ", "what about", "how about", "also ")
+# Ways a message starts by pointing back at the previous answer's topic ("这块省财政安排多少").
+_ELLIPTICAL_START = ("那", "这个", "那个", "它", "还有", "另外", "这块", "这一块", "这方面", "这条", "这项",
+                     "and ", "what about", "how about", "also ")
+# … or at what the previous answer was inside of, its document and edition ("其中用地那块归哪个部门").
+_INSIDE_START = ("里面", "这里面", "其中", "当中", "文件里", "in it", "inside")
 _FOUR_DIGIT_YEAR = re.compile(r"(20\d{2})\s*(?:年|版)?")
 _TWO_DIGIT_YEAR = re.compile(r"(?<![\d.])(\d{2})\s*(?:年|版)")
 _RELATIVE_YEARS = (("前年", -2), ("去年", -1), ("上年", -1), ("今年", 0), ("本年", 0), ("明年", 1), ("next year", 1),
@@ -62,6 +67,8 @@ class Question:
     topic: tuple[str, ...]  # tokens that say what it is about: no cue words, document names or years
     other_region: str | None
     wrapped: bool = False  # noise was taken out around it: what a classifier read is not the question
+    amounts: tuple[float, ...] = ()  # sums of money it states, in 万元 ("营收1.2亿" → 12000): a tier's key
+    inside: bool = False  # asks about something inside the previous answer's document ("其中…", "里面…")
 
 
 def _sql_values(match: re.Match[str]) -> str:
@@ -85,10 +92,17 @@ def strip_noise(text: str) -> str:
     return re.sub(r"[ \t]+", " ", "".join(kept)).strip() or text.strip()
 
 
+_HYPHENATED = re.compile(r"(?<=[a-z])[-_](?=[a-z])")
+_AMOUNT_IN_W = re.compile(r"(\d)\s*w(?![a-z])")
+
+
 def _glossed(text: str, glossary: tuple[tuple[str, str], ...]) -> str:
     """English policy words replaced by the Chinese the knowledge base uses (longest phrase first)."""
     lowered = text.lower()
+    # "private-economy policy" is the glossary's "private economy policy"; "5000w" is 5000万 as firms type it.
+    lowered = _AMOUNT_IN_W.sub(r"\1万", _HYPHENATED.sub(" ", lowered))
     for english, chinese in glossary:
+        english = _HYPHENATED.sub(" ", english)
         if english in lowered:
             lowered = re.sub(rf"(?<![a-z]){re.escape(english)}(?![a-z])", f" {chinese} ", lowered)
     return lowered
@@ -156,10 +170,14 @@ def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
     wanted = frozenset(kind for kind, cues in words.wanted.items() if any(cue in matched_cues for cue in cues))
     documents = snapshot.all_named_documents(text)
     stripped = lowered.strip(" ？?。.!！")
-    elliptical = stripped.endswith("呢") or stripped.startswith(_ELLIPTICAL_START) or " 呢 " in f" {text} "
+    # "这项…" anywhere points back too ("until when is this policy valid" is glossed to one).
+    elliptical = stripped.endswith("呢") or stripped.startswith(_ELLIPTICAL_START) or " 呢 " in f" {text} " \
+        or "这项" in text
     # "去年那版8+4" names an edition; "去年应纳税所得额150万" names the firm's year: only a document named
     # (or 版) makes 去年/今年 an edition, or a follow-up without a figure ("那前年的呢" after an edition's figure).
-    edition_words = bool(documents) or "版" in text or (elliptical and not re.search(r"\d", text))
+    # So does a question whether something is out yet ("明年的出来了吗"): only an edition comes out.
+    edition_words = bool(documents) or "版" in text or (
+        (elliptical or "document" in wanted) and not re.search(r"\d", text))
     years = years_named(text, today=today, relative=edition_words)
     # A bare number ("150", "一段") is a firm's figure or a measure word, not what the question is about; years stay.
     tokens = [t for t in index.tokenize(text) if not _BARE_NUMBER.fullmatch(t)]
@@ -180,4 +198,6 @@ def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
         documents=tuple(d.id for d in documents), families=tuple(dict.fromkeys(d.family for d in documents)),
         article=article_number(text), ordinal=_ordinal(text), wanted=wanted, elliptical=elliptical,
         tokens=tuple(tokens), topic=topic, other_region=other_region(text), wrapped=unwrapped != normalized.strip(),
+        amounts=tuple(q.value for q in quantities(prepare(text)) if q.unit == "万"),
+        inside=stripped.startswith(_INSIDE_START),
     )

@@ -11,11 +11,12 @@ import dataclasses
 import datetime as dt
 import difflib
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from kb.answering import compose
+from kb.answering import compose, tiers
 from kb.answering.followup import context_of, resolve, with_document_names
 from kb.answering.general import general_idf
 from kb.answering.question import Question, parse_question
@@ -69,6 +70,7 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
         if listed is not None:
             context = context_of(question, listed.id, listed.items)
             question = dataclasses.replace(question, documents=())
+    asked_own = question.topic
     question, followed = resolve(question, context, snap)
     # "第三个具体讲什么": the item is asked about, not the list it was read from.
     item_of = context.get("unit") if followed and question.ordinal and context else None
@@ -85,9 +87,14 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
         candidates = rank(question, snap, today=today, params=params)
     if item_of:
         candidates = [c for c in candidates if c.unit.id != item_of] or candidates
+    ranked = candidates  # before a follow-up narrows them to the document talked about
     if followed and not own_documents and question.documents:
         # "一共分几个部分" after a question on the 32条: the document talked about, while it has an answer.
         candidates = [c for c in candidates if c.unit.document_id in question.documents] or candidates
+    earlier = snap.unit(str(context["unit"])) if followed and context and context.get("unit") else None
+    if earlier is not None and earlier.measure_id and not asked_own and question.wanted & ABOUT_A_DOCUMENT:
+        # "哪个文件规定的" after a measure: that measure's document, date or department, not another's.
+        candidates = [c for c in candidates if c.unit.measure_id == earlier.measure_id] or candidates
     # A follow-up the classifier took for off-topic ("这条执行到啥时候" after a measure) is judged as the question it continues.
     # So is a question wrapped in noise: the classifier read the fake system prompt or the SQL, not the question.
     off_topic_intent = intent == "out_of_scope" and not followed and not question.wrapped
@@ -100,8 +107,16 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
             return Reply((Say("utter_out_of_scope"),), answered=False)
         # The classifier took it for a policy question ("跨境电商海外仓补助多少"): say the KB lacks it.
         return Reply((Say("utter_measure_not_found"),), answered=False)
+    tiered = _in_tier(question, candidates, snap)
+    if tiered is not candidates:  # "那营收2.5亿的呢": the tier's figure is what is asked
+        candidates, question = tiered, dataclasses.replace(question, wanted=question.wanted | {"figure"})
+    if "yesno" in question.wanted:
+        candidates = _mentioning(asked_own, candidates, ranked, snap)
     chosen, extra = _choose(question, candidates, snap)
-    prefix = _prefix(question, chosen[0], snap)
+    earlier = snap.unit(str(context["unit"])) if context and context.get("unit") else None
+    # Measures the question may also be about: the previous turn's, and the next best answers'.
+    related = [earlier.measure_id if earlier is not None else None, *(c.unit.measure_id for c in candidates[:8])]
+    prefix = _prefix(question, chosen[0], snap, related)
     main_measure = snap.measures.get(chosen[0].unit.measure_id) if chosen[0].unit.measure_id else None
     verdict = verdict_line(question, main_measure, today=today)
     if verdict is not None:
@@ -122,6 +137,8 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
     return Reply(tuple(messages), context_of(question, chosen[0].unit.id, chosen[0].unit.items))
 
 
+_NUMERAL_WORD = re.compile(r"[\d.零〇一二两三四五六七八九十百千万亿几]+")
+_NEGATION = re.compile(r"[不没未无]")
 _BATCH = re.compile(r"第\s*[一二两三四五六七八九十\d]{1,3}\s*[批档]")  # "第二批": a call or a tier, not a list item
 
 
@@ -134,7 +151,7 @@ def _named_list(question: Question, snap: Snapshot, today: dt.date, params: Para
 
 
 def _off_topic(question: Question, snap: Snapshot, params: Parameters) -> bool:
-    """Its own words are unknown to the knowledge base, one is a content word, and none is about a firm's support.
+    """Its content words unknown to the knowledge base outnumber those it knows, and none is about a firm's support.
 
     "32条里说的熊猫吃什么" shares only a document's name with the knowledge base; the name says nothing of what is
     asked. Unknown function words ("里面", "就是") do not make a question off-topic; an elliptical question
@@ -144,11 +161,23 @@ def _off_topic(question: Question, snap: Snapshot, params: Parameters) -> bool:
         return False
     if question.wanted & ABOUT_A_DOCUMENT:
         return False  # it asks for something a document or measure has: a date, a department, a channel
-    if any(token in snap.index.idf for token in question.topic):
+    if any(word in question.text for word in vocabulary().firm_context):
         return False
-    if not any(general_idf(token) >= params.off_topic_word for token in question.topic):
-        return False
-    return not any(word in question.text for word in vocabulary().firm_context)
+    known = _words(t for t in question.topic if t in snap.index.idf)
+    unknown = _words(t for t in question.topic if t not in snap.index.idf and _says_what(t, params))
+    # "小巨人那部电影的导演是谁": a name the knowledge base knows, asked about in words it never uses.
+    return len(unknown) > len(known) * params.unknown_words_per_known
+
+
+def _words(tokens: Iterable[str]) -> list[str]:
+    """Tokens as words: the parts of a longer token ("巨人", "小巨" of "小巨人") and numerals are not words."""
+    found = [t for t in dict.fromkeys(tokens) if not _NUMERAL_WORD.fullmatch(t)]
+    return [t for t in found if not any(t != other and t in other for other in found)]
+
+
+def _says_what(token: str, params: Parameters) -> bool:
+    """A word that says what is asked: rare in general text, and no predicate ("收不到" is cut across "营收不到")."""
+    return general_idf(token) >= params.off_topic_word and not _NEGATION.search(token)
 
 
 def respond_small_talk(text: str, response: str | None, *, session: Session, today: dt.date,
@@ -159,7 +188,11 @@ def respond_small_talk(text: str, response: str | None, *, session: Session, tod
     knowledge base has nothing for it does the small-talk response (`response`) follow; with none (a
     greeting, already said by its own response), nothing more is said.
     """
-    reply = respond(text, session=session, today=today, context=context, intent="out_of_scope", staff=staff)
+    words = vocabulary()
+    # "好，就这样，回头见" asks nothing: only a message with a way of asking is tried as a question.
+    asks = any(w in text.lower() for w in (*words.question_words, *(c for cues in words.wanted.values() for c in cues)))
+    reply = respond(text, session=session, today=today, context=context, intent="out_of_scope", staff=staff) \
+        if asks else Reply(())
     if reply.messages and reply.messages[0].response not in NOTHING_FOUND:
         return reply  # an answer, or "not published yet": the message was a question
     return Reply((Say(response),) if response else (), answered=True)
@@ -331,16 +364,30 @@ def _difference(question: Question, main: Unit, snap: Snapshot) -> Line | None:
         "later_value": _value_of(by_year[later]), "earlier_value": _value_of(by_year[earlier])})
 
 
+def _joined(words: list[str], text: str) -> list[str]:
+    """Words the text writes next to each other as one ("上市公司" and "股份" → "上市公司股份")."""
+    joined: list[str] = []
+    for word in words:
+        if joined and joined[-1] + word in text:
+            joined[-1] += word
+        else:
+            joined.append(word)
+    return joined
+
+
 def _value_of(unit: Unit) -> str:
     """A figure unit's value without its label or remarks: "1023.6亿元"."""
     return unit.text.rpartition("：")[2].split("（")[0]
 
 
-def _prefix(question: Question, main: Candidate, snap: Snapshot) -> list[Line]:
+def _prefix(question: Question, main: Candidate, snap: Snapshot, related: list[str | None] = ()) -> list[Line]:
     """For "X是不是Y" where the answer names X among its items or text: say yes first."""
     if "yesno" not in question.wanted:
         return []
     unit = main.unit
+    exclusive = _exclusive_sentence(question, [unit.measure_id, *related], snap)
+    if exclusive is not None:  # "两个能一起拿吗" where the measure says "只能选一项"
+        return [Line("utter_line_exclusive", {"sentence": exclusive})]
     said = set(snap.index.tokenize(" ".join([unit.label, *unit.aliases, compose.subject_of(unit, snap)])))
     # Whole words of the question only: a bigram inside a longer word ("荐限" of "推荐限额") names nothing.
     words = [t for t in question.topic if len(t) >= 2 and not any(t != w and t in w for w in question.topic)]
@@ -349,12 +396,66 @@ def _prefix(question: Question, main: Candidate, snap: Snapshot) -> list[Line]:
     excluded = [t for t in specific if t in text and all(_NEGATED_BEFORE.search(text[:m.start()])
                                                            for m in re.finditer(re.escape(t), text))]
     if excluded:  # "包括厂房吗" where the answer says "不计入土建和厂房"
-        return [Line("utter_line_no", {"word": "、".join(excluded)})]
+        return [Line("utter_line_no", {"word": "、".join(_joined(excluded, text))})]
     listed = unit.items or tuple(re.split(r"[、，,（）()；;]", unit.text))
     named = [t for t in specific if any(t in item for item in listed)]
     if named and len(named) == len(specific):
         return [Line("utter_line_yes", {"word": "、".join(named)})]
     return []
+
+
+def _mentioning(own_words: tuple[str, ...], candidates: list[Candidate], ranked: list[Candidate], snap: Snapshot,
+                reach: int = 8) -> list[Candidate]:
+    """For "厂房算投资吗": the best unit that says the words asked about, when the best one does not.
+
+    Looked for among the best `reach` of the candidates, then of all `ranked` (a follow-up's candidates are
+    narrowed to the document talked about; the word may be said in another).
+    """
+    words = [t for t in own_words if len(t) >= 2 and not any(t != w and t in w for w in own_words)]
+    if not candidates or not words:
+        return candidates
+
+    def says(candidate: Candidate) -> bool:  # in what the reply shows of it: its subject, label and text
+        unit = candidate.unit
+        shown = f"{compose.subject_of(unit, snap)} {unit.label} {unit.text}"
+        return all(word in shown for word in words)
+
+    if says(candidates[0]):
+        return candidates
+    better = next((c for c in (*candidates[1:reach], *ranked[:reach]) if says(c)), None)
+    return candidates if better is None else [better, *(c for c in candidates if c is not better)]
+
+
+def _in_tier(question: Question, candidates: list[Candidate], snap: Snapshot) -> list[Candidate]:
+    """The tier of a figure the question's amount falls in first; its sibling tiers left out (kb.answering.tiers)."""
+    if not candidates or not candidates[0].unit.measure_id:
+        return candidates
+    left_out = tiers.outside(snap.figures_of(candidates[0].unit.measure_id), question.amounts)
+    if not left_out:
+        return candidates
+    kept = [c for c in candidates if c.unit.id not in left_out]
+    inside = [c for c in kept if c.unit.kind == "figure" and c.unit.measure_id == candidates[0].unit.measure_id
+              and tiers.tier_range(c.unit.label) is not None]
+    return [*inside[:1], *(c for c in kept if c not in inside[:1])]
+
+
+def _exclusive_sentence(question: Question, measure_ids: list[str | None], snap: Snapshot) -> str | None:
+    """A sentence saying only one of two benefits is had, when the question asks for both at once.
+
+    Read in the answer's measure, the one the previous turn was about ("和应用奖励可以都拿吗" after the insurance
+    compensation) and the next best answers'; a sentence naming more words of the question comes first.
+    """
+    words = vocabulary()
+    if not any(cue in question.text for cue in words.together):
+        return None
+    found = []
+    for measure_id in dict.fromkeys(m for m in measure_ids if m):
+        measure = snap.measures[measure_id]
+        for sentence in re.split(r"[。；;\n]", f"{measure.summary}。{measure.note or ''}"):
+            if any(phrase in sentence for phrase in words.exclusive):
+                found.append(sentence.strip())
+    found.sort(key=lambda s: -sum(t in s for t in question.topic if len(t) >= 2))
+    return found[0] if found else None
 
 
 def _choices(question: Question, candidates: list[Candidate], snap: Snapshot, main: Candidate) -> list[dict]:

@@ -42,6 +42,9 @@ class Parameters:
     # A word counts as saying what an off-topic question is about ("金鱼", not "里面") when its idf over
     # jieba's general corpus reaches this (function words sit near 3.6-6, content words above).
     off_topic_word: float = 6.5
+    # An off-topic question may share a name with the knowledge base ("小巨人那部电影的导演是谁"): it is off-topic when its
+    # unknown content words outnumber its known ones by this factor (0: any unknown content word at all).
+    unknown_words_per_known: float = 1.0
 
 
 PARAMETERS = Parameters()

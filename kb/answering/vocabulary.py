@@ -35,6 +35,8 @@ class Vocabulary:
     colloquial_phrases: tuple[tuple[str, str], ...] = ()  # longest first
     firm_context: tuple[str, ...] = ()  # words that make a question about a firm and its support
     department_short_names: tuple[tuple[str, str], ...] = ()  # full name → the short form readers use
+    together: tuple[str, ...] = ()  # asking for two benefits at once ("能一起拿吗", "可以叠加吗")
+    exclusive: tuple[str, ...] = ()  # a rule that only one of them is had ("只能选一项", "不得重复享受")
     open_eligibility: tuple[str, ...] = ()  # "能享受什么": starts the full eligibility dialogue
     asking: tuple[str, ...] = ()  # marks the clause that asks ("…能评专精特新吗")
     handoff_words: tuple[str, ...] = ()  # a message asking for a person has one of these
@@ -101,6 +103,8 @@ def read_vocabulary(path: Path = VOCABULARY_FILE) -> Vocabulary:
         colloquial_phrases=tuple(sorted(((str(k), str(v)) for k, v in (data.get("colloquial_phrases") or {}).items()),
                                         key=lambda p: -len(p[0]))),
         firm_context=tuple(str(w) for w in data.get("firm_context") or ()),
+        together=tuple(str(w) for w in data.get("together") or ()),
+        exclusive=tuple(str(w) for w in data.get("exclusive") or ()),
         department_short_names=tuple((str(k), str(v)) for k, v in (data.get("department_short_names") or {}).items()),
         open_eligibility=tuple(str(w) for w in data.get("open_eligibility") or ()),
         asking=tuple(str(w) for w in data.get("asking") or ()),

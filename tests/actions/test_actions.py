@@ -254,3 +254,13 @@ def test_a_what_if_figure_rejudges_with_it():
     messages, events = run(eligibility.ActionCheckEligibility(), tracker_for("要是明年做到2300万呢", "inform", slots=slots))
     facts = next(e["value"] for e in events if e.get("name") == "firm_facts")
     assert facts["revenue"] == 2300 and "不属于" not in said(messages)
+
+
+def test_a_question_about_a_titles_requirement_with_a_firm_figure_is_checked_on_that_title():
+    # The title is asked about, not held: the firm's revenue puts it in the 5000万至1亿元 tier (6%), and the
+    # dialogue goes on with what that title still needs, not with which titles the firm holds.
+    messages, events = run(eligibility.ActionCheckEligibility(), tracker_for("小巨人对研发投入占比的要求，我们营收九千万", "inform"))
+    text = said(messages)
+    assert "不低于6%" in text and "已经拿到哪些资质" not in text
+    slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    assert slots["eligibility_scope"] == "measure:fc-xjr" and slots["asked_field"] != "certifications"

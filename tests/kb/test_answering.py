@@ -368,3 +368,85 @@ def test_a_list_the_current_edition_does_not_state_comes_from_the_latest_that_do
     with seeded() as session:
         said = ask(session, "8+4那几张要素保障清单都叫什么")
     assert "财政金融" in said and "自然资源" in said and "能源" in said and "人才" in said
+
+
+@pytest.mark.parametrize("text", ["单项冠军乒乓球赛的奖杯有多重", "领雁这种候鸟冬天飞到哪里过冬"])
+def test_a_knowledge_base_name_asked_about_in_words_it_never_uses_is_out_of_scope(seeded, text):
+    # The name is known; the words saying what is asked (乒乓球, 奖杯; 候鸟, 过冬) are not, and they outnumber it.
+    with seeded() as session:
+        (said, answered), = conversation(session, text, intent="ask_measure")
+    assert not answered and "不在我的范围" in said
+
+
+def test_a_policy_question_with_one_unusual_word_is_still_answered(seeded):
+    with seeded() as session:
+        said = ask(session, "专精特新申报时的佐证材料要准备哪些", intent="ask_measure")
+    assert "不在我的范围" not in said and "专精特新" in said.split("\n")[0]
+
+
+def test_small_talk_that_asks_nothing_gets_the_small_talk_reply(seeded):
+    from kb.answering.respond import respond_small_talk
+
+    with seeded() as session:
+        reply = respond_small_talk("行，就先聊到这里，回见", "utter_goodbye", session=session, today=TODAY)
+        asking = respond_small_talk("好的谢谢，顺便问下32条一共几条", "utter_thank", session=session, today=TODAY)
+    assert [m.response for m in reply.messages] == ["utter_goodbye"]
+    assert "32" in reply_text(asking, RESPONSES)
+
+
+@pytest.mark.parametrize("text, tier, other_tiers", [
+    ("年营业收入1.8亿的公司想认定高企，研发费用最低得占营收多少", "4%", ("5%", "3%")),
+    ("六千万营收的公司想评国家级小巨人，研发投入至少占营收多少", "6%", ("3%",)),
+])
+def test_a_figure_with_tiers_is_answered_for_the_tier_the_stated_amount_falls_in(seeded, text, tier, other_tiers):
+    with seeded() as session:
+        said = ask(session, text, intent="ask_measure")
+    first = said.split("\n")[0]
+    assert tier in first and not any(other in said for other in other_tiers)
+
+
+def test_a_follow_up_with_another_amount_moves_to_its_tier(seeded):
+    with seeded() as session:
+        (first, _), (second, _) = conversation(session, "评高企时研发投入与销售收入之比有什么要求",
+                                               "那销售收入2.5亿的呢")
+    assert "5%" in first and "3%" in second.split("\n")[0] and "5%" not in second
+
+
+def test_asking_for_two_benefits_at_once_gets_no_when_the_measure_allows_one(seeded):
+    with seeded() as session:
+        said = ask(session, "首台（套）已经领了应用奖励的，保费补偿还可以同时享受吗")
+        (_, _), (later, _) = conversation(session, "首台套投保补偿按多高的费率算", "那和应用奖励能叠加吗")
+    assert said.startswith("不能同时享受") and "只能选一项" in said
+    assert later.startswith("不能同时享受")
+
+
+def test_a_question_inside_the_previous_document_keeps_its_edition(seeded):
+    with seeded() as session:
+        (_, _), (inside, _) = conversation(session, "2024年版8+4是哪天印发的", "其中扩大有效投资那块是哪个部门牵头")
+    assert "2024年版" in inside and "发展改革委" in inside
+
+
+def test_whether_next_years_edition_is_out_is_answered_as_not_yet(seeded):
+    with seeded() as session:
+        (_, _), (said, answered) = conversation(session, "2026版8+4政策开过新闻发布会吗", "明年的发了吗")
+    assert not answered and "2027年版" in said
+
+
+def test_an_english_policy_name_written_with_hyphens_is_glossed():
+    from kb.answering.question import _glossed
+
+    glossed = _glossed("What does the private-economy policy say on self-funding?", (
+        ("private economy policy", "民营经济32条"), ("self-funding", "自筹")))
+    assert "民营经济32条" in glossed and "自筹" in glossed
+
+
+def test_an_amount_typed_with_w_for_wan_is_read_as_wan(seeded):
+    with seeded() as session:
+        question = parse_question("营收3000w以下的高企研发要几个点", snapshot=snapshot(session=session), today=TODAY)
+    assert question.amounts == (3000.0,)
+
+
+def test_a_foreign_investors_listed_shares_are_not_a_direct_investment(seeded):
+    with seeded() as session:
+        said = ask(session, "外方股东把分到的利润拿去买上市公司的股票，这部分抵免能享受吗")
+    assert said.startswith("不包括上市公司股份")
