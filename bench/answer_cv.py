@@ -43,6 +43,7 @@ GRID: dict[str, tuple[float, ...]] = {
     "min_coverage": (0.0, 0.05, 0.1, 0.2, 0.25, 0.3),
     "min_coverage_out_of_scope": (0.2, 0.3, 0.4, 0.5),
     "off_topic_word": (6.0, 6.5, 7.0, 8.0, 99.0),
+    "unknown_words_per_known": (0.5, 1.0, 1.5, 2.0, 99.0),  # 99: only a question whose words are all unknown
 }
 
 

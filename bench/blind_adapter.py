@@ -23,6 +23,8 @@ def read_facts(text: str, *, asked: str | None = None) -> dict[str, Any]:
         if isinstance(parsed, Parsed):
             facts[asked] = parsed.value
     facts = derive(facts)  # what the engine judges with: the R&D ratio from R&D expense and revenue
+    if isinstance(facts.get("taxable_income"), (int, float)) and facts["taxable_income"] < 0:
+        facts["taxable_income"] = 0.0  # the rounds write a loss as taxable income 0; the parser keeps the loss
     if facts.get("certifications") is not None:
         facts["certifications"] = certifications_closed(facts["certifications"])
     return facts
@@ -31,6 +33,22 @@ def read_facts(text: str, *, asked: str | None = None) -> dict[str, Any]:
 def certifications_closed(names) -> list[str]:
     """Certifications with what they imply (a 小巨人 is a 专精特新中小企业), so both sides compare alike."""
     return sorted(close_certifications(frozenset(names)))
+
+
+def certifications_named(names) -> list[str]:
+    """A writer's titles in our names ("省级专精特新企业" is our 专精特新中小企业), closed like ours."""
+    ours: set[str] = set()
+    for name in names:
+        read = extract(f"我们是{name}", today=TODAY).facts.get("certifications")
+        ours |= set(read) if read else {str(name)}
+    return certifications_closed(ours)
+
+
+def same_division(got: Any, want: Any) -> bool:
+    """The writer names a product or trade finer than a GB/T division (竹制品, 模具) that the parser puts in `got`."""
+    if got is None or want is None:
+        return False
+    return extract(f"我们是做{want}的", today=TODAY).facts.get("industry") == got
 
 
 def same_entity_type(got: Any, want: Any) -> bool:

@@ -297,13 +297,13 @@ def score_phrases(phrases: list[dict]) -> dict:
             if how == "range":
                 ok = _within(have, value)
             elif name == "certifications" and isinstance(value, list):
-                from bench.blind_adapter import certifications_closed
+                from bench.blind_adapter import certifications_closed, certifications_named
 
-                ok = have is not None and certifications_closed(have) == certifications_closed(value)
+                ok = have is not None and certifications_closed(have) == certifications_named(value)
             elif name == "industry":
-                from bench.blind_adapter import industry_within
+                from bench.blind_adapter import industry_within, same_division
 
-                ok = _same_industry(have, value) or industry_within(have, value)
+                ok = _same_industry(have, value) or industry_within(have, value) or same_division(have, value)
             elif name == "region":
                 ok = _same_place(have, value)
             elif name == "entity_type":
