@@ -60,12 +60,27 @@ def _figures(unit: Unit, question: Question, snapshot: Snapshot) -> list[str]:
     siblings = [u for u in siblings if u.id not in left_out]
     asked = set(question.tokens)
     tokens = snapshot.index.tokenize
-    touched = [u for u in siblings if u.id != unit.id and asked & set(tokens(u.label))]
+    counted = counted_in(question)
+    touched = [u for u in siblings if u.id != unit.id and (asked & set(tokens(u.label))
+                                                           or counted is not None and _counts_in(u, counted))]
     rest = [u for u in siblings if u.id != unit.id and u not in touched]
     # A question naming no particular figure ("首台套能拿多少奖励") gets the measure's first few.
     general = not (asked & set(tokens(unit.label)) - set(tokens(subject_of(unit, snapshot))))
     chosen = [unit, *touched, *(rest if general else [])]
     return [u.text for u in chosen[:FIGURES_SHOWN]]
+
+
+_COUNTED = re.compile(r"(?:多少|几)(个|项|家|条|批|县|人|名|台|套|万元|亿元|万亩|亩|年)")
+
+
+def counted_in(question: Question) -> str | None:
+    """The measure word a question counts in ("认定了多少项" → 项): a figure in that unit is the one asked."""
+    match = _COUNTED.search(question.text)
+    return match.group(1) if match else None
+
+
+def _counts_in(unit: Unit, measure_word: str) -> bool:
+    return re.search(rf"\d{re.escape(measure_word)}", unit.text) is not None
 
 
 def figure_asked(unit: Unit, question: Question, snapshot: Snapshot) -> Unit | None:
@@ -76,7 +91,9 @@ def figure_asked(unit: Unit, question: Question, snapshot: Snapshot) -> Unit | N
     tokens = snapshot.index.tokenize
     title = set(tokens(unit.label))
     figures = snapshot.figures_of(unit.measure_id)
-    scored = [(len(asked & (set(tokens(u.label)) - title)), u) for u in figures]
+    counted = counted_in(question)
+    scored = [(len(asked & (set(tokens(u.label)) - title)) + (counted is not None and _counts_in(u, counted)), u)
+              for u in figures]
     best = max(scored, key=lambda pair: pair[0], default=(0, None))
     return best[1] if best[0] else None
 
@@ -101,6 +118,9 @@ def lead(unit: Unit, question: Question, snapshot: Snapshot) -> str:
     if figure is not None:
         unit = figure
     if unit.kind == "figure" and unit.measure_id:
+        counted = counted_in(question)
+        if counted is not None and not _counts_in(unit, counted):  # "多少项": the measure's figure counted in 项
+            unit = next((u for u in snapshot.figures_of(unit.measure_id) if _counts_in(u, counted)), unit)
         return f"{subject}：{'；'.join(_figures(unit, question, snapshot))}"
     if unit.kind == "list":
         items = "\n".join(f"{i}. {item}" for i, item in enumerate(unit.items, 1))

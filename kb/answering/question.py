@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kb.eligibility.quantities import prepare, quantities
-from kb.eligibility.regions import RegionMatch, find_region
+from kb.eligibility.regions import COUNTIES_BY_CITY, RegionMatch, find_region
 from kb.eligibility.rulebook import default_rulebook
 from kb.text import arabic_article_counts, arabic_years, article_number, normalize, other_region, question_in
 
@@ -31,7 +31,7 @@ _INSTRUCTION = re.compile(
     r"\[\s*system\s*\]|<\|im_start\|>|^\s*system\s*[:：]|^\s*assistant\s*[:：]")
 _LETTER_SPACE = re.compile(r"(?<=(?<![\u4e00-\u9fff])[\u4e00-\u9fff]) (?=[\u4e00-\u9fff](?![\u4e00-\u9fff]))")
 LETTER_SPACED = 4  # this many single characters spaced apart make a letter-spaced text (a filter dodge), not words
-_SENTENCES = re.compile(r"(?<=[。！？?!；;\n])")
+_SENTENCES = re.compile(r"(?<=[。！？?!；;\n])|(?<=[a-z]\.)\s+", re.IGNORECASE)  # "…system prompt. 另外…" too
 _ORDINAL = re.compile(r"第\s*([一二两三四五六七八九十\d]{1,3})\s*(?:个|张|项|点|方面|部分|包|类|批|档|块)")
 _CN_ORDINALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 # Ways a message starts by pointing back at the previous answer's topic ("这块省财政安排多少").
@@ -156,6 +156,15 @@ def region_groups(text: str, today: dt.date) -> tuple[str, ...]:
     return tuple(names)
 
 
+def _elsewhere(text: str) -> str | None:
+    """A place outside Zhejiang the question is about; none when it names a Zhejiang place too ("嘉兴的港资企业")."""
+    found = other_region(text)
+    if found is None or isinstance(find_region(text), RegionMatch) or any(
+            city in text or city.rstrip("市") in text for city in COUNTIES_BY_CITY):
+        return None
+    return found
+
+
 def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
     """Parse a message once: everything answering needs to know about it."""
     words = snapshot.vocabulary
@@ -197,7 +206,7 @@ def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
         raw=raw, text=text, year=years[0] if years else None, years=tuple(years),
         documents=tuple(d.id for d in documents), families=tuple(dict.fromkeys(d.family for d in documents)),
         article=article_number(text), ordinal=_ordinal(text), wanted=wanted, elliptical=elliptical,
-        tokens=tuple(tokens), topic=topic, other_region=other_region(text), wrapped=unwrapped != normalized.strip(),
+        tokens=tuple(tokens), topic=topic, other_region=_elsewhere(text), wrapped=unwrapped != normalized.strip(),
         amounts=tuple(q.value for q in quantities(prepare(text)) if q.unit == "万"),
         inside=stripped.startswith(_INSIDE_START),
     )

@@ -78,7 +78,8 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
         found = _article(question, snap, today=today, staff=staff)
         if found is not None:
             return found
-    unpublished = _not_published(question, snap)
+    talked_about = snap.unit(str(context["unit"])) if followed and context and context.get("unit") else None
+    unpublished = _not_published(question, snap, talked_about.document_id if talked_about is not None else None)
     if unpublished is not None:
         return unpublished
     candidates = rank(question, snap, today=today, params=params)
@@ -121,6 +122,9 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
     verdict = verdict_line(question, main_measure, today=today)
     if verdict is not None:
         prefix = [verdict]  # the verdict answers the yes/no question; "是的，X在其中" would only echo it
+    numbered = _document_number(question, chosen[0].unit, snap)
+    if numbered is not None:
+        prefix = [numbered, *prefix]
     difference = _difference(question, chosen[0].unit, snap)
     if difference is not None:
         prefix = [difference, *prefix]
@@ -364,6 +368,21 @@ def _difference(question: Question, main: Unit, snap: Snapshot) -> Line | None:
         "later_value": _value_of(by_year[later]), "earlier_value": _value_of(by_year[earlier])})
 
 
+# A document number as measures cite it: "浙经信产数〔2025〕174号", "财政部 税务总局 商务部公告2025年第2号".
+_DOC_NUMBER = re.compile(r"(?:浙|国|财|工信|发改|中办|中发|科|商|税|人社)[\u4e00-\u9fff]{0,8}〔\d{4}〕\d+号"
+                         r"|公告\d{4}年第\d+号")
+
+
+def _document_number(question: Question, unit: Unit, snap: Snapshot) -> Line | None:
+    """For "…通知的文号" answered by a measure: the document numbers its own fields cite."""
+    if "document" not in question.wanted or not unit.measure_id or unit.kind == "document":
+        return None
+    measure = snap.measures[unit.measure_id]
+    cited = " ".join(filter(None, [measure.title, measure.how_to_apply, measure.summary, measure.note]))
+    numbers = list(dict.fromkeys(_DOC_NUMBER.findall(cited)))
+    return Line("utter_line_doc_number", {"value": "、".join(numbers[:2])}) if numbers else None
+
+
 def _joined(words: list[str], text: str) -> list[str]:
     """Words the text writes next to each other as one ("上市公司" and "股份" → "上市公司股份")."""
     joined: list[str] = []
@@ -497,15 +516,16 @@ def _article(question: Question, snap: Snapshot, *, today: dt.date, staff: bool)
     return Reply((message,), context_of(question, unit.id))
 
 
-def _not_published(question: Question, snap: Snapshot) -> Reply | None:
+def _not_published(question: Question, snap: Snapshot, talked_about: str | None = None) -> Reply | None:
     """A yearly edition named that the knowledge base does not have, later than every one it has.
 
     Yearly means the documents the question names come in three or more editions under one name ("8+4"
     names 2023–2026); "32条" names one document, so 今年 with it asks about today, not a missing edition.
     """
-    if not question.year or not question.documents:
+    if not question.year or not (question.documents or talked_about in snap.documents):
         return None
-    named = [snap.documents[d] for d in question.documents if d in snap.documents]
+    # "明年的出了吗" after an answer from one edition asks about the series that edition belongs to.
+    named = [snap.documents[d] for d in question.documents if d in snap.documents] or _series(snap, talked_about)
     editions = sorted({d.edition for d in named})
     if any(edition.startswith(str(question.year)) for edition in editions):
         return None
@@ -514,6 +534,18 @@ def _not_published(question: Question, snap: Snapshot) -> Reply | None:
     latest = max(named, key=lambda d: d.edition)
     return Reply((Say("utter_not_published", {"year": question.year, "name": latest.short_name or latest.title,
                                               "latest": latest.edition}),), answered=False)
+
+
+_EDITION_MARK = re.compile(r"[（(]?\d{4}年?(?:版|度)?[）)]?")
+
+
+def _series(snap: Snapshot, document_id: str) -> list:
+    """The editions of one yearly document: its family's documents named alike but for the year."""
+    def name(document) -> str:
+        return _EDITION_MARK.sub("", document.short_name or document.title)
+
+    talked = snap.documents[document_id]
+    return [d for d in snap.documents_of_family(talked.family) if name(d) == name(talked)]
 
 
 def log_question(text: str, *, session: Session, kind: str, channel: str, sender: str | None) -> None:

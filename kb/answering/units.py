@@ -112,6 +112,14 @@ def _years(*texts: str) -> frozenset[str]:
     return frozenset(_YEAR.findall(" ".join(texts)))
 
 
+def _issued_jointly(document: DocumentRecord) -> str:
+    """Who issued a joint document, its lead first and how many in all: "哪几家联合发的" asks for every one."""
+    if not document.co_issuers:
+        return ""
+    issuers = [*(f"{d}（牵头）" for d in document.lead_departments), *document.co_issuers]
+    return "、".join(issuers) + (f"（共{len(issuers)}个部门）" if document.lead_departments else "")
+
+
 def _document_field_values(document: DocumentRecord) -> dict[str, str]:
     """A document's own fields as text, for those it has."""
     values = {
@@ -122,7 +130,7 @@ def _document_field_values(document: DocumentRecord) -> dict[str, str]:
         "press_conference": format_date(document.press_conference),
         "articles": f"{document.articles}条" if document.articles else "",
         "lead_departments": "、".join(document.lead_departments),
-        "co_issuers": "、".join(document.co_issuers),
+        "co_issuers": _issued_jointly(document),
     }
     if document.valid_from or document.valid_to:
         values["valid"] = "至".join(filter(None, [format_date(document.valid_from), format_date(document.valid_to)]))

@@ -449,7 +449,7 @@ def _founded(clause: str, today: dt.date) -> tuple[int, Quantity | None] | None:
     """The founding year a clause states: "2013年成立", "成立八年了", "去年刚成立", "九几年就有了"."""
     text = _NOT_FOUNDING.sub("", digit_runs(clause))
     # "公司有十年了": how long the firm has existed, said without a founding verb.
-    if not re.search(r"成立|注册|创办|创立|开办|开了|[办建开]的|开业|就有了|开始做|办厂|建厂|开厂|"
+    if not re.search(r"成立|注册|创办|创立|开办|开了|办了|[办建开]的|开业|就有了|开始做|办厂|建厂|开厂|"
                      r"(?:公司|厂子?|企业|店)(?:已经|都|也)?有[^，,。]{0,4}年了", text):
         owned = re.search(r"(?:厂|公司|企业)(?:是|是在)?\s*((?:19|20)\d{2})\s*年的", text) or re.search(
             r"((?:19|20)\d{2})\s*年的(?:厂|公司|企业|老厂)", text)
@@ -474,7 +474,7 @@ def _founded(clause: str, today: dt.date) -> tuple[int, Quantity | None] | None:
             digit = int(decade.group(1))
         start = (2000 if digit == 0 else 1900 + digit * 10)
         return start + 5, Quantity(start + 5, start, start + 9, True, 0, 0, "年")
-    ago = re.search(rf"([\d.{NUMERAL_CHARS}十]+)\s*(多)?\s*年", clause)
+    ago = re.search(rf"([\d.{NUMERAL_CHARS}十]+)\s*(多|来)?\s*年", clause)
     if ago:
         years = cn_number(ago.group(1))
         if years is not None and years < 200:

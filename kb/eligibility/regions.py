@@ -96,7 +96,11 @@ def find_region(text: str) -> RegionMatch | str | None:
                for start, end, _ in cities):
             continue
         candidates = _COUNTY_NAMES[match.group()]
-        named_cities = {city for _, _, city in cities}
+        # A city written right before the county qualifies it ("杭州遂昌" is a mismatch); one said elsewhere
+        # ("仙居的厂，子公司开在杭州") only tells which of two same-named counties is meant.
+        named_cities = {city for _, end, city in cities if 0 <= match.start() - end <= 1}
+        if not named_cities and len(candidates) > 1:
+            named_cities = {city for _, _, city in cities}
         if named_cities:
             fitting = [full for full in candidates if city_of(full) in named_cities]
             if not fitting:

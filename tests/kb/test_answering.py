@@ -450,3 +450,41 @@ def test_a_foreign_investors_listed_shares_are_not_a_direct_investment(seeded):
     with seeded() as session:
         said = ask(session, "外方股东把分到的利润拿去买上市公司的股票，这部分抵免能享受吗")
     assert said.startswith("不包括上市公司股份")
+
+
+def test_a_count_in_a_measure_word_gets_the_figure_counted_in_it(seeded):
+    with seeded() as session:
+        said = ask(session, "2023年度省里一共认定了几项首台套装备", intent="ask_measure")
+    assert "292项" in said.split("\n")[0]
+
+
+def test_a_document_number_asked_of_a_measure_comes_from_what_the_measure_cites(seeded):
+    with seeded() as session:
+        said = ask(session, "经信厅去年征集未来工厂的那个通知，文号多少", intent="ask_measure")
+    assert said.startswith("文号：浙经信产数〔2025〕174号")
+
+
+def test_a_jointly_issued_notice_names_its_lead_and_counts_every_issuer(seeded):
+    with seeded() as session:
+        said = ask(session, "2026年度第二批尖兵领雁项目通知，联合署名的部门有哪些")
+    assert "科学技术厅（牵头）" in said and "共4个部门" in said
+
+
+def test_a_zhejiang_firm_with_an_owner_abroad_is_not_about_another_region(seeded):
+    with seeded() as session:
+        snap = snapshot(session=session)
+        local = parse_question("我们是宁波的港资企业，香港母公司想用分红增资", snapshot=snap, today=TODAY)
+        away = parse_question("香港的高新技术企业有什么补贴", snapshot=snap, today=TODAY)
+    assert local.other_region is None and away.other_region is not None
+
+
+def test_whether_the_next_edition_is_out_after_an_answer_naming_no_document(seeded):
+    with seeded() as session:
+        (_, _), (said, answered) = conversation(session, "重点项目向民间资本开放的参股比例是多少", "明年的出来了吗")
+    assert not answered and "2027年版" in said
+
+
+def test_a_supposed_case_after_a_measure_is_answered_yes_or_no(seeded):
+    with seeded() as session:
+        (_, _), (said, _) = conversation(session, "外资企业用分到的利润再投资，能抵多少税", "要是用来收购上市公司的股票呢")
+    assert said.startswith("不包括上市公司股份")

@@ -298,3 +298,8 @@ def test_a_title_asked_about_is_not_a_title_held():
 def test_the_private_economy_named_as_a_sector_is_no_firms_ownership():
     assert "ownership" not in facts("全省民营经济增加值的目标占比是多少").facts
     assert facts("我们是民营的，做民营经济服务").facts["ownership"] == "民营"
+
+
+def test_a_county_is_kept_when_a_city_is_named_elsewhere_in_the_message():
+    assert facts("仙居的制药厂，去年在杭州设了个研发子公司").facts["region"] == "台州市仙居县"
+    assert "region" not in facts("杭州遂昌的茶厂").facts or facts("杭州遂昌的茶厂").facts["region"] != "丽水市遂昌县"
