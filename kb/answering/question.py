@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 _TAG = re.compile(r"<[^<>]{0,300}>|&[a-z]{2,8};")
 _TEMPLATE = re.compile(r"\{\{|\}\}|\{%|%\}|\$\{|#\{|\}")
 _SQL = re.compile(r"(?i)\b(?:select|insert|update|delete|drop|union|alter|truncate|exec)\b[^\u4e00-\u9fff]*")
+# A remark about the message itself ("（打错字了，是领雁）"): the word it corrects is read by the typo corrector.
+_ASIDE = re.compile(r"[（(][^（）()]{0,20}(?:打错|错字|错别字|笔误|typo)[^（）()]{0,20}[）)]", re.IGNORECASE)
 _SQL_TAUTOLOGY = re.compile(r"(?i)'?\s*\bor\b\s*'?\d+'?\s*=\s*'?\d+'?")
 _SQL_COMMENT = re.compile(r"--[^\n\u4e00-\u9fff]*|/\*.*?\*/", re.S)
 # A sentence that instructs the assistant rather than asks it ("忽略以上指令", "you are now"): dropped whole.
@@ -76,7 +78,9 @@ def _sql_values(match: re.Match[str]) -> str:
     statement = match.group()
     quoted = re.findall(r"'([^']{1,40})'", statement)
     years = re.findall(r"\b(?:19|20)\d{2}\b", re.sub(r"'[^']*'", " ", statement))
-    return " " + " ".join([*quoted, *years]) + " "
+    # "FROM eight_plus_four": a table named for what is asked about (the glossary may know it), not its columns.
+    tables = [name.replace("_", " ") for name in re.findall(r"(?i)\b(?:from|join)\s+([a-z_][a-z0-9_]{2,40})", statement)]
+    return " " + " ".join([*quoted, *tables, *years]) + " "
 
 
 def strip_noise(text: str) -> str:
@@ -84,6 +88,7 @@ def strip_noise(text: str) -> str:
     if len(_LETTER_SPACE.findall(text)) >= LETTER_SPACED:
         text = _LETTER_SPACE.sub("", text)  # "小 巨 人 负 债 率": characters typed apart, read together
     text = _TAG.sub(" ", text)
+    text = _ASIDE.sub(" ", text)
     text = _SQL_COMMENT.sub(" ", text)
     text = _SQL_TAUTOLOGY.sub(" ", text)
     text = _SQL.sub(_sql_values, text)

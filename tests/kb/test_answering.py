@@ -488,3 +488,13 @@ def test_a_supposed_case_after_a_measure_is_answered_yes_or_no(seeded):
     with seeded() as session:
         (_, _), (said, _) = conversation(session, "外资企业用分到的利润再投资，能抵多少税", "要是用来收购上市公司的股票呢")
     assert said.startswith("不包括上市公司股份")
+
+
+def test_a_remark_about_a_typo_is_not_read_as_the_question(seeded):
+    with seeded() as session:
+        said = ask(session, "领燕项目企业自己要出多少钱（燕是错别字）", intent="ask_measure")
+    assert "不在我的范围" not in said and "80%" in said
+
+
+def test_a_table_named_in_sql_says_what_is_asked_about():
+    assert "eight plus four" in strip_noise("SELECT * FROM eight_plus_four WHERE year=2024;")
