@@ -17,6 +17,7 @@ BOUNDS: dict[str, tuple[float, float, str]] = {
     "employees": (0, 5_000_000, "人"),
     "founded_year": (1800, 0, "年"),  # the upper bound is this year (see bounds())
     "firm_age": (0, 300, "年"),  # years since founding (derived from founded_year when not given)
+    "market_rank": (1, 100_000, "位"),  # a world rank of the main product: first is 1
     "revenue": (0, 1e9, "万元"),
     "total_assets": (0, 1e10, "万元"),
     "rd_expense": (0, 1e9, "万元"),

@@ -138,7 +138,7 @@ def _extract(text: str, today: dt.date, asked: str | None, found: _Found) -> Non
     vocab = vocabulary()
     text = english.to_chinese(text)
     raw = normalise(text)
-    prepared = prepare(text)
+    prepared = _market_rank(prepare(text), found, asked)
     _words(raw, found, asked)
     _region(raw, found)
     # Brackets and a space between two Chinese words end a clause too ("营收两千万 今年预计三千万").
@@ -207,6 +207,38 @@ def _words(raw: str, found: _Found, asked: str | None) -> None:
         industry = "批发零售"  # sells what others make: trade, whatever the goods are
     if industry:
         found.put("industry", None, industry)
+
+
+_RANK = re.compile(r"(?:(全球|世界|国际)|(全国|国内|中国|省内|全省))[^，,。；;]{0,10}?(第|前)\s*"
+                   r"([一二两三四五六七八九十]{1,3}|\d{1,3})\s*(?:名|位)?")
+_BARE_RANK = re.compile(r"()()(第|前)\s*([一二两三四五六七八九十]{1,3}|\d{1,3})\s*(?:名|位)?")
+_RANK_WORDS = re.compile(r"排|名|占有率|份额|市场|全球|世界")
+
+
+def _market_rank(prepared: str, found: _Found, asked: str | None) -> str:
+    """The world rank of the firm's main product ("全球第二", "国内排第五" → at best fifth in the world).
+
+    Read only in a clause about a market position; the clause's figures are taken out of the text, so
+    "排第8" is no head count. A rank said with no market ("第二") answers only the question that asked it.
+    """
+    for clause in re.split(r"[，,。；;！!？?\n]", prepared):
+        if not (_RANK_WORDS.search(clause) or asked == "market_rank"):
+            continue
+        match = _RANK.search(clause) or (_BARE_RANK.search(clause) if asked == "market_rank" else None)
+        if match is None or re.match(r"\s*[批档年次条个]", clause[match.end():]):
+            continue
+        rank = cn_number(match.group(4)) if not match.group(4).isdigit() else int(match.group(4))
+        world, home = match.group(1), match.group(2)
+        if not rank or not (world or home or asked == "market_rank"):
+            continue
+        if home:  # every firm ahead at home is ahead in the world too
+            found.put("market_rank", Quantity(rank, rank, None, True, 0, 0, "位"), int(rank))
+        elif match.group(3) == "前":
+            found.put("market_rank", Quantity(rank, 1, rank, True, 0, 0, "位"), int(rank))
+        else:
+            found.put("market_rank", None, int(rank))
+        prepared = prepared.replace(match.group(), " " * len(match.group()), 1)
+    return prepared
 
 
 def _without_spending(clause: str) -> str:

@@ -88,6 +88,9 @@ FIELDS: dict[str, Field] = {f.name: f for f in (
     # 首台（套）认定奖励：零部件类和按标准认定的不享受省级认定奖励（浙经信装备〔2024〕212号）.
     Field("equipment_type", "首台（套）装备类型", "choice", "", "认定的首台（套）是整机（成套装备）还是零部件？", 20,
           tuple(vocabulary()["equipment_types"])),
+    # 制造业单项冠军：申请产品的市场占有率位居全球前3. A rank at home bounds the world rank from below.
+    Field("market_rank", "主导产品全球市场排名", "count", "位",
+          "主导产品在全球细分市场大约排第几？例如：全球第2；只知道国内排名也可以说，如“国内第五”", 21),
     # Derived by the engine from founded_year and the evaluation date; asked as founded_year (DERIVED_FROM).
     Field("firm_age", "成立年限", "count", "年", "公司是哪一年成立的？", 18),
 )}

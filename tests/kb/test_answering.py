@@ -498,3 +498,9 @@ def test_a_remark_about_a_typo_is_not_read_as_the_question(seeded):
 
 def test_a_table_named_in_sql_says_what_is_asked_about():
     assert "eight plus four" in strip_noise("SELECT * FROM eight_plus_four WHERE year=2024;")
+
+
+def test_who_issued_a_document_is_answered_with_its_issuer(seeded):
+    with seeded() as session:
+        said = ask(session, "民营经济那32条是由谁制定发布的")
+    assert "中共浙江省委" in said and "浙江省人民政府" in said

@@ -303,3 +303,19 @@ def test_the_private_economy_named_as_a_sector_is_no_firms_ownership():
 def test_a_county_is_kept_when_a_city_is_named_elsewhere_in_the_message():
     assert facts("仙居的制药厂，去年在杭州设了个研发子公司").facts["region"] == "台州市仙居县"
     assert "region" not in facts("杭州遂昌的茶厂").facts or facts("杭州遂昌的茶厂").facts["region"] != "丽水市遂昌县"
+
+
+@pytest.mark.parametrize("text, rank, bounds", [
+    ("我们的主打产品世界排名第二", 2, None),
+    ("细分产品在全国排第四", 4, (4, None)),  # fourth at home: at best fourth in the world
+    ("市场份额全球前五", 5, (1, 5)),
+])
+def test_a_market_rank_is_read_as_a_world_rank(text, rank, bounds):
+    found = facts(text)
+    assert found.facts["market_rank"] == rank and found.ranges.get("market_rank") == bounds
+
+
+def test_a_rank_is_no_head_count_and_a_batch_is_no_rank():
+    found = facts("员工九百人，出口量全球排第6")
+    assert found.facts["employees"] == 900 and found.facts["market_rank"] == 6
+    assert "market_rank" not in facts("去年评上了第三批专精特新").facts
