@@ -60,7 +60,7 @@ def _figures(unit: Unit, question: Question, snapshot: Snapshot) -> list[str]:
     siblings = [u for u in siblings if u.id not in left_out]
     asked = set(question.tokens)
     tokens = snapshot.index.tokenize
-    counted = counted_in(question)
+    counted = question.counted
     touched = [u for u in siblings if u.id != unit.id and (asked & set(tokens(u.label))
                                                            or counted is not None and _counts_in(u, counted))]
     rest = [u for u in siblings if u.id != unit.id and u not in touched]
@@ -68,15 +68,6 @@ def _figures(unit: Unit, question: Question, snapshot: Snapshot) -> list[str]:
     general = not (asked & set(tokens(unit.label)) - set(tokens(subject_of(unit, snapshot))))
     chosen = [unit, *touched, *(rest if general else [])]
     return [u.text for u in chosen[:FIGURES_SHOWN]]
-
-
-_COUNTED = re.compile(r"(?:多少|几)(个|项|家|条|批|县|人|名|台|套|万元|亿元|万亩|亩|年)")
-
-
-def counted_in(question: Question) -> str | None:
-    """The measure word a question counts in ("认定了多少项" → 项): a figure in that unit is the one asked."""
-    match = _COUNTED.search(question.text)
-    return match.group(1) if match else None
 
 
 def _counts_in(unit: Unit, measure_word: str) -> bool:
@@ -91,7 +82,7 @@ def figure_asked(unit: Unit, question: Question, snapshot: Snapshot) -> Unit | N
     tokens = snapshot.index.tokenize
     title = set(tokens(unit.label))
     figures = snapshot.figures_of(unit.measure_id)
-    counted = counted_in(question)
+    counted = question.counted
     scored = [(len(asked & (set(tokens(u.label)) - title)) + (counted is not None and _counts_in(u, counted)), u)
               for u in figures]
     best = max(scored, key=lambda pair: pair[0], default=(0, None))
@@ -118,7 +109,7 @@ def lead(unit: Unit, question: Question, snapshot: Snapshot) -> str:
     if figure is not None:
         unit = figure
     if unit.kind == "figure" and unit.measure_id:
-        counted = counted_in(question)
+        counted = question.counted
         if counted is not None and not _counts_in(unit, counted):  # "多少项": the measure's figure counted in 项
             unit = next((u for u in snapshot.figures_of(unit.measure_id) if _counts_in(u, counted)), unit)
         return f"{subject}：{'；'.join(_figures(unit, question, snapshot))}"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kb.eligibility.quantities import prepare, quantities
-from kb.eligibility.regions import COUNTIES_BY_CITY, RegionMatch, find_region
+from kb.eligibility.regions import RegionMatch, find_region, names_a_city
 from kb.eligibility.rulebook import default_rulebook
 from kb.text import arabic_article_counts, arabic_years, article_number, normalize, other_region, question_in
 
@@ -41,6 +41,7 @@ _ELLIPTICAL_START = ("那", "这个", "那个", "它", "还有", "另外", "这�
                      "and ", "what about", "how about", "also ")
 # … or at what the previous answer was inside of, its document and edition ("其中用地那块归哪个部门").
 _INSIDE_START = ("里面", "这里面", "其中", "当中", "文件里", "in it", "inside")
+_COUNTED = re.compile(r"(?:多少|几)(个|项|家|条|批|县|人|名|台|套|万元|亿元|万亩|亩|年)")
 _FOUR_DIGIT_YEAR = re.compile(r"(20\d{2})\s*(?:年|版)?")
 _TWO_DIGIT_YEAR = re.compile(r"(?<![\d.])(\d{2})\s*(?:年|版)")
 _RELATIVE_YEARS = (("前年", -2), ("去年", -1), ("上年", -1), ("今年", 0), ("本年", 0), ("明年", 1), ("next year", 1),
@@ -71,6 +72,7 @@ class Question:
     wrapped: bool = False  # noise was taken out around it: what a classifier read is not the question
     amounts: tuple[float, ...] = ()  # sums of money it states, in 万元 ("营收1.2亿" → 12000): a tier's key
     inside: bool = False  # asks about something inside the previous answer's document ("其中…", "里面…")
+    counted: str | None = None  # the measure word it counts in ("认定了多少项" → 项): a figure in that unit is asked
 
 
 def _sql_values(match: re.Match[str]) -> str:
@@ -164,8 +166,7 @@ def region_groups(text: str, today: dt.date) -> tuple[str, ...]:
 def _elsewhere(text: str) -> str | None:
     """A place outside Zhejiang the question is about; none when it names a Zhejiang place too ("嘉兴的港资企业")."""
     found = other_region(text)
-    if found is None or isinstance(find_region(text), RegionMatch) or any(
-            city in text or city.rstrip("市") in text for city in COUNTIES_BY_CITY):
+    if found is None or names_a_city(text) or isinstance(find_region(text), RegionMatch):
         return None
     return found
 
@@ -214,4 +215,5 @@ def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
         tokens=tuple(tokens), topic=topic, other_region=_elsewhere(text), wrapped=unwrapped != normalized.strip(),
         amounts=tuple(q.value for q in quantities(prepare(text)) if q.unit == "万"),
         inside=stripped.startswith(_INSIDE_START),
+        counted=counted.group(1) if (counted := _COUNTED.search(text)) else None,
     )

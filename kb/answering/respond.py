@@ -72,14 +72,15 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
             question = dataclasses.replace(question, documents=())
     asked_own = question.topic
     question, followed = resolve(question, context, snap)
+    previous = snap.unit(str(context["unit"])) if context and context.get("unit") else None  # the last answer
     # "第三个具体讲什么": the item is asked about, not the list it was read from.
     item_of = context.get("unit") if followed and question.ordinal and context else None
     if question.article:
         found = _article(question, snap, today=today, staff=staff)
         if found is not None:
             return found
-    talked_about = snap.unit(str(context["unit"])) if followed and context and context.get("unit") else None
-    unpublished = _not_published(question, snap, talked_about.document_id if talked_about is not None else None)
+    talked_about = previous.document_id if followed and previous is not None else None
+    unpublished = _not_published(question, snap, talked_about)
     if unpublished is not None:
         return unpublished
     candidates = rank(question, snap, today=today, params=params)
@@ -92,10 +93,10 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
     if followed and not own_documents and question.documents:
         # "一共分几个部分" after a question on the 32条: the document talked about, while it has an answer.
         candidates = [c for c in candidates if c.unit.document_id in question.documents] or candidates
-    earlier = snap.unit(str(context["unit"])) if followed and context and context.get("unit") else None
-    if earlier is not None and earlier.measure_id and not asked_own and question.wanted & ABOUT_A_DOCUMENT:
+    if followed and previous is not None and previous.measure_id and not asked_own \
+            and question.wanted & ABOUT_A_DOCUMENT:
         # "哪个文件规定的" after a measure: that measure's document, date or department, not another's.
-        candidates = [c for c in candidates if c.unit.measure_id == earlier.measure_id] or candidates
+        candidates = [c for c in candidates if c.unit.measure_id == previous.measure_id] or candidates
     # A follow-up the classifier took for off-topic ("这条执行到啥时候" after a measure) is judged as the question it continues.
     # So is a question wrapped in noise: the classifier read the fake system prompt or the SQL, not the question.
     off_topic_intent = intent == "out_of_scope" and not followed and not question.wrapped
@@ -114,9 +115,8 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
     if "yesno" in question.wanted:
         candidates = _mentioning(asked_own, candidates, ranked, snap)
     chosen, extra = _choose(question, candidates, snap)
-    earlier = snap.unit(str(context["unit"])) if context and context.get("unit") else None
     # Measures the question may also be about: the previous turn's, and the next best answers'.
-    related = [earlier.measure_id if earlier is not None else None, *(c.unit.measure_id for c in candidates[:8])]
+    related = [previous.measure_id if previous is not None else None, *(c.unit.measure_id for c in candidates[:8])]
     prefix = _prefix(question, chosen[0], snap, related)
     main_measure = snap.measures.get(chosen[0].unit.measure_id) if chosen[0].unit.measure_id else None
     verdict = verdict_line(question, main_measure, today=today)
@@ -194,7 +194,7 @@ def respond_small_talk(text: str, response: str | None, *, session: Session, tod
     """
     words = vocabulary()
     # "好，就这样，回头见" asks nothing: only a message with a way of asking is tried as a question.
-    asks = any(w in text.lower() for w in (*words.question_words, *(c for cues in words.wanted.values() for c in cues)))
+    asks = words.asks(text) or any(cue in text.lower() for cues in words.wanted.values() for cue in cues)
     reply = respond(text, session=session, today=today, context=context, intent="out_of_scope", staff=staff) \
         if asks else Reply(())
     if reply.messages and reply.messages[0].response not in NOTHING_FOUND:
@@ -408,8 +408,7 @@ def _prefix(question: Question, main: Candidate, snap: Snapshot, related: list[s
     if exclusive is not None:  # "两个能一起拿吗" where the measure says "只能选一项"
         return [Line("utter_line_exclusive", {"sentence": exclusive})]
     said = set(snap.index.tokenize(" ".join([unit.label, *unit.aliases, compose.subject_of(unit, snap)])))
-    # Whole words of the question only: a bigram inside a longer word ("荐限" of "推荐限额") names nothing.
-    words = [t for t in question.topic if len(t) >= 2 and not any(t != w and t in w for w in question.topic)]
+    words = _whole_words(question.topic)
     specific = [t for t in words if t not in said]
     text = "；".join(unit.items) if unit.items else unit.text
     excluded = [t for t in specific if t in text and all(_NEGATED_BEFORE.search(text[:m.start()])
@@ -423,6 +422,11 @@ def _prefix(question: Question, main: Candidate, snap: Snapshot, related: list[s
     return []
 
 
+def _whole_words(tokens: tuple[str, ...]) -> list[str]:
+    """Whole words of the question only: a bigram inside a longer word ("荐限" of "推荐限额") names nothing."""
+    return [t for t in tokens if len(t) >= 2 and not any(t != w and t in w for w in tokens)]
+
+
 def _mentioning(own_words: tuple[str, ...], candidates: list[Candidate], ranked: list[Candidate], snap: Snapshot,
                 reach: int = 8) -> list[Candidate]:
     """For "厂房算投资吗": the best unit that says the words asked about, when the best one does not.
@@ -430,7 +434,7 @@ def _mentioning(own_words: tuple[str, ...], candidates: list[Candidate], ranked:
     Looked for among the best `reach` of the candidates, then of all `ranked` (a follow-up's candidates are
     narrowed to the document talked about; the word may be said in another).
     """
-    words = [t for t in own_words if len(t) >= 2 and not any(t != w and t in w for w in own_words)]
+    words = _whole_words(own_words)
     if not candidates or not words:
         return candidates
 

@@ -6,12 +6,15 @@ sibling tiers (the same label with another range) are left out of the reply, as 
 
 from __future__ import annotations
 
+import functools
+
 from kb.answering.units import Unit
 from kb.eligibility.quantities import prepare, quantities
 
 Range = tuple[float | None, float | None]
 
 
+@functools.lru_cache(maxsize=4096)  # a label is read for every answer stating an amount: read each once
 def tier_range(label: str) -> Range | None:
     """The amounts (万元) a figure's label limits it to: "（5000万至2亿元）" → (5000, 20000), "（2亿元以上）" → (20000, None)."""
     if "（" not in label:

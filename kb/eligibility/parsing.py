@@ -172,8 +172,7 @@ def _extract(text: str, today: dt.date, asked: str | None, found: _Found) -> Non
 
 def _words(raw: str, found: _Found, asked: str | None) -> None:
     vocab = vocabulary()
-    # "民营经济税收占比" speaks of the province's private economy, not of the firm's ownership.
-    ownership = best_word(re.sub("|".join(map(re.escape, vocab["economy_terms"])), " ", raw), OWNERSHIP_WORDS)
+    ownership = best_word(_ECONOMY_TERMS.sub(" ", raw), OWNERSHIP_WORDS)
     if ownership:
         found.put("ownership", None, ownership)
     for name, table in (("entity_type", vocab["entity_types"]), ("taxpayer_type", vocab["taxpayer_types"]),
@@ -209,9 +208,11 @@ def _words(raw: str, found: _Found, asked: str | None) -> None:
         found.put("industry", None, industry)
 
 
-_RANK = re.compile(r"(?:(全球|世界|国际)|(全国|国内|中国|省内|全省))[^，,。；;]{0,10}?(第|前)\s*"
-                   r"([一二两三四五六七八九十]{1,3}|\d{1,3})\s*(?:名|位)?")
-_BARE_RANK = re.compile(r"()()(第|前)\s*([一二两三四五六七八九十]{1,3}|\d{1,3})\s*(?:名|位)?")
+# "民营经济税收占比" speaks of the province's private economy, not of the firm's ownership.
+_ECONOMY_TERMS = re.compile("|".join(map(re.escape, vocabulary()["economy_terms"])))
+_RANK_AT = r"(?P<which>第|前)\s*(?P<rank>[一二两三四五六七八九十]{1,3}|\d{1,3})\s*(?:名|位)?"
+_RANK = re.compile(rf"(?:(?P<world>全球|世界|国际)|(?P<home>全国|国内|中国|省内|全省))[^，,。；;]{{0,10}}?{_RANK_AT}")
+_BARE_RANK = re.compile(_RANK_AT)
 _RANK_WORDS = re.compile(r"排|名|占有率|份额|市场|全球|世界")
 
 
@@ -227,13 +228,13 @@ def _market_rank(prepared: str, found: _Found, asked: str | None) -> str:
         match = _RANK.search(clause) or (_BARE_RANK.search(clause) if asked == "market_rank" else None)
         if match is None or re.match(r"\s*[批档年次条个]", clause[match.end():]):
             continue
-        rank = cn_number(match.group(4)) if not match.group(4).isdigit() else int(match.group(4))
-        world, home = match.group(1), match.group(2)
+        rank = cn_number(match["rank"])
+        world, home = match.groupdict().get("world"), match.groupdict().get("home")
         if not rank or not (world or home or asked == "market_rank"):
             continue
         if home:  # every firm ahead at home is ahead in the world too
             found.put("market_rank", Quantity(rank, rank, None, True, 0, 0, "位"), int(rank))
-        elif match.group(3) == "前":
+        elif match["which"] == "前":
             found.put("market_rank", Quantity(rank, 1, rank, True, 0, 0, "位"), int(rank))
         else:
             found.put("market_rank", None, int(rank))

@@ -83,6 +83,11 @@ def city_of(full_name: str) -> str:
     return REGIONS[full_name][0]
 
 
+def names_a_city(text: str) -> bool:
+    """Whether the text names a Zhejiang city ("嘉兴", "温州市")."""
+    return _CITY_PATTERN.search(text) is not None
+
+
 def find_region(text: str) -> RegionMatch | str | None:
     """Find the county a text names; or a Chinese problem message; or None when it names no place.
 
