@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from kb.answering import tiers
+from kb.answering import qualifiers, tiers
 from kb.answering.question import Question
 from kb.answering.reply import Line, Say
 from kb.answering.retrieval import Candidate
@@ -57,17 +57,47 @@ def _figures(unit: Unit, question: Question, snapshot: Snapshot) -> list[str]:
     """The figure asked about first, then the measure's other figures the question's words touch."""
     siblings = snapshot.figures_of(unit.measure_id)
     left_out = tiers.outside(siblings, question.amounts)  # other tiers than the question's amount falls in
-    siblings = [u for u in siblings if u.id not in left_out]
+    siblings = [u for u in siblings
+                if u.id not in left_out and (u.id == unit.id or not qualifiers.left_out(u, question, snapshot))]
+    # A follow-up's own words ("智能工厂呢") say which of the figures; the earlier topic's only found the measure.
+    named_by_follow_up = _named_by_own_words(question, siblings, snapshot)
     asked = set(question.tokens)
+    if named_by_follow_up:
+        siblings = [u for u in siblings if u.id == unit.id or u in named_by_follow_up]
     tokens = snapshot.index.tokenize
     counted = question.counted
+    named = asked & set(tokens(unit.label))
+    # Among the figures of the qualifier member asked about, the one the question's other words pick:
+    # "山区县的数字化车间" leaves out the 山区海岛县 智能工厂 figure, whose label it matches less.
+    picked = qualifiers.names_asked(unit, question, snapshot)
     touched = [u for u in siblings if u.id != unit.id and (asked & set(tokens(u.label))
-                                                           or counted is not None and _counts_in(u, counted))]
+                                                           or counted is not None and _counts_in(u, counted))
+               and not (picked and qualifiers.names_asked(u, question, snapshot) and asked & set(tokens(u.label)) < named)]
     rest = [u for u in siblings if u.id != unit.id and u not in touched]
     # A question naming no particular figure ("首台套能拿多少奖励") gets the measure's first few.
     general = not (asked & set(tokens(unit.label)) - set(tokens(subject_of(unit, snapshot))))
     chosen = [unit, *touched, *(rest if general else [])]
     return [u.text for u in chosen[:FIGURES_SHOWN]]
+
+
+def _named_by_own_words(question: Question, figures: list[Unit], snapshot: Snapshot) -> list[Unit]:
+    """The figures a follow-up names with its own words alone ("智能工厂呢", "人数呢").
+
+    Every word of its own topic, qualifiers aside, is in their labels; none when it is not a follow-up.
+    """
+    if set(question.own_topic) == set(question.topic):
+        return []
+    tokens = snapshot.index.tokenize
+    own = set(question.own_topic) - qualifiers.words_in(question, snapshot)
+    return [u for u in figures if own and own <= set(tokens(u.label))]
+
+
+def picked_by_own_words(unit: Unit, question: Question, snapshot: Snapshot) -> Unit:
+    """The measure's figure a follow-up's own words name ("智能工厂呢" after 数字化车间's threshold), else the unit."""
+    figures = snapshot.figures_of(unit.measure_id)
+    other_tiers = tiers.outside(figures, question.amounts)
+    named = _named_by_own_words(question, [u for u in figures if u.id not in other_tiers], snapshot)
+    return unit if not named or unit in named else named[0]
 
 
 def _counts_in(unit: Unit, measure_word: str) -> bool:
@@ -84,7 +114,7 @@ def figure_asked(unit: Unit, question: Question, snapshot: Snapshot) -> Unit | N
     figures = snapshot.figures_of(unit.measure_id)
     counted = question.counted
     scored = [(len(asked & (set(tokens(u.label)) - title)) + (counted is not None and _counts_in(u, counted)), u)
-              for u in figures]
+              for u in figures if not qualifiers.left_out(u, question, snapshot)]
     best = max(scored, key=lambda pair: pair[0], default=(0, None))
     return best[1] if best[0] else None
 
@@ -109,6 +139,7 @@ def lead(unit: Unit, question: Question, snapshot: Snapshot) -> str:
     if figure is not None:
         unit = figure
     if unit.kind == "figure" and unit.measure_id:
+        unit = qualifiers.of_asked_member(picked_by_own_words(unit, question, snapshot), question, snapshot)
         counted = question.counted
         if counted is not None and not _counts_in(unit, counted):  # "多少项": the measure's figure counted in 项
             unit = next((u for u in snapshot.figures_of(unit.measure_id) if _counts_in(u, counted)), unit)
@@ -146,8 +177,10 @@ def answering_sentence(unit: Unit, question: Question, snapshot: Snapshot, shown
     shown_tokens = set(tokens(shown))
     figures = snapshot.figures_of(measure.id)
     left_out = tiers.outside(figures, question.amounts)
-    # A sentence stating every tier would restate the ones the question's amount rules out.
-    other_tiers = [u.text.rpartition("：")[2] for u in figures if u.id in left_out]
+    # A sentence stating every tier (or every member: 山区海岛县 and the rest) would restate the ones the
+    # question's amount or qualifier rules out.
+    other_tiers = [u.text.rpartition("：")[2] for u in figures
+                   if u.id in left_out or qualifiers.left_out(u, question, snapshot)]
     best, best_score = None, 0.0
     for sentence in _SENTENCE.split(" ".join(filter(None, [measure.summary, measure.note]))):
         sentence = sentence.strip().rstrip("。；")

@@ -17,6 +17,7 @@ from kb.text import arabic_article_counts, arabic_years, article_number, normali
 
 if TYPE_CHECKING:
     from kb.answering.snapshot import Snapshot
+    from kb.answering.vocabulary import Vocabulary
 
 # Markup and code around a question: tags, template delimiters, SQL statements and comments.
 _TAG = re.compile(r"<[^<>]{0,300}>|&[a-z]{2,8};")
@@ -73,6 +74,9 @@ class Question:
     amounts: tuple[float, ...] = ()  # sums of money it states, in 万元 ("营收1.2亿" → 12000): a tier's key
     inside: bool = False  # asks about something inside the previous answer's document ("其中…", "里面…")
     counted: str | None = None  # the measure word it counts in ("认定了多少项" → 项): a figure in that unit is asked
+    # The members of vocabulary qualifiers it asks about (国内; 山区海岛县, or 一般 for a county outside them).
+    qualifiers: frozenset[str] = frozenset()
+    own_topic: tuple[str, ...] = ()  # its own topic, as parsed: a follow-up's topic also holds the earlier one
 
 
 def _sql_values(match: re.Match[str]) -> str:
@@ -149,18 +153,48 @@ def _ordinal(text: str) -> int | None:
     return _CN_ORDINALS.get(value)
 
 
-def region_groups(text: str, today: dt.date) -> tuple[str, ...]:
-    """The names of the region groups (kb/rules/groups.yaml) that a county the text names belongs to today."""
+# A last clause "…呢" after an earlier one: it adds to the question rather than narrowing it.
+_ALSO_ASKED = re.compile(r"(?<=[^？?。；;，,\s])\s*[？?。；;，,]\s*[^？?。；;，,]*呢[？?！!。\s]*$")
+
+
+def region_groups(text: str, today: dt.date) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The region groups (kb/rules/groups.yaml) a county the text names belongs to today, and those it never did.
+
+    "公司在滨江": not a 山区海岛县, so a figure for those counties is not its own.
+    """
     found = find_region(text)
     if not isinstance(found, RegionMatch):
-        return ()
+        return (), ()
     book = default_rulebook()
-    names: list[str] = []
+    inside: list[str] = []
+    outside: list[str] = []
     for group in book.groups.values():
         named = any(name in text for name in (group.name, *group.aliases))
-        if group.kind == "region" and not named and found.full_name in book.members(group.name, today):
-            names += [group.name, *group.aliases[:1]]
-    return tuple(names)
+        if group.kind != "region" or named:
+            continue
+        if found.full_name in book.members(group.name, today):
+            inside.append(group.name)
+        elif not any(found.full_name in version.members for version in group.versions):
+            outside.append(group.name)  # a county moved out of the group is neither: some measures keep it in
+    return tuple(inside), tuple(outside)
+
+
+def _qualifiers_asked(text: str, inside: tuple[str, ...], outside: tuple[str, ...], words: Vocabulary) -> frozenset[str]:
+    """The qualifier members a question is about: those it names, or the one its county implies.
+
+    A trailing "…呢" after a question asks for that member too ("数字化车间要投多少？山区县呢"): it does not
+    narrow the question, so its words are not read here.
+    """
+    restricting = _ALSO_ASKED.sub("", re.split(r"[？?]", text, maxsplit=1)[0] if re.search(r"[？?]\s*\S", text) else text)
+    asked: set[str] = set()
+    for qualifiers in words.qualifiers:
+        named = set(qualifiers.named_in(restricting))
+        if not named and qualifiers.region_group in inside:
+            named = {qualifiers.members[0][0]}
+        elif not named and qualifiers.region_group in outside and qualifiers.default:
+            named = {qualifiers.default}
+        asked |= named
+    return frozenset(asked)
 
 
 def _elsewhere(text: str) -> str | None:
@@ -206,7 +240,11 @@ def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
     topic = tuple(t for t in dict.fromkeys(tokens) if t in kept and t not in name_tokens | year_tokens)
     # "厂在泰顺那边呢": a county stands for the named groups it belongs to (山区海岛县), which is what
     # measures speak of.
-    groups = tuple(t for name in region_groups(text, today) for t in index.tokenize(name) if t not in topic)
+    inside, outside = region_groups(text, today)
+    # A group is read as its name and first alias (山区26县, 山区海岛县): the words measures use for it.
+    book = default_rulebook()
+    spoken = [name for group in inside for name in (group, *book.groups[group].aliases[:1])]
+    groups = tuple(t for name in spoken for t in index.tokenize(name) if t not in topic)
     tokens, topic = [*tokens, *groups], (*topic, *groups)
     return Question(
         raw=raw, text=text, year=years[0] if years else None, years=tuple(years),
@@ -216,4 +254,5 @@ def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
         amounts=tuple(q.value for q in quantities(prepare(text)) if q.unit == "万"),
         inside=stripped.startswith(_INSIDE_START),
         counted=counted.group(1) if (counted := _COUNTED.search(text)) else None,
+        qualifiers=_qualifiers_asked(text, inside, outside, words), own_topic=topic,
     )

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from kb.answering import compose, tiers
+from kb.answering import compose, qualifiers, tiers
 from kb.answering.followup import context_of, resolve, with_document_names
 from kb.answering.general import general_idf
 from kb.answering.question import Question, parse_question
@@ -114,6 +114,7 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
         candidates, question = tiered, dataclasses.replace(question, wanted=question.wanted | {"figure"})
     if "yesno" in question.wanted:
         candidates = _mentioning(asked_own, candidates, ranked, snap)
+    candidates = qualifiers.asked_first(candidates, question, snap)
     chosen, extra = _choose(question, candidates, snap)
     # Measures the question may also be about: the previous turn's, and the next best answers'.
     related = [previous.measure_id if previous is not None else None, *(c.unit.measure_id for c in candidates[:8])]

@@ -23,6 +23,28 @@ class Label:
 
 
 @dataclass(frozen=True)
+class Qualifiers:
+    """Words that set sibling figures apart.
+
+    Each member with its words, the member an unmarked label belongs to, and the region group whose counties
+    name the first member (the counties never in it, the default).
+    """
+
+    members: tuple[tuple[str, tuple[str, ...]], ...]
+    default: str | None = None
+    region_group: str | None = None
+
+    def named_in(self, text: str) -> frozenset[str]:
+        """The members a text names by one of their words."""
+        return frozenset(member for member, words in self.members if any(word in text for word in words))
+
+    def of_label(self, label: str) -> frozenset[str]:
+        """The members a figure's label is for: those it names, else the default."""
+        named = self.named_in(label)
+        return named or frozenset({self.default} if self.default else ())
+
+
+@dataclass(frozen=True)
 class Vocabulary:
     """The words of vocabulary.yaml: cue words by kind of answer, field labels, the glossary, colloquial terms."""
 
@@ -42,6 +64,7 @@ class Vocabulary:
     handoff_words: tuple[str, ...] = ()  # a message asking for a person has one of these
     self_words: tuple[str, ...] = ()  # a firm speaking of itself ("我司…")
     question_words: tuple[str, ...] = ()  # a message with one of these asks something
+    qualifiers: tuple[Qualifiers, ...] = ()  # words that set a measure's sibling figures apart
 
     def speaks_of_itself(self, text: str) -> bool:
         """Whether the firm speaks of itself ("我们是…", "our revenue…"), so the facts in it are its own."""
@@ -111,7 +134,17 @@ def read_vocabulary(path: Path = VOCABULARY_FILE) -> Vocabulary:
         handoff_words=tuple(str(w).lower() for w in data.get("handoff_words") or ()),
         self_words=tuple(str(w).lower() for w in data.get("self_words") or ()),
         question_words=tuple(str(w).lower() for w in data.get("question_words") or ()),
+        qualifiers=tuple(_qualifiers(entry) for entry in data.get("qualifiers") or ()),
     )
+
+
+def _qualifiers(entry: dict) -> Qualifiers:
+    members = tuple((str(name), tuple(sorted((str(w) for w in words), key=len, reverse=True)))
+                    for name, words in entry["members"].items())
+    default = entry.get("default")
+    if default is not None and default not in dict(members):
+        raise ValueError(f"qualifiers: default {default!r} is not one of the members {[m for m, _ in members]}")
+    return Qualifiers(members, default, entry.get("region_group"))
 
 
 @lru_cache(maxsize=1)

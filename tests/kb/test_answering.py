@@ -504,3 +504,36 @@ def test_who_issued_a_document_is_answered_with_its_issuer(seeded):
     with seeded() as session:
         said = ask(session, "民营经济那32条是由谁制定发布的")
     assert "中共浙江省委" in said and "浙江省人民政府" in said
+
+
+@pytest.mark.parametrize("text, shown, left_out", [
+    ("只拿到省内首台（套）认定的装备，奖励给多少", "50万元", ("200万元", "100万元")),
+    ("厂子在丽水缙云，申报省级智能工厂，前五年软硬件投入门槛是多少", "3000万元", ("4000万元",)),
+    ("公司注册在宁波北仑，领雁项目自筹资金比例要多高", "80%", ("60%",)),
+])
+def test_the_member_a_question_names_or_its_county_implies_picks_the_figures_shown(seeded, text, shown, left_out):
+    with seeded() as session:
+        said = ask(session, text, intent="ask_measure")
+    assert shown in said.split("\n")[0] and not any(other in said for other in left_out)
+
+
+def test_a_member_asked_in_a_second_question_adds_to_the_first_instead_of_narrowing_it(seeded):
+    with seeded() as session:
+        said = ask(session, "省级数字化车间软硬件投资门槛多少？海岛县有没有放宽", intent="ask_measure")
+    assert "2000万元" in said and "1500万元" in said
+
+
+def test_a_county_moved_out_of_the_group_implies_neither_member(seeded):
+    with seeded() as session:
+        question = parse_question("江山的企业申报智能工厂投资门槛", snapshot=snapshot(session=session), today=TODAY)
+        inside = parse_question("开化的企业申报智能工厂投资门槛", snapshot=snapshot(session=session), today=TODAY)
+    assert question.qualifiers == frozenset() and inside.qualifiers == {"山区海岛县"}
+
+
+def test_a_follow_up_naming_a_member_or_another_figure_answers_with_that_figure_only(seeded):
+    with seeded() as session:
+        (first, _), (island, _), (workshop, _) = conversation(
+            session, "2025年省级智能工厂软硬件投资要达到多少", "换成海岛县的企业呢", "数字化车间呢")
+    assert "4000万元" in first.split("\n")[0]
+    assert "3000万元" in island.split("\n")[0] and "4000万元" not in island
+    assert "2000万元" in workshop.split("\n")[0] and "4000万元" not in workshop
