@@ -256,8 +256,11 @@ def _same_place(got: Any, want: Any) -> bool:
     return len(bare_want) >= 2 and len(bare_got) >= 2 and (bare_got.endswith(bare_want) or bare_want.endswith(bare_got))
 
 
-def _within(got: Any, bounds: dict) -> bool:
-    """A value inside the stated range, or the same range given back ({"max": 5000})."""
+def _within(got: Any, bounds: dict | list) -> bool:
+    """A value inside the stated range, or the same range given back ({"max": 5000}); [low, high] as a list
+    is the same range as {min: low, max: high}."""
+    if isinstance(bounds, (list, tuple)):
+        bounds = {"min": bounds[0], "max": bounds[1] if len(bounds) > 1 else None}
     if isinstance(got, dict):
         return all(_close(got.get(k), v) for k, v in bounds.items() if v is not None)
     if not isinstance(got, (int, float)) or isinstance(got, bool):

@@ -41,8 +41,9 @@ QUESTIONS = ROOT / "bench" / "questions.yaml"
 RESULTS = ROOT / "bench" / "results" / "questions.json"
 FAMILIES = (*kb_families.FAMILIES, "none")
 # Kinds the blind rounds added (bench/blind/README.md): questions about the document itself, yes/no and
-# origin questions, English ones, questions wrapped in noise, and comparisons of two measures or editions.
-BLIND_KINDS = ("document", "yesno", "origin", "english", "noisy", "comparison")
+# origin questions, English ones, questions wrapped in noise, comparisons of two measures or editions, and
+# (from round 14) questions asking a date or a department.
+BLIND_KINDS = ("document", "yesno", "origin", "english", "noisy", "comparison", "date", "department")
 KINDS = ("fact", "list", "apply", "contact", "eligibility", "changes", "definition", *BLIND_KINDS,
          "chitchat", "out_of_scope", "handoff")
 KEYS = {"id", "text", "family", "kind", "expect", "must_not", "turns", "sender", "note", "source"}
