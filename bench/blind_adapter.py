@@ -23,8 +23,6 @@ def read_facts(text: str, *, asked: str | None = None) -> dict[str, Any]:
         if isinstance(parsed, Parsed):
             facts[asked] = parsed.value
     facts = derive(facts)  # what the engine judges with: the R&D ratio from R&D expense and revenue
-    if isinstance(facts.get("taxable_income"), (int, float)) and facts["taxable_income"] < 0:
-        facts["taxable_income"] = 0.0  # the rounds write a loss as taxable income 0; the parser keeps the loss
     if facts.get("certifications") is not None:
         facts["certifications"] = certifications_closed(facts["certifications"])
     return facts

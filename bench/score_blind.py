@@ -257,8 +257,10 @@ def _same_place(got: Any, want: Any) -> bool:
 
 
 def _within(got: Any, bounds: dict | list) -> bool:
-    """A value inside the stated range, or the same range given back ({"max": 5000}); [low, high] as a list
-    is the same range as {min: low, max: high}."""
+    """A value inside the stated range, or the same range given back ({"max": 5000}).
+
+    A range written [low, high] is {min: low, max: high}.
+    """
     if isinstance(bounds, (list, tuple)):
         bounds = {"min": bounds[0], "max": bounds[1] if len(bounds) > 1 else None}
     if isinstance(got, dict):
@@ -313,6 +315,8 @@ def score_phrases(phrases: list[dict]) -> dict:
                 from bench.blind_adapter import same_entity_type
 
                 ok = same_entity_type(have, value)
+            elif name == "taxable_income":
+                ok = _close(have, value) or _same_loss(have, value)
             else:
                 ok = _close(have, value)
             if not ok:
@@ -320,6 +324,15 @@ def score_phrases(phrases: list[dict]) -> dict:
         rows.append({"id": raw["id"], "text": raw["text"], "right": not wrong, "wrong": wrong, "error": error})
     return {"phrases": {"passed": sum(r["right"] for r in rows), "total": len(rows)},
             "results": json.loads(json.dumps(rows, ensure_ascii=False, default=sorted_list))}
+
+
+def _same_loss(got: Any, want: Any) -> bool:
+    """A loss written as taxable income 0 on one side and as its amount (negative) on the other.
+
+    The writers' brief allows either (round 14 on), and the parser keeps the amount.
+    """
+    numbers = [v for v in (got, want) if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return len(numbers) == 2 and min(numbers) < 0 and max(numbers) == 0
 
 
 def sorted_list(value: Any) -> Any:

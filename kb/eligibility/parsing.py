@@ -31,7 +31,7 @@ from kb.eligibility.profile import (
     best_word,
     close_certifications,
 )
-from kb.eligibility.quantities import NUMERAL_CHARS, Quantity, prepare, quantities, scaled
+from kb.eligibility.quantities import NUMERAL_CHARS, Quantity, place_step, prepare, quantities, scaled
 from kb.eligibility.regions import ELSEWHERE, OUTSIDE, REGIONS, RegionMatch, city_of, find_region
 from kb.eligibility.wording import vocabulary
 
@@ -325,6 +325,10 @@ def _without_places(text: str) -> str:
 
 def _region(raw: str, found: _Found) -> None:
     region = find_region(raw)
+    while isinstance(region, RegionMatch) and raw[max(0, region.start - 2):region.start] == "不是":
+        # "不是龙泉是庆元": the county after 不是 is taken back
+        raw = raw[:region.start] + "　" * (region.end - region.start) + raw[region.end:]
+        region = find_region(raw)
     if isinstance(region, RegionMatch):
         found.put("region", None, region.full_name)
         return
@@ -353,7 +357,7 @@ def _figures(clause: str, today: dt.date, asked: str | None, found: _Found, last
     founded = _founded(clause, today)
     if founded is not None:
         found.put("founded_year", founded[1], founded[0])
-    figures = [q for q in quantities(clause) if q.unit != "年"]
+    figures = [q for q in quantities(clause) if q.unit not in ("年", "月")]
     if founded is not None:
         figures = [q for q in figures if not re.search(r"成立|注册|开了|年", clause[q.end:q.end + 2])]
         if re.search(r"成立|注册|开了|创办|开的公司|就有了|开始做", clause):
@@ -371,9 +375,10 @@ def _figures(clause: str, today: dt.date, asked: str | None, found: _Found, last
     # "近三年研发投入合计900万": a total over several years is not last year's figure.
     several_years = re.search(r"近[两二三四五]年|这几年|历年", clause) and re.search(r"合计|累计|一共|总共|加起来", clause)
     used_label = last_label
-    money_labels = [name for _, _, name in labels if name in MONEY_FIELDS]
+    money_labels = [name for _, _, name in labels if name in MONEY_FIELDS or name == "employees"]
     if not figures and money_labels:
-        used_label = money_labels[-1]  # "净利（按所得额算）四十来万": the label, then the figure in a later clause
+        # "净利（按所得额算）四十来万", "人数说错了，是两百": the label, then the figure in a later clause
+        used_label = money_labels[-1]
     # "人数应该是180，不是210": a figure right after 不是 is the one taken back.
     figures = [q for q in figures if not re.search(r"不是\s*$", clause[max(0, q.start - 3):q.start])]
     # "外加派遣工9人": more people on top of the head count already given.
@@ -414,7 +419,7 @@ def _figures(clause: str, today: dt.date, asked: str | None, found: _Found, last
                 used_label = "employees"
             continue
         if name is None:
-            name = last_label if last_label in MONEY_FIELDS else None
+            name = last_label if last_label in MONEY_FIELDS or last_label == "employees" else None
         if name is None and asked in FIELDS and FIELDS[asked].kind in ("money", "count", "ratio") and alone and not any(
                 w in clause for w in vocab["other_money_words"]):
             name = asked  # a bare figure answers the question just asked, unless it names some other money
@@ -432,7 +437,7 @@ def _figures(clause: str, today: dt.date, asked: str | None, found: _Found, last
             continue
         if FIELDS[name].kind != "money":
             continue
-        if q.unit != "万" and not alone:
+        if q.unit != "万" and not alone and not _money_said_bare(clause, q, labels):
             continue  # a money figure without 万/亿/元 inside a longer message is some other number ("2.0级")
         value = -q.value if (q.negative or (loss and name == "taxable_income")) else q.value
         if value < 0 and name != "taxable_income":
@@ -450,7 +455,28 @@ def _figures(clause: str, today: dt.date, asked: str | None, found: _Found, last
         found.put("revenue", None, round(per_head * found.facts["employees"], 6))
     elif per_head is not None:
         found.facts["_per_head_revenue"] = per_head
+    if used_label == "employees":  # only a label said without its figure carries over ("人数说错了，是两百")
+        return used_label if not figures else None
     return used_label if used_label in MONEY_FIELDS or used_label in ("rd_ratio",) else None
+
+
+# "两千八", "一百五": a head and the next place's digit with the unit left out, as firms say 万元 amounts.
+_SHORTHAND = re.compile(r"[一二两三四五六七八九][千百][一二两三四五六七八九]")
+
+
+def _money_said_bare(clause: str, q: Quantity, labels: list[tuple[int, int, str]]) -> bool:
+    """Whether a figure without 万/亿/元 is still a money amount.
+
+    Said in the 两千八 shorthand, or right after its money label in Chinese numerals ("营收三千二",
+    "资产是四千八"); never a level like "2.0级".
+    """
+    written = clause[q.start:q.end]
+    if _SHORTHAND.fullmatch(written):
+        return True
+    chinese = not re.search(r"\d", written)
+    right_after = any(name in MONEY_FIELDS and 0 <= q.start - end <= 2 and re.fullmatch(r"[是有约近]?", clause[end:q.start])
+                      for _, end, name in labels)
+    return chinese and right_after
 
 
 def _approx(q: Quantity, value: float) -> Quantity:
@@ -482,7 +508,7 @@ def _founded(clause: str, today: dt.date) -> tuple[int, Quantity | None] | None:
     """The founding year a clause states: "2013年成立", "成立八年了", "去年刚成立", "九几年就有了"."""
     text = _NOT_FOUNDING.sub("", digit_runs(clause))
     # "公司有十年了": how long the firm has existed, said without a founding verb.
-    if not re.search(r"成立|注册|创办|创立|开办|开了|办了|[办建开]的|开业|就有了|开始做|办厂|建厂|开厂|"
+    if not re.search(r"成立|注册|创办|创立|开办|开了|办了|[办建开]的|开业|就有了|开始做|办厂|建厂|开厂|[干做]这行|入行|"
                      r"(?:公司|厂子?|企业|店)(?:已经|都|也)?有[^，,。]{0,4}年了", text):
         owned = re.search(r"(?:厂|公司|企业)(?:是|是在)?\s*((?:19|20)\d{2})\s*年的", text) or re.search(
             r"((?:19|20)\d{2})\s*年的(?:厂|公司|企业|老厂)", text)
@@ -507,6 +533,10 @@ def _founded(clause: str, today: dt.date) -> tuple[int, Quantity | None] | None:
             digit = int(decade.group(1))
         start = (2000 if digit == 0 else 1900 + digit * 10)
         return start + 5, Quantity(start + 5, start, start + 9, True, 0, 0, "年")
+    months = re.search(rf"([\d{NUMERAL_CHARS}十]+)\s*个(?:多)?月", clause)
+    if months and (count := cn_number(months.group(1))) is not None and count < 12:
+        # "刚成立八个月": this year, or last year when that many months reach back past January
+        return (today.year if count < today.month else today.year - 1), None
     ago = re.search(rf"([\d.{NUMERAL_CHARS}十]+)\s*(多|来)?\s*年", clause)
     if ago:
         years = cn_number(ago.group(1))
@@ -516,6 +546,9 @@ def _founded(clause: str, today: dt.date) -> tuple[int, Quantity | None] | None:
             year = int(today.year - years)
             if nearly:
                 return year + 1, Quantity(year + 1, year + 1, year + 2, True, 0, 0, "年")
+            if over and ago.group(2) != "来" and place_step(ago.group(1)) >= 10:  # "二十多年": 21–29 years, founded 1997–2005 in 2026
+                step = place_step(ago.group(1))
+                return year - 1, Quantity(year - 1, year - step + 1, year - 1, True, 0, 0, "年")
             if over:
                 return year, Quantity(year, year - 1, year, True, 0, 0, "年")
             return year, None

@@ -23,7 +23,7 @@ class Quantity:
     approximate: bool
     start: int
     end: int
-    unit: str  # "万" (money in 万元 already), "元", "人", "%", "年", "" (bare)
+    unit: str  # "万" (money in 万元 already), "元", "人", "%", "年", "月", "" (bare)
     negative: bool = False
 
 
@@ -42,6 +42,7 @@ def prepare(text: str) -> str:
     text = re.sub(r"个多(?=[万亿])", "多", text)                      # 两个多亿
     text = re.sub(r"(?<![\d一二两三四五六七八九十])个把(?=[万亿])", "一", text)  # 个把亿
     text = re.sub(rf"([{NUMERAL_CHARS}\d]+)个半(?=[万亿])", lambda m: f"{_as_number(m.group(1))}.5", text)  # 一个半亿
+    text = re.sub(r"([\d.]+|[一二两三四五六七八九十]+)个半点", lambda m: f"{_as_number(m.group(1))}.5%", text)  # 三个半点
     text = re.sub(r"([\d.]+|[一二两三四五六七八九十]+)个点", lambda m: f"{_as_number(m.group(1))}%", text)  # 三个点
     text = re.sub(r"百分之([\d.一二两三四五六七八九十点零〇]+)", lambda m: f"{_as_number(m.group(1))}%", text)
     text = re.sub(r"(?<=[占的])一半", "50%", text)  # 占收入的一半
@@ -86,7 +87,8 @@ def quantities(text: str) -> list[Quantity]:
     found: list[Quantity] = []
     vocab = vocabulary()["hedges"]
     pattern = re.compile(
-        rf"(?P<few>大?几[十百千]|[{NUMERAL_CHARS}\d十百千]*[零十百千]几)(?=[十百千万亿个人名位号年%元块]|$)"
+        rf"(?P<few>大?几[十百千]|(?<![\d{NUMERAL_CHARS}十百千])几(?=[万亿])|[{NUMERAL_CHARS}\d十百千]*[零十百千]几)"
+        rf"(?=[十百千万亿个人名位号年%元块]|$)"
         rf"|(?P<num>{_NUMERAL})")
     for match in pattern.finditer(text):
         start, end = match.span()
@@ -100,7 +102,8 @@ def quantities(text: str) -> list[Quantity]:
             pair = _PAIR.fullmatch(re.sub(r"[万亿]+$", "", core)) if len(core) >= 2 else None
             headed = _HEADED_PAIR.fullmatch(re.sub(r"[万亿]+$", "", core)) if len(core) >= 4 else None
             number = cn_number(core)
-            if pair and (cn_number(pair.group(2)) or 0) - (cn_number(pair.group(1)) or 0) == 1:  # 两三千万
+            # 两三千万; 三五十人 (the idiom skips one: 30–50)
+            if pair and 0 < (cn_number(pair.group(2)) or 0) - (cn_number(pair.group(1)) or 0) <= 2:
                 unit = {"十": 10, "百": 100, "千": 1000, "": 1}[pair.group(3)] * _big_unit(core)
                 low, high = cn_number(pair.group(1)) * unit, cn_number(pair.group(2)) * unit
                 value, approximate = (low + high) / 2, True  # "七八十万": about 75万, between 70 and 80
@@ -137,7 +140,7 @@ def quantities(text: str) -> list[Quantity]:
         value, low, high = value * scale, scaled(low, scale), scaled(high, scale)
         rest = text[end:end + 4]
         unit = ""
-        unit_match = re.match(r"\s*(万元|元|块钱|块|%|人|个人|名|位|号人|号|个|年)", rest)
+        unit_match = re.match(r"\s*(万元|元|块钱|块|%|人|个人|名|位|号人|号|个月|月|个|年)", rest)
         if written_big:
             unit = "万"
             value, low, high = value / 1e4, scaled(low, 1e-4), scaled(high, 1e-4)
@@ -145,7 +148,8 @@ def quantities(text: str) -> list[Quantity]:
                 end += len(unit_match.group(0))
         elif unit_match:
             word = unit_match.group(1)
-            unit = {"万元": "万", "元": "元", "块钱": "元", "块": "元", "%": "%", "年": "年"}.get(word, "人")
+            unit = {"万元": "万", "元": "元", "块钱": "元", "块": "元", "%": "%", "年": "年", "个月": "月",
+                    "月": "月"}.get(word, "人")
             if unit == "元":
                 value, low, high = value / 1e4, scaled(low, 1e-4), scaled(high, 1e-4)
                 unit = "万"

@@ -319,3 +319,57 @@ def test_a_rank_is_no_head_count_and_a_batch_is_no_rank():
     found = facts("员工九百人，出口量全球排第6")
     assert found.facts["employees"] == 900 and found.facts["market_rank"] == 6
     assert "market_rank" not in facts("去年评上了第三批专精特新").facts
+
+
+@pytest.mark.parametrize("text, field, value", [
+    ("丽水松阳的，二十来号人，开票三千六", "revenue", 3600),          # the 三千六 shorthand inside a longer message
+    ("在嘉兴海宁，员工九十，家底大概六千四", "employees", 90),
+    ("温岭做水泵的，研发一年两百三，营收八千万", "rd_expense", 230),
+    ("销售额是五千一，去年新招了人", "revenue", 5100),                # right after its label, in Chinese numerals
+])
+def test_a_money_amount_said_without_its_unit_is_read_inside_a_longer_message(text, field, value):
+    assert facts(text).facts[field] == pytest.approx(value)
+
+
+def test_a_level_or_a_count_without_a_unit_is_not_taken_for_money():
+    found = facts("智能制造成熟度三级，营收七千万，数字化水平2.5")
+    assert found.facts["revenue"] == pytest.approx(7000)
+
+
+@pytest.mark.parametrize("text, value, low, high", [
+    ("车间里三五十个工人", 40, 30, 50),       # the idiom skips a digit: 30–50
+    ("办公室四六个人", None, None, None),      # not an idiom: no range invented from it
+])
+def test_a_pair_of_numerals_three_to_five_is_a_range(text, value, low, high):
+    found = facts(text)
+    if value is None:
+        assert found.facts.get("employees") != 46
+        return
+    assert found.facts["employees"] == value
+    assert found.ranges["employees"] == (pytest.approx(low), pytest.approx(high))
+
+
+@pytest.mark.parametrize("text, year", [
+    ("营业执照才领了五个月", None),            # no founding verb the reader knows: nothing guessed
+    ("公司注册刚满三个月", 2026),              # months back from June stay in this year
+    ("去年夏天成立，到现在十个月", 2025),
+    ("厂子开了三十多年", 1995),                # 31–39 years: founded by 1995
+    ("我们做这行十五年", 2011),
+])
+def test_how_long_a_firm_has_been_going_gives_its_founding_year(text, year):
+    assert facts(text).facts.get("founded_year") == year
+
+
+def test_months_since_founding_are_not_a_head_count():
+    assert "employees" not in facts("刚注册七个月，营收三百万").facts
+
+
+@pytest.mark.parametrize("text, field, value", [
+    ("员工数量报错了，是一百二不是一百五", "employees", 120),
+    ("刚才写错地方了，不是遂昌是云和", "region", "丽水市云和县"),
+    ("研发投入大约四个半点", "rd_ratio", 0.045),
+    ("研发这块就投了几万", "rd_expense", 2),
+])
+def test_corrections_and_colloquial_figures(text, field, value):
+    got = facts(text).facts[field]
+    assert got == (pytest.approx(value) if isinstance(value, (int, float)) else value)
