@@ -132,9 +132,9 @@ def quantities(text: str) -> list[Quantity]:
         elif not match.group("few"):
             pass
         written_big = scale_word or "万" in core or "亿" in core
-        if after in ("多", "余"):  # "300多" is more than 300
+        if after in ("多", "余"):  # "300多" is more than 300 and less than 400
             step = place_step(core)
-            low, high, approximate = value + EPSILON * max(value, 1), value + step, True
+            low, high, approximate = value + EPSILON * max(value, 1), value + step - EPSILON * max(value, 1), True
         elif after == "来":
             approximate = True
         value, low, high = value * scale, scaled(low, scale), scaled(high, scale)

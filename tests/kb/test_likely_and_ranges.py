@@ -101,3 +101,11 @@ def test_unstated_takes_only_confirm_and_not_with_a_default():
     assert check_rule({"field": "employees", "op": "lt", "value": 9, "unstated": "ask"})
     assert check_rule({"field": "entity_type", "op": "eq", "value": "企业", "if_missing": "企业", "unstated": "confirm"})
     assert check_rule({"field": "employees", "op": "lt", "value": 9, "unstated": "confirm"}) == []
+
+
+def test_a_figure_just_under_a_threshold_said_with_duo_fails_it():
+    from kb.eligibility.parsing import extract
+
+    found = extract("做注塑件的，去年主营一千九百多万", today=ON)
+    rule = {"field": "revenue", "op": "ge", "value": 2000}
+    assert evaluate(rule, found.facts, on=ON, approximate=found.ranges).status is Status.NOT_ELIGIBLE

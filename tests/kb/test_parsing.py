@@ -373,3 +373,18 @@ def test_months_since_founding_are_not_a_head_count():
 def test_corrections_and_colloquial_figures(text, field, value):
     got = facts(text).facts[field]
     assert got == (pytest.approx(value) if isinstance(value, (int, float)) else value)
+
+
+def test_a_figure_with_duo_stays_below_the_next_step():
+    low, high = facts("销售收入五千九百多万").ranges["revenue"]
+    assert 5900 < low and high < 6000  # "五千九百多万" never reaches 6000
+
+
+@pytest.mark.parametrize("text, industry", [
+    ("家里做竹砧板和筷子的小厂", "木材加工"),
+    ("主营不锈钢管材", "金属制品"),
+    ("我们是搞香菇种植的", "农业"),
+    ("石材加工，二十多人", "非金属矿物制品"),
+])
+def test_a_product_names_its_industry(text, industry):
+    assert facts(text).facts["industry"] == industry
