@@ -179,6 +179,21 @@ def region_groups(text: str, today: dt.date) -> tuple[tuple[str, ...], tuple[str
     return tuple(inside), tuple(outside)
 
 
+def _cues_said(words: Vocabulary, *texts: str) -> list[str]:
+    """The cue words a question uses, longest first; a count word said only inside a list cue is not said
+    ("哪几个" asks for a list, its "几" asks no count; "多少条" still asks one)."""
+    list_cues = words.wanted.get("list", ())
+    said = {cue for kind in words.wanted.values() for cue in kind if any(cue in text for text in texts)}
+    for text in texts:
+        inside = [m.span() for cue in said & set(list_cues) for m in re.finditer(re.escape(cue), text)]
+        for cue in sorted(said - set(list_cues)):
+            spans = [m.span() for m in re.finditer(re.escape(cue), text)]
+            if spans and all(any(a <= start and end <= b and (a, b) != (start, end) for a, b in inside)
+                             for start, end in spans):
+                said.discard(cue)
+    return sorted(said, key=len, reverse=True)
+
+
 def _qualifiers_asked(text: str, inside: tuple[str, ...], outside: tuple[str, ...], words: Vocabulary) -> frozenset[str]:
     """The qualifier members a question is about: those it names, or the one its county implies.
 
@@ -214,9 +229,10 @@ def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
     cleaned = arabic_years(arabic_article_counts(question_in(unwrapped)))
     lowered = cleaned.lower()
     text = words.plain(index.correct(_glossed(cleaned, words.glossary)))
-    matched_cues = sorted({cue for cues in words.wanted.values() for cue in cues if cue in lowered or cue in text},
-                          key=len, reverse=True)
+    matched_cues = _cues_said(words, lowered, text)
     wanted = frozenset(kind for kind, cues in words.wanted.items() if any(cue in matched_cues for cue in cues))
+    if "definition" in wanted and any(noun in text for noun in words.list_nouns):
+        wanted |= {"list"}  # "那4张清单是啥": what a list is, is its items
     documents = snapshot.all_named_documents(text)
     stripped = lowered.strip(" ？?。.!！")
     # "这项…" anywhere points back too ("until when is this policy valid" is glossed to one).

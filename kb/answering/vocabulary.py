@@ -65,6 +65,7 @@ class Vocabulary:
     self_words: tuple[str, ...] = ()  # a firm speaking of itself ("我司…")
     question_words: tuple[str, ...] = ()  # a message with one of these asks something
     qualifiers: tuple[Qualifiers, ...] = ()  # words that set a measure's sibling figures apart
+    list_nouns: tuple[str, ...] = ()  # nouns naming a list: "…清单是啥" asks for its items
 
     def speaks_of_itself(self, text: str) -> bool:
         """Whether the firm speaks of itself ("我们是…", "our revenue…"), so the facts in it are its own."""
@@ -135,6 +136,7 @@ def read_vocabulary(path: Path = VOCABULARY_FILE) -> Vocabulary:
         self_words=tuple(str(w).lower() for w in data.get("self_words") or ()),
         question_words=tuple(str(w).lower() for w in data.get("question_words") or ()),
         qualifiers=tuple(_qualifiers(entry) for entry in data.get("qualifiers") or ()),
+        list_nouns=tuple(str(w) for w in data.get("list_nouns") or ()),
     )
 
 

@@ -537,3 +537,17 @@ def test_a_follow_up_naming_a_member_or_another_figure_answers_with_that_figure_
     assert "4000万元" in first.split("\n")[0]
     assert "3000万元" in island.split("\n")[0] and "4000万元" not in island
     assert "2000万元" in workshop.split("\n")[0] and "4000万元" not in workshop
+
+
+def test_asking_what_a_named_list_is_gets_its_items(seeded):
+    with seeded() as session:
+        said = ask(session, "24年版8+4里头那4张要素清单是什么", intent="ask_definition")
+    assert all(item in said for item in ("财政金融", "自然资源", "能源", "人才"))
+
+
+def test_which_ones_asks_for_a_list_and_not_for_a_count(seeded):
+    with seeded() as session:
+        question = parse_question("2024版8+4的政策包都是哪几个", snapshot=snapshot(session=session), today=TODAY)
+        counted = parse_question("2024版8+4的文件一共多少条", snapshot=snapshot(session=session), today=TODAY)
+    assert "list" in question.wanted and "figure" not in question.wanted
+    assert "figure" in counted.wanted
