@@ -180,8 +180,11 @@ def region_groups(text: str, today: dt.date) -> tuple[tuple[str, ...], tuple[str
 
 
 def _cues_said(words: Vocabulary, *texts: str) -> list[str]:
-    """The cue words a question uses, longest first; a count word said only inside a list cue is not said
-    ("哪几个" asks for a list, its "几" asks no count; "多少条" still asks one)."""
+    """The cue words a question uses, longest first.
+
+    A count word said only inside a list cue is not said ("哪几个" asks for a list, its "几" asks no count;
+    "多少条" still asks one).
+    """
     list_cues = words.wanted.get("list", ())
     said = {cue for kind in words.wanted.values() for cue in kind if any(cue in text for text in texts)}
     for text in texts:
