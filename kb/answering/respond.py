@@ -164,6 +164,8 @@ def _off_topic(question: Question, snap: Snapshot, params: Parameters) -> bool:
     """
     if not question.topic or question.elliptical or question.article or question.ordinal:
         return False
+    if vocabulary().about_a_person_only(question.text, known=lambda w: w in snap.index.idf) and not question.documents:
+        return True  # "我想落户杭州要什么条件": a person's own affairs, whatever words it shares with the KB
     if question.wanted & ABOUT_A_DOCUMENT:
         return False  # it asks for something a document or measure has: a date, a department, a channel
     if any(word in question.text for word in vocabulary().firm_context):

@@ -66,6 +66,16 @@ class Vocabulary:
     question_words: tuple[str, ...] = ()  # a message with one of these asks something
     qualifiers: tuple[Qualifiers, ...] = ()  # words that set a measure's sibling figures apart
     list_nouns: tuple[str, ...] = ()  # nouns naming a list: "…清单是啥" asks for its items
+    personal_topics: tuple[str, ...] = ()  # a person's own affairs (落户, 首套房): out of scope …
+    firm_words: tuple[str, ...] = ()  # … unless a firm is spoken of too
+
+    def about_a_person_only(self, text: str, known=lambda word: False) -> bool:
+        """Whether a question is about a person's own affairs (落户, 首套房) and speaks of no firm.
+
+        A word the knowledge base itself uses (`known`) is no sign: a measure speaks of it.
+        """
+        return any(w in text and not known(w) for w in self.personal_topics) and \
+            not any(w in text for w in self.firm_words)
 
     def speaks_of_itself(self, text: str) -> bool:
         """Whether the firm speaks of itself ("我们是…", "our revenue…"), so the facts in it are its own."""
@@ -137,6 +147,8 @@ def read_vocabulary(path: Path = VOCABULARY_FILE) -> Vocabulary:
         question_words=tuple(str(w).lower() for w in data.get("question_words") or ()),
         qualifiers=tuple(_qualifiers(entry) for entry in data.get("qualifiers") or ()),
         list_nouns=tuple(str(w) for w in data.get("list_nouns") or ()),
+        personal_topics=tuple(str(w) for w in data.get("personal_topics") or ()),
+        firm_words=tuple(str(w) for w in data.get("firm_words") or ()),
     )
 
 

@@ -551,3 +551,15 @@ def test_which_ones_asks_for_a_list_and_not_for_a_count(seeded):
         counted = parse_question("2024版8+4的文件一共多少条", snapshot=snapshot(session=session), today=TODAY)
     assert "list" in question.wanted and "figure" not in question.wanted
     assert "figure" in counted.wanted
+
+
+@pytest.mark.parametrize("text, off_topic", [
+    ("想问下在宁波买房有没有契税补贴", True),
+    ("孩子明年入学，杭州要什么条件", True),
+    ("我们公司引进的人才落户有补贴吗", False),   # a firm speaks: not a person's own affairs
+    ("幼有善育那个生育服务包是怎么回事", False),  # a word the knowledge base uses itself
+])
+def test_a_persons_own_affairs_are_out_of_scope_unless_a_firm_or_a_measure_speaks_of_them(seeded, text, off_topic):
+    with seeded() as session:
+        said = ask(session, text, intent="ask_measure")
+    assert ("不在我的范围" in said) is off_topic
