@@ -44,6 +44,7 @@ _ELLIPTICAL_START = ("那", "这个", "那个", "它", "还有", "另外", "这�
 _INSIDE_START = ("里面", "这里面", "其中", "当中", "文件里", "in it", "inside")
 _COUNTED = re.compile(r"(?:多少|几)(个|项|家|条|批|县|人|名|台|套|万元|亿元|万亩|亩|年)")
 _FOUR_DIGIT_YEAR = re.compile(r"(20\d{2})\s*(?:年|版)?")
+_CORRECTION = re.compile(r"我说的是|我是说|我指的是|我问的是|我要问的是|准确地?说是|应该是|i mean")
 _TWO_DIGIT_YEAR = re.compile(r"(?<![\d.])(\d{2})\s*(?:年|版)")
 _RELATIVE_YEARS = (("前年", -2), ("去年", -1), ("上年", -1), ("今年", 0), ("本年", 0), ("明年", 1), ("next year", 1),
                    ("last year", -1), ("this year", 0))
@@ -138,6 +139,10 @@ def years_named(text: str, *, today: dt.date, relative: bool = True) -> list[int
         at = lowered.find(word)
         if at >= 0 and not (word == "去年" and "前年" in lowered[at - 1:at + 2]):
             found.append((at, today.year + offset))
+    # "今年的…？我说的是25年那版": the year a correction names replaces the one said before it.
+    corrected = _CORRECTION.search(text)
+    if corrected and any(at > corrected.start() for at, _ in found):
+        found = [(at, year) for at, year in found if at > corrected.start()]
     return list(dict.fromkeys(year for _, year in sorted(found)))
 
 

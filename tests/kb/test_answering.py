@@ -563,3 +563,10 @@ def test_a_persons_own_affairs_are_out_of_scope_unless_a_firm_or_a_measure_speak
     with seeded() as session:
         said = ask(session, text, intent="ask_measure")
     assert ("不在我的范围" in said) is off_topic
+
+
+def test_a_year_a_correction_names_replaces_the_one_said_before(seeded):
+    with seeded() as session:
+        question = parse_question("去年那版8+4减负目标多少？哦不对，我是说23年那版", snapshot=snapshot(session=session),
+                                  today=TODAY)
+    assert question.years == (2023,)
