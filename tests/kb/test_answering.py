@@ -570,3 +570,9 @@ def test_a_year_a_correction_names_replaces_the_one_said_before(seeded):
         question = parse_question("去年那版8+4减负目标多少？哦不对，我是说23年那版", snapshot=snapshot(session=session),
                                   today=TODAY)
     assert question.years == (2023,)
+
+
+def test_a_phone_asked_for_with_no_measure_named_gets_the_line_anyone_can_call(seeded):
+    with seeded() as session:
+        said, answered = conversation(session, "有没有电话可以打过去问一下", intent="ask_contact")[0]
+    assert "12345" in said and answered
