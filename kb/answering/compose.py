@@ -182,7 +182,11 @@ def answering_sentence(unit: Unit, question: Question, snapshot: Snapshot, shown
     other_tiers = [u.text.rpartition("：")[2] for u in figures
                    if u.id in left_out or qualifiers.left_out(u, question, snapshot)]
     best, best_score = None, 0.0
-    for sentence in _SENTENCE.split(" ".join(filter(None, [measure.summary, measure.note]))):
+    # What the measure says; asked when or how, also how to apply ("在建项目要什么时候前投产" is said only there).
+    said = " ".join(filter(None, [measure.summary, measure.note]))
+    if question.wanted & {"date", "how", "channel", "materials"} and measure.how_to_apply:
+        said = f"{said.rstrip('。')}。{measure.how_to_apply}"
+    for sentence in _SENTENCE.split(said):
         sentence = sentence.strip().rstrip("。；")
         if not sentence or sentence in shown or any(value in sentence for value in other_tiers):
             continue

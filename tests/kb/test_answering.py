@@ -576,3 +576,15 @@ def test_a_phone_asked_for_with_no_measure_named_gets_the_line_anyone_can_call(s
     with seeded() as session:
         said, answered = conversation(session, "有没有电话可以打过去问一下", intent="ask_contact")[0]
     assert "12345" in said and answered
+
+
+def test_when_asked_the_sentence_of_how_to_apply_that_holds_the_questions_words_is_shown(seeded):
+    with seeded() as session:
+        said = ask(session, "申报省级数字化车间，在建项目最晚什么时候要投产", intent="ask_measure")
+    assert "2026年10月底" in said
+
+
+def test_the_count_of_a_years_list_comes_from_that_years_measure(seeded):
+    with seeded() as session:
+        said = ask(session, "2024年度一共多少项装备进了省首台套名单", intent="ask_measure")
+    assert "327项" in said.split("\n")[0] and "292" not in said
