@@ -339,10 +339,17 @@ def _region(raw: str, found: _Found) -> None:
     city = next((c for c in _cities() if c in raw or c[:-1] in raw), None)
     if city:
         found.put("region", None, city)  # a city: a county is asked only when a rule needs it
-    elif any(place in raw for place in ELSEWHERE):
+    elif any(place in _without_owners(raw) for place in ELSEWHERE):
         found.put("region", None, OUTSIDE)
     elif isinstance(region, str):
         found.problems["region"] = region
+
+
+def _without_owners(text: str) -> str:
+    """The text without the words naming a foreign owner ("控股股东在香港"): where the owner is, not the firm."""
+    for word in sorted(OWNERSHIP_WORDS["外资"], key=len, reverse=True):
+        text = text.replace(word, " ")
+    return text
 
 
 @functools.lru_cache(maxsize=1)

@@ -173,6 +173,9 @@ OWNERSHIP_WORDS = {
 # A foreign owner named by its country or region ("日本独资", "德国控股"): kb/rules/facts.yaml foreign_owners.
 OWNERSHIP_WORDS["外资"] += tuple(f"{place}{form}" for place in vocabulary()["foreign_owners"]["places"]
                                  for form in vocabulary()["foreign_owners"]["forms"])
+OWNERSHIP_WORDS["外资"] += tuple(f"{owner}{link}{place}" for owner in vocabulary()["foreign_owners"].get("owners", ())
+                                 for link in vocabulary()["foreign_owners"].get("links", ())
+                                 for place in vocabulary()["foreign_owners"]["places"])
 
 CERTIFICATION_WORDS = {
     "高新技术企业": ("高新技术企业", "高新企业", "高企", "国高", "国家高新"),

@@ -388,3 +388,9 @@ def test_a_figure_with_duo_stays_below_the_next_step():
 ])
 def test_a_product_names_its_industry(text, industry):
     assert facts(text).facts["industry"] == industry
+
+
+@pytest.mark.parametrize("text", ["母公司设在韩国，我们在嘉善", "大股东是台湾的，工厂开在平湖", "意大利集团控股的阀门厂，在温州龙湾"])
+def test_a_foreign_owner_named_after_its_role_makes_the_firm_foreign_owned_not_located_abroad(text):
+    found = facts(text).facts
+    assert found["ownership"] == "外资" and found["region"][:3] in ("嘉兴市", "温州市")
