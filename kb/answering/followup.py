@@ -66,7 +66,10 @@ def resolve(question: Question, context: dict[str, Any] | None, snapshot: Snapsh
         return question, False
     if len(question.topic) >= OWN_SUBJECT_WORDS and not question.elliptical:
         return question, False
-    if question.elliptical or not question.topic:
+    if question.elliptical and question.topic:
+        merged = _merged(question, context)
+        return _new_subject(question, merged, context, snapshot) or merged, True
+    if not question.topic:
         return _merged(question, context), True
     # A short question with words of its own ("营收要多少"): continue the topic only where the previous
     # topic's knowledge also speaks of those words; otherwise it is a question of its own.
@@ -83,6 +86,32 @@ def resolve(question: Question, context: dict[str, Any] | None, snapshot: Snapsh
     if len(together.score) and together.coverage[best] >= 0.99 * float(own.coverage.max()):
         return merged, True
     return question, False
+
+
+def _new_subject(question: Question, merged: Question, context: dict[str, Any], snapshot: Snapshot) -> Question | None:
+    """"交通投资呢" after 科技贷款: a follow-up naming another subject of the same documents, in two words or more.
+
+    Merged with the earlier topic it would find the earlier answer again (whose label has none of its words);
+    asked alone within the earlier documents and year, a unit whose label has two of them answers it.
+    """
+    index = snapshot.index
+    qualifier_words = {t for q in snapshot.vocabulary.qualifiers for _, words in q.members for w in words
+                       for t in index.tokenize(w)}
+    known = [t for t in dict.fromkeys(question.topic) if index.known(t) and t not in qualifier_words]
+    own = [t for t in known if not any(t != other and t in other for other in known)]
+    if len(own) < 2:
+        return None
+    together = index.score(merged.tokens, label_weight=1.0, evidence=merged.topic)
+    if not len(together.score) or any(t in index.units[int(together.score.argmax())].label for t in own):
+        return None
+    scoped = dataclasses.replace(merged, tokens=question.tokens, topic=question.topic)
+    alone = index.score(scoped.tokens, label_weight=1.0, evidence=scoped.topic)
+    documents = set(scoped.documents)
+    best = max((p for p in np.flatnonzero(alone.coverage) if not documents or index.units[p].document_id in documents),
+               key=lambda p: alone.score[p], default=None)
+    if best is None or sum(t in index.units[best].label for t in own) < 2:
+        return None
+    return scoped
 
 
 def with_document_names(question: Question, snapshot: Snapshot) -> Question:

@@ -588,3 +588,9 @@ def test_the_count_of_a_years_list_comes_from_that_years_measure(seeded):
     with seeded() as session:
         said = ask(session, "2024年度一共多少项装备进了省首台套名单", intent="ask_measure")
     assert "327项" in said.split("\n")[0] and "292" not in said
+
+
+def test_a_follow_up_naming_another_subject_of_the_same_document_answers_that_subject(seeded):
+    with seeded() as session:
+        (first, _), (second, _) = conversation(session, "26年那版8+4，科技贷款余额要做到多少", "那交通方面的投资呢")
+    assert "4.2万亿元" in first and "3500亿元" in second.split("\n")[0]
