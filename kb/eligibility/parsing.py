@@ -436,6 +436,8 @@ def _figures(clause: str, today: dt.date, asked: str | None, found: _Found, last
             found.facts.setdefault("_per_head_revenue", q.value)
             continue
         if name == "employees":
+            if q.unit == "万":
+                continue  # "合同总价1300万" answers no head count, though one was asked
             found.put("employees", q, int(q.value), priority)
             used_label = name
             continue

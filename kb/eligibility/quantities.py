@@ -141,7 +141,10 @@ def quantities(text: str) -> list[Quantity]:
         rest = text[end:end + 4]
         unit = ""
         unit_match = re.match(r"\s*(万元|元|块钱|块|%|人|个人|名|位|号人|号|个月|月|个|年)", rest)
-        if written_big:
+        if written_big and unit_match and unit_match.group(1) in ("人", "个人", "名", "位", "号人"):
+            unit = "人"  # "1.3万人": a head count, not money
+            end += len(unit_match.group(0))
+        elif written_big:
             unit = "万"
             value, low, high = value / 1e4, scaled(low, 1e-4), scaled(high, 1e-4)
             if unit_match and unit_match.group(1) in ("元", "块", "块钱", "万元"):

@@ -394,3 +394,8 @@ def test_a_product_names_its_industry(text, industry):
 def test_a_foreign_owner_named_after_its_role_makes_the_firm_foreign_owned_not_located_abroad(text):
     found = facts(text).facts
     assert found["ownership"] == "外资" and found["region"][:3] in ("嘉兴市", "温州市")
+
+
+@pytest.mark.parametrize("text, employees", [("设备合同价九百万", None), ("员工1.5万人左右", 15000), ("三千多人", 3000)])
+def test_a_money_amount_is_never_a_head_count_and_wan_people_are_people(text, employees):
+    assert facts(text, asked="employees").facts.get("employees") == employees
