@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from kb.answering.general import general_idf
 from kb.answering.question import Question
+from kb.answering.retrieval import PARAMETERS
 from kb.answering.snapshot import Snapshot
 
 OWN_SUBJECT_WORDS = 3  # this many words of its own about something make a question fresh
@@ -58,7 +60,8 @@ def resolve(question: Question, context: dict[str, Any] | None, snapshot: Snapsh
                                    families=question.families or tuple(context.get("families") or ()),
                                    year=question.year or context.get("year"),
                                    years=question.years or ((context["year"],) if context.get("year") else ())), True
-    if question.topic and not question.elliptical and not any(snapshot.index.known(t) for t in question.topic):
+    if question.topic and not question.elliptical and not any(snapshot.index.known(t) for t in question.topic) \
+            and any(general_idf(t) >= PARAMETERS.off_topic_word for t in question.topic):
         return question, False  # every word of its own is unknown here: about something else, not a follow-up
     if question.documents:
         if question.elliptical and not question.topic:  # "32条呢": the new subject, what was asked before

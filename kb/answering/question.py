@@ -249,8 +249,9 @@ def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
     # "去年那版8+4" names an edition; "去年应纳税所得额150万" names the firm's year: only a document named
     # (or 版) makes 去年/今年 an edition, or a follow-up without a figure ("那前年的呢" after an edition's figure).
     # So does a question whether something is out yet ("明年的出来了吗"): only an edition comes out.
+    # So does a comparison of two years ("去年比前年多了多少"): a firm compares no two of its own years here.
     edition_words = bool(documents) or "版" in text or (
-        (elliptical or "document" in wanted) and not re.search(r"\d", text))
+        (elliptical or "document" in wanted or "difference" in wanted) and not re.search(r"\d", text))
     years = years_named(text, today=today, relative=edition_words)
     # A bare number ("150", "一段") is a firm's figure or a measure word, not what the question is about; years stay.
     tokens = [t for t in index.tokenize(text) if not _BARE_NUMBER.fullmatch(t)]

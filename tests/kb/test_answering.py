@@ -594,3 +594,9 @@ def test_a_follow_up_naming_another_subject_of_the_same_document_answers_that_su
     with seeded() as session:
         (first, _), (second, _) = conversation(session, "26年那版8+4，科技贷款余额要做到多少", "那交通方面的投资呢")
     assert "4.2万亿元" in first and "3500亿元" in second.split("\n")[0]
+
+
+def test_two_relative_years_compared_in_a_follow_up_are_editions(seeded):
+    with seeded() as session:
+        *_, (said, _) = conversation(session, "浙江8+4在2024年省级财政安排了多少", "2025年那版呢", "这么看来去年比前年多出多少")
+    assert said.startswith("2025年比2024年多19.2亿元")
