@@ -68,7 +68,7 @@ def _figures(unit: Unit, question: Question, snapshot: Snapshot) -> list[str]:
     counted = question.counted
     named = asked & set(tokens(unit.label))
     # Among the figures of the qualifier member asked about, the one the question's other words pick:
-    # "山区县的数字化车间" leaves out the 山区海岛县 智能工厂 figure, whose label it matches less.
+    # "海岛县的数字化车间门槛" leaves out the 山区海岛县 智能工厂 figure, whose label it matches less.
     picked = qualifiers.names_asked(unit, question, snapshot)
     touched = [u for u in siblings if u.id != unit.id and (asked & set(tokens(u.label))
                                                            or counted is not None and _counts_in(u, counted))
@@ -182,7 +182,7 @@ def answering_sentence(unit: Unit, question: Question, snapshot: Snapshot, shown
     other_tiers = [u.text.rpartition("：")[2] for u in figures
                    if u.id in left_out or qualifiers.left_out(u, question, snapshot)]
     best, best_score = None, 0.0
-    # What the measure says; asked when or how, also how to apply ("在建项目要什么时候前投产" is said only there).
+    # What the measure says; asked when or how, also how to apply (when a project under construction must run is said only there).
     said = " ".join(filter(None, [measure.summary, measure.note]))
     if question.wanted & {"date", "how", "channel", "materials"} and measure.how_to_apply:
         said = f"{said.rstrip('。')}。{measure.how_to_apply}"

@@ -115,5 +115,9 @@ def asked_first(candidates: list, question: Question, snapshot: Snapshot) -> lis
                  if any(word in topic or word in question.text for word in words)}
     if not question.qualifiers or talked_of - question.qualifiers:
         return candidates
-    other = [c for c in candidates if for_other_member(c.unit.label, question, snapshot)]
+    def about(unit: Unit) -> str:  # a figure by its label; any other part of a measure by the measure's title
+        measure = snapshot.measures.get(unit.measure_id) if unit.measure_id and unit.kind != "figure" else None
+        return measure.title if measure is not None else unit.label
+
+    other = [c for c in candidates if for_other_member(about(c.unit), question, snapshot)]
     return [c for c in candidates if c not in other] + other

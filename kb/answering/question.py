@@ -139,7 +139,7 @@ def years_named(text: str, *, today: dt.date, relative: bool = True) -> list[int
         at = lowered.find(word)
         if at >= 0 and not (word == "去年" and "前年" in lowered[at - 1:at + 2]):
             found.append((at, today.year + offset))
-    # "今年的…？我说的是25年那版": the year a correction names replaces the one said before it.
+    # "今年的…？我是说23年那版": the year a correction names replaces the one said before it.
     corrected = _CORRECTION.search(text)
     if corrected and any(at > corrected.start() for at, _ in found):
         found = [(at, year) for at, year in found if at > corrected.start()]
@@ -249,7 +249,7 @@ def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
     # "去年那版8+4" names an edition; "去年应纳税所得额150万" names the firm's year: only a document named
     # (or 版) makes 去年/今年 an edition, or a follow-up without a figure ("那前年的呢" after an edition's figure).
     # So does a question whether something is out yet ("明年的出来了吗"): only an edition comes out.
-    # So does a comparison of two years ("去年比前年多了多少"): a firm compares no two of its own years here.
+    # So does a comparison of two years ("去年比前年多出多少"): a firm compares no two of its own years here.
     edition_words = bool(documents) or "版" in text or (
         (elliptical or "document" in wanted or "difference" in wanted) and not re.search(r"\d", text))
     years = years_named(text, today=today, relative=edition_words)

@@ -103,7 +103,7 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
     least = params.min_coverage_out_of_scope if off_topic_intent else params.min_coverage
     if "contact" in question.wanted and not followed and not question.documents and \
             not _words(t for t in question.topic if t in snap.index.idf):
-        # "能打哪个电话问问": nothing the knowledge base knows is named, so the line anyone can call.
+        # "有电话能咨询吗": nothing the knowledge base knows is named, so the line anyone can call.
         return Reply((Say("utter_contact_general"),), answered=True)
     if not candidates or (candidates[0].coverage < least and not question.documents):
         if intent == "nlu_fallback":

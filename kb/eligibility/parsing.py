@@ -326,7 +326,7 @@ def _without_places(text: str) -> str:
 def _region(raw: str, found: _Found) -> None:
     region = find_region(raw)
     while isinstance(region, RegionMatch) and raw[max(0, region.start - 2):region.start] == "不是":
-        # "不是龙泉是庆元": the county after 不是 is taken back
+        # "不是遂昌是云和": the county after 不是 is taken back
         raw = raw[:region.start] + "　" * (region.end - region.start) + raw[region.end:]
         region = find_region(raw)
     if isinstance(region, RegionMatch):

@@ -332,7 +332,7 @@ def test_a_money_amount_said_without_its_unit_is_read_inside_a_longer_message(te
 
 
 def test_a_level_or_a_count_without_a_unit_is_not_taken_for_money():
-    found = facts("智能制造成熟度三级，营收七千万，数字化水平2.5")
+    found = facts("两化融合评估三级，营收七千万，数字化水平2.5")
     assert found.facts["revenue"] == pytest.approx(7000)
 
 
