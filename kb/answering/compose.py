@@ -68,7 +68,7 @@ def _figures(unit: Unit, question: Question, snapshot: Snapshot) -> list[str]:
     counted = question.counted
     named = asked & set(tokens(unit.label))
     # Among the figures of the qualifier member asked about, the one the question's other words pick:
-    # "海岛县的数字化车间门槛" leaves out the 山区海岛县 智能工厂 figure, whose label it matches less.
+    # "海岛县车间门槛" leaves out the 山区海岛县 智能工厂 figure, whose label it matches less.
     picked = qualifiers.names_asked(unit, question, snapshot)
     touched = [u for u in siblings if u.id != unit.id and (asked & set(tokens(u.label))
                                                            or counted is not None and _counts_in(u, counted))

@@ -508,7 +508,7 @@ def test_who_issued_a_document_is_answered_with_its_issuer(seeded):
 
 @pytest.mark.parametrize("text, shown, left_out", [
     ("只拿到省内首台（套）认定的装备，奖励给多少", "50万元", ("200万元", "100万元")),
-    ("厂子在丽水缙云，想评省里的智能工厂，前五年软硬件投入门槛是多少", "3000万元", ("4000万元",)),
+    ("厂子在丽水缙云，想评省里的智能工厂，设备软件一共得投多少", "3000万元", ("4000万元",)),
     ("我们厂的注册地是宁波北仑，领雁项目自筹资金比例要多高", "80%", ("60%",)),
 ])
 def test_the_member_a_question_names_or_its_county_implies_picks_the_figures_shown(seeded, text, shown, left_out):
@@ -519,7 +519,7 @@ def test_the_member_a_question_names_or_its_county_implies_picks_the_figures_sho
 
 def test_a_member_asked_in_a_second_question_adds_to_the_first_instead_of_narrowing_it(seeded):
     with seeded() as session:
-        said = ask(session, "省级数字化车间软硬件投资门槛多少？海岛县能不能低一些", intent="ask_measure")
+        said = ask(session, "评省级数字化车间，软硬件得投多少？海岛县能不能低一些", intent="ask_measure")
     assert "2000万元" in said and "1500万元" in said
 
 
@@ -592,7 +592,7 @@ def test_the_count_of_a_years_list_comes_from_that_years_measure(seeded):
 
 def test_a_follow_up_naming_another_subject_of_the_same_document_answers_that_subject(seeded):
     with seeded() as session:
-        (first, _), (second, _) = conversation(session, "26年那版8+4对科技贷款余额定的目标是多少", "那交通方面的投资呢")
+        (first, _), (second, _) = conversation(session, "26年那版8+4，科技方面的贷款余额瞄准多少", "那交通方面的投资呢")
     assert "4.2万亿元" in first and "3500亿元" in second.split("\n")[0]
 
 
