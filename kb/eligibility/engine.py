@@ -136,11 +136,9 @@ def next_question(measures: Iterable[tuple[str, Rule | None]], facts: Facts, *, 
         deciding: set[str] = set()  # a field counts once per rule, however many of its conditions name it
         if status is Status.UNKNOWN:
             deciding |= {DERIVED_FROM.get(f.field, f.field) for f in undecided if not f.unencoded}
-        if status is Status.LIKELY or status is Status.UNKNOWN and not deciding:
+        if status in (Status.UNKNOWN, Status.LIKELY):
             # A title not mentioned counts as not held; asked, it may turn out to be held and decide the verdict.
-            # It is asked once the figures that decide are known: a firm describing itself is asked its revenue
-            # or R&D before which titles it holds. A firm that fails a mandatory condition (a 个体户 for 高企) is
-            # not asked which titles it holds.
+            # A firm that fails a mandatory condition (a 个体户 for 高企) is not asked which titles it holds.
             deciding |= {name for name in run.holds_fields(root) if run.values.get(name) is None}
         for name in deciding:
             if name not in exclude and name in FIELDS:

@@ -60,12 +60,11 @@ def test_a_field_counts_once_for_a_rule_that_names_it_twice():
     assert next_question([*titled, *sized], {}, on=ON).name == "revenue"
 
 
-def test_a_firm_is_asked_the_deciding_figures_before_its_titles_and_not_its_titles_once_it_fails():
+def test_a_firm_that_fails_a_rule_is_not_asked_which_titles_it_holds():
     titled = ("titled", {"any": [{"field": "certifications", "op": "holds", "value": "高新技术企业"},
                                  {"all": [{"field": "entity_type", "op": "eq", "value": "企业"},
                                           {"field": "revenue", "op": "ge", "value": 1000}]}]})
-    # The figure that decides comes before the titles held: a firm describing itself is asked its revenue first.
-    assert next_question([titled], {}, on=ON).name == "revenue"
+    assert next_question([titled], {}, on=ON).name == "certifications"
     # A 个体工商户 fails the rule's own branch: holding the title is no longer what is worth asking.
     assert next_question([titled], {"entity_type": "个体工商户"}, on=ON) is None
 
@@ -296,11 +295,3 @@ def test_kb_engine_and_profile_import_no_rasa():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                             cwd=Path(__file__).resolve().parents[2])
     assert result.stdout.strip() == "[]"
-
-
-def test_titles_are_asked_once_only_a_title_can_still_decide():
-    titled = ("titled", {"all": [{"field": "revenue", "op": "ge", "value": 1000},
-                                 {"any": [{"field": "certifications", "op": "holds", "value": "科技型中小企业"},
-                                          {"unencoded": "评价得分", "explain": "评价得分60分以上"}]}]})
-    assert next_question([titled], {}, on=ON).name == "revenue"
-    assert next_question([titled], {"revenue": 3000}, on=ON).name == "certifications"
