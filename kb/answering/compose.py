@@ -75,7 +75,7 @@ def _figures(unit: Unit, question: Question, snapshot: Snapshot) -> list[str]:
                and not (picked and qualifiers.names_asked(u, question, snapshot) and asked & set(tokens(u.label)) < named)]
     rest = [u for u in siblings if u.id != unit.id and u not in touched]
     # A question naming no particular figure ("首台套能拿多少奖励") gets the measure's first few.
-    general = not (asked & set(tokens(unit.label)) - set(tokens(subject_of(unit, snapshot))))
+    general = not (named - set(tokens(subject_of(unit, snapshot))))
     chosen = [unit, *touched, *(rest if general else [])]
     return [u.text for u in chosen[:FIGURES_SHOWN]]
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from kb.answering import qualifiers
 from kb.answering.general import general_idf
 from kb.answering.question import Question
 from kb.answering.retrieval import PARAMETERS
@@ -98,8 +99,7 @@ def _new_subject(question: Question, merged: Question, context: dict[str, Any], 
     asked alone within the earlier documents and year, a unit whose label has two of them answers it.
     """
     index = snapshot.index
-    qualifier_words = {t for q in snapshot.vocabulary.qualifiers for _, words in q.members for w in words
-                       for t in index.tokenize(w)}
+    qualifier_words = qualifiers.all_words(snapshot)
     known = [t for t in dict.fromkeys(question.topic) if index.known(t) and t not in qualifier_words]
     own = [t for t in known if not any(t != other and t in other for other in known)]
     if len(own) < 2:

@@ -20,6 +20,17 @@ def names_asked(figure: Unit, question: Question, snapshot: Snapshot) -> bool:
     return any(q.named_in(figure.label) & question.qualifiers for q in snapshot.vocabulary.qualifiers)
 
 
+def all_words(snapshot: Snapshot) -> set[str]:
+    """The tokens of every qualifier word: what a question says of which member, not of its subject."""
+    return {t for q in snapshot.vocabulary.qualifiers for _, words in q.members for w in words
+            for t in snapshot.index.tokenize(w)}
+
+
+def _names_other_member(qualifiers: Qualifiers, label: str, asked: frozenset[str]) -> bool:
+    named = qualifiers.named_in(label)
+    return bool(asked and named and not named & asked)
+
+
 def words_in(question: Question, snapshot: Snapshot) -> set[str]:
     """The tokens of the qualifier words a question uses ("山区县呢": 山区, 区县, 山区县)."""
     return {token for q in snapshot.vocabulary.qualifiers for _, words in q.members for word in words
@@ -41,8 +52,6 @@ def _similarity(a: set[str], b: set[str]) -> float:
 def _counterpart(figure: Unit, figures: list[Unit], qualifiers: Qualifiers, asked: frozenset[str],
                  snapshot: Snapshot) -> Unit | None:
     """For a figure naming no member: the asked member's figure it stands beside, if each is the other's closest."""
-    if qualifiers.named_in(figure.label):
-        return None
     marked = [u for u in figures if qualifiers.named_in(u.label) & asked]
     unmarked = [u for u in figures if not qualifiers.named_in(u.label)]
     core = {u.id: _core(u.label, qualifiers, snapshot) for u in [*marked, *unmarked]}
@@ -62,11 +71,11 @@ def replaced_by(figure: Unit, question: Question, snapshot: Snapshot) -> Unit | 
     figures = snapshot.figures_of(figure.measure_id) if figure.measure_id else [figure]
     for qualifiers in snapshot.vocabulary.qualifiers:
         asked = question.qualifiers & {member for member, _ in qualifiers.members}
+        if _names_other_member(qualifiers, figure.label, asked):
+            return None
         members = qualifiers.of_label(figure.label)
         if not asked or not members or members & asked:
             continue
-        if qualifiers.named_in(figure.label):
-            return None
         counterpart = _counterpart(figure, figures, qualifiers, asked, snapshot)
         if counterpart is not None:
             return counterpart
@@ -96,12 +105,8 @@ def of_asked_member(figure: Unit, question: Question, snapshot: Snapshot) -> Uni
 
 def for_other_member(label: str, question: Question, snapshot: Snapshot) -> bool:
     """Whether a label names only members other than those the question asks about."""
-    for q in snapshot.vocabulary.qualifiers:
-        asked = question.qualifiers & {member for member, _ in q.members}
-        named = q.named_in(label)
-        if asked and named and not named & asked:
-            return True
-    return False
+    return any(_names_other_member(q, label, question.qualifiers & {member for member, _ in q.members})
+               for q in snapshot.vocabulary.qualifiers)
 
 
 def asked_first(candidates: list, question: Question, snapshot: Snapshot) -> list:

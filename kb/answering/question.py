@@ -67,7 +67,7 @@ class Question:
     article: int | None
     ordinal: int | None  # 第二个: an item of the previous answer's list
     wanted: frozenset[str]
-    elliptical: bool  # reads as the rest of an earlier question ("那24年呢", "what about 2024?")
+    elliptical: bool  # reads as the rest of an earlier question ("那22年的呢", "and for 2022?")
     tokens: tuple[str, ...]  # what retrieval reads
     topic: tuple[str, ...]  # tokens that say what it is about: no cue words, document names or years
     other_region: str | None

@@ -347,9 +347,14 @@ def _region(raw: str, found: _Found) -> None:
 
 def _without_owners(text: str) -> str:
     """The text without the words naming a foreign owner ("控股股东在香港"): where the owner is, not the firm."""
-    for word in sorted(OWNERSHIP_WORDS["外资"], key=len, reverse=True):
+    for word in _foreign_owner_words():
         text = text.replace(word, " ")
     return text
+
+
+@functools.lru_cache(maxsize=1)
+def _foreign_owner_words() -> tuple[str, ...]:
+    return tuple(sorted(OWNERSHIP_WORDS["外资"], key=len, reverse=True))
 
 
 @functools.lru_cache(maxsize=1)
@@ -382,10 +387,10 @@ def _figures(clause: str, today: dt.date, asked: str | None, found: _Found, last
     # "近三年研发投入合计900万": a total over several years is not last year's figure.
     several_years = re.search(r"近[两二三四五]年|这几年|历年", clause) and re.search(r"合计|累计|一共|总共|加起来", clause)
     used_label = last_label
-    money_labels = [name for _, _, name in labels if name in MONEY_FIELDS or name == "employees"]
-    if not figures and money_labels:
+    carried_labels = [name for _, _, name in labels if name in MONEY_FIELDS or name == "employees"]
+    if not figures and carried_labels:
         # "净利（按所得额算）四十来万", "人数说错了，是两百": the label, then the figure in a later clause
-        used_label = money_labels[-1]
+        used_label = carried_labels[-1]
     # "人数应该是180，不是210": a figure right after 不是 is the one taken back.
     figures = [q for q in figures if not re.search(r"不是\s*$", clause[max(0, q.start - 3):q.start])]
     # "外加派遣工9人": more people on top of the head count already given.
@@ -437,7 +442,7 @@ def _figures(clause: str, today: dt.date, asked: str | None, found: _Found, last
             continue
         if name == "employees":
             if q.unit == "万":
-                continue  # "合同总价1300万" answers no head count, though one was asked
+                continue  # a contract price in 万 answers no head count, though one was asked
             found.put("employees", q, int(q.value), priority)
             used_label = name
             continue
