@@ -59,7 +59,7 @@ def _figures(unit: Unit, question: Question, snapshot: Snapshot) -> list[str]:
     left_out = tiers.outside(siblings, question.amounts)  # other tiers than the question's amount falls in
     siblings = [u for u in siblings
                 if u.id not in left_out and (u.id == unit.id or not qualifiers.left_out(u, question, snapshot))]
-    # A follow-up's own words ("智能工厂呢") say which of the figures; the earlier topic's only found the measure.
+    # A follow-up's own words ("那未来工厂的呢") say which of the figures; the earlier topic's only found the measure.
     named_by_follow_up = _named_by_own_words(question, siblings, snapshot)
     asked = set(question.tokens)
     if named_by_follow_up:
@@ -81,7 +81,7 @@ def _figures(unit: Unit, question: Question, snapshot: Snapshot) -> list[str]:
 
 
 def _named_by_own_words(question: Question, figures: list[Unit], snapshot: Snapshot) -> list[Unit]:
-    """The figures a follow-up names with its own words alone ("智能工厂呢", "人数呢").
+    """The figures a follow-up names with its own words alone ("那未来工厂的呢", "人数呢").
 
     Every word of its own topic, qualifiers aside, is in their labels; none when it is not a follow-up.
     """
@@ -93,7 +93,7 @@ def _named_by_own_words(question: Question, figures: list[Unit], snapshot: Snaps
 
 
 def picked_by_own_words(unit: Unit, question: Question, snapshot: Snapshot) -> Unit:
-    """The measure's figure a follow-up's own words name ("智能工厂呢" after 数字化车间's threshold), else the unit."""
+    """The measure's figure a follow-up's own words name ("那未来工厂的呢" after 数字化车间's threshold), else the unit."""
     figures = snapshot.figures_of(unit.measure_id)
     other_tiers = tiers.outside(figures, question.amounts)
     named = _named_by_own_words(question, [u for u in figures if u.id not in other_tiers], snapshot)

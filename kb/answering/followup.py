@@ -93,7 +93,7 @@ def resolve(question: Question, context: dict[str, Any] | None, snapshot: Snapsh
 
 
 def _new_subject(question: Question, merged: Question, context: dict[str, Any], snapshot: Snapshot) -> Question | None:
-    """"交通投资呢" after 科技贷款: a follow-up naming another subject of the same documents, in two words or more.
+    """"那港口吞吐量呢" after 科技贷款: a follow-up naming another subject of the same documents, in two words or more.
 
     Merged with the earlier topic it would find the earlier answer again (whose label has none of its words);
     asked alone within the earlier documents and year, a unit whose label has two of them answers it.

@@ -113,7 +113,7 @@ def asked_first(candidates: list, question: Question, snapshot: Snapshot) -> lis
     """Retrieval's candidates with those about another member after the rest, in their order otherwise.
 
     "山区海岛县企业…的较低自筹比例" comes after the general ratio for a firm in 滨江; not when the talk is of
-    that member itself ("平阳还算山区26县吗", then "那柯城区呢").
+    that member itself ("泰顺还算不算山区县", then "松阳的呢").
     """
     topic = set(question.topic)
     talked_of = {member for q in snapshot.vocabulary.qualifiers for member, words in q.members

@@ -549,7 +549,7 @@ def _founded(clause: str, today: dt.date) -> tuple[int, Quantity | None] | None:
         return start + 5, Quantity(start + 5, start, start + 9, True, 0, 0, "年")
     months = re.search(rf"([\d{NUMERAL_CHARS}十]+)\s*个(?:多)?月", clause)
     if months and (count := cn_number(months.group(1))) is not None and count < 12:
-        # "刚成立八个月": this year, or last year when that many months reach back past January
+        # "注册才七个月": this year, or last year when that many months reach back past January
         return (today.year if count < today.month else today.year - 1), None
     ago = re.search(rf"([\d.{NUMERAL_CHARS}十]+)\s*(多|来)?\s*年", clause)
     if ago:
