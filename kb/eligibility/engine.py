@@ -37,7 +37,7 @@ from typing import Any
 
 from kb.eligibility.compiled import NO_TEXT, Branch, CategoryRef, Cond, Node, Not, cache_for
 from kb.eligibility.judging import CITY_COUNTIES, Run, coerce, compare
-from kb.eligibility.profile import DERIVED_FROM, FIELDS, Field
+from kb.eligibility.profile import DERIVED_FROM, FIELDS, TITLES_KEPT_FOR_A_TERM, Field, close_certifications
 from kb.eligibility.rulebook import Rulebook, default_rulebook
 from kb.eligibility.verdicts import (  # noqa: F401 - re-exported: the engine's public names
     Facts,
@@ -136,17 +136,41 @@ def next_question(measures: Iterable[tuple[str, Rule | None]], facts: Facts, *, 
         deciding: set[str] = set()  # a field counts once per rule, however many of its conditions name it
         if status is Status.UNKNOWN:
             deciding |= {DERIVED_FROM.get(f.field, f.field) for f in undecided if not f.unencoded}
-        if status in (Status.UNKNOWN, Status.LIKELY):
-            # A title not mentioned counts as not held; asked, it may turn out to be held and decide the verdict.
-            # A firm that fails a mandatory condition (a 个体户 for 高企) is not asked which titles it holds.
-            deciding |= {name for name in run.holds_fields(root) if run.values.get(name) is None}
+            if "rd_ratio" in deciding and run.values.get("revenue") and run.values.get("rd_expense") is None:
+                deciding.add("rd_expense")  # with revenue known, the R&D spend a firm knows decides its ratio too
         for name in deciding:
             if name not in exclude and name in FIELDS:
                 counts[name] += times
+    if counts:
+        return FIELDS[min(counts, key=lambda name: (-counts[name], FIELDS[name].ease, name))]
+    # A title not mentioned counts as not held; asked, it may turn out to be held and decide the verdict. It is
+    # asked once no figure decides anything (firms describe revenue and R&D before their titles), and after a
+    # failure only where holding a title could overturn it: a rule failing on nothing but a title not said to be
+    # held, or, for a firm asking what it can get, a rule whose figures fail but a title earned in an earlier
+    # year (valid for its term) would satisfy. A firm asking about one title is told why its figures fail it; a
+    # firm failing a mandatory condition (a 个体户 for 高企), or the figures of a title judged anew each year,
+    # is not asked which titles it holds.
+    held_runs: dict[str, Run] = {}  # the same facts for a firm that also holds one title, made when needed
+    for root, times in rules.items():
+        status, _, failed, _ = run.verdicts[root]
+        if status in (Status.UNKNOWN, Status.LIKELY) or status is Status.NOT_ELIGIBLE and (
+                all(f.op == "holds" for f in failed) or len(rules) > 1 and any(
+                    _run_holding(held_runs, title, facts, on, run.cache, approximate).verdict_parts(root)[0]
+                    is not Status.NOT_ELIGIBLE for title in TITLES_KEPT_FOR_A_TERM)):
+            for name in run.holds_fields(root):
+                if run.values.get(name) is None and name not in exclude and name in FIELDS:
+                    counts[name] += times
     if not counts:
         return None
     best = min(counts, key=lambda name: (-counts[name], FIELDS[name].ease, name))
     return FIELDS[best]
+
+
+def _run_holding(runs: dict[str, Run], title: str, facts: Facts, on: dt.date, cache, approximate) -> Run:
+    if title not in runs:
+        held = close_certifications({title}) | frozenset(facts.get("certifications") or ())
+        runs[title] = Run({**facts, "certifications": held}, on, cache, approximate)
+    return runs[title]
 
 
 # --- many firms against a few rules (政策找企业) ---------------------------------------------------------

@@ -187,6 +187,8 @@ CERTIFICATION_WORDS = {
     "制造业单项冠军": ("单项冠军",),  # text is NFKC-normalised: （套） arrives as (套)
 }
 # A 小巨人 must already be a 专精特新中小企业 (firm_categories.yaml FC-XJR: prerequisite).
+# Titles a firm can hold though this year's figures fail their conditions (held for a term): kb/rules/facts.yaml.
+TITLES_KEPT_FOR_A_TERM = tuple(t for t in CERTIFICATIONS if t not in set(vocabulary().get("titles_judged_yearly") or ()))
 _IMPLIED_CERTIFICATIONS = {"专精特新小巨人企业": ("专精特新中小企业",)}
 
 

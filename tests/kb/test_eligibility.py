@@ -60,13 +60,36 @@ def test_a_field_counts_once_for_a_rule_that_names_it_twice():
     assert next_question([*titled, *sized], {}, on=ON).name == "revenue"
 
 
-def test_a_firm_that_fails_a_rule_is_not_asked_which_titles_it_holds():
+def test_titles_are_asked_after_the_deciding_figures_and_when_a_title_held_for_a_term_would_overturn():
     titled = ("titled", {"any": [{"field": "certifications", "op": "holds", "value": "高新技术企业"},
                                  {"all": [{"field": "entity_type", "op": "eq", "value": "企业"},
                                           {"field": "revenue", "op": "ge", "value": 1000}]}]})
-    assert next_question([titled], {}, on=ON).name == "certifications"
-    # A 个体工商户 fails the rule's own branch: holding the title is no longer what is worth asking.
-    assert next_question([titled], {"entity_type": "个体工商户"}, on=ON) is None
+    # The figure that decides comes before the titles held: a firm describing itself is asked its revenue first.
+    assert next_question([titled], {}, on=ON).name == "revenue"
+    assert next_question([titled], {"revenue": 3000, "entity_type": "企业"}, on=ON) is None
+    # Asked about this title alone, a firm whose figure fails is told so; asking what it can get, it may hold the
+    # title from an earlier year (held for a term), which would overturn the failure: then it is asked.
+    assert next_question([titled], {"revenue": 300, "entity_type": "企业"}, on=ON) is None
+    other = ("other", {"field": "employees", "op": "le", "value": 300})
+    assert next_question([titled, other], {"revenue": 300, "entity_type": "企业", "employees": 80},
+                         on=ON).name == "certifications"
+    # A title judged anew each year on the same figures cannot be held by a firm that fails them: no question.
+    yearly = ("yearly", {"any": [{"field": "certifications", "op": "holds", "value": "科技型中小企业"},
+                                 {"field": "employees", "op": "le", "value": 500}]})
+    assert next_question([yearly], {}, on=ON).name == "employees"
+    assert next_question([yearly, other], {"employees": 800}, on=ON) is None
+    # A mandatory condition fails: no title it could hold would change that.
+    firms_only = ("firms_only", {"all": [{"field": "entity_type", "op": "eq", "value": "企业"}, titled[1]]})
+    assert next_question([firms_only], {"entity_type": "个体工商户"}, on=ON) is None
+
+
+def test_a_benefit_that_needs_a_title_asks_for_it_while_only_the_title_fails():
+    needs = ("needs", {"all": [{"field": "certifications", "op": "holds", "value": "省首台（套）产品"},
+                               {"field": "revenue", "op": "ge", "value": 1000}]})
+    assert next_question([needs], {}, on=ON).name == "certifications"
+    assert next_question([needs], {"revenue": 3000}, on=ON).name == "certifications"
+    # The figure fails as well: holding the title would not change the verdict.
+    assert next_question([needs], {"revenue": 300}, on=ON) is None
 
 
 def test_next_question_skips_fields_the_firm_could_not_answer():
@@ -295,3 +318,13 @@ def test_kb_engine_and_profile_import_no_rasa():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                             cwd=Path(__file__).resolve().parents[2])
     assert result.stdout.strip() == "[]"
+
+
+def test_a_title_is_not_asked_when_no_title_held_would_change_the_verdict():
+    # Holding a title is a condition of its own here: a failed figure fails the rule whatever the firm holds.
+    both = ("both", {"all": [{"field": "revenue", "op": "ge", "value": 1000},
+                             {"any": [{"field": "certifications", "op": "holds", "value": "科技型中小企业"},
+                                      {"unencoded": "评价得分", "explain": "评价得分60分以上"}]}]})
+    assert next_question([both], {}, on=ON).name == "revenue"
+    assert next_question([both], {"revenue": 3000}, on=ON).name == "certifications"
+    assert next_question([both], {"revenue": 300}, on=ON) is None
