@@ -28,6 +28,20 @@ def read_facts(text: str, *, asked: str | None = None) -> dict[str, Any]:
     return facts
 
 
+def read_bounds(text: str, *, asked: str | None = None) -> dict[str, tuple]:
+    """Our field → (low, high) for each hedged figure the parser reads (None: open on that side)."""
+    return dict(extract(text, today=TODAY, asked=asked if asked in FIELDS else None).ranges)
+
+
+def outside_zhejiang(place: Any) -> bool:
+    """A place the writer names that lies outside Zhejiang (江苏省苏州市, 上海市浦东新区)."""
+    from kb.eligibility.regions import find_region
+
+    text = str(place or "")
+    return bool(text) and "浙江" not in text and extract(text, today=TODAY).facts.get("region") == "浙江省外" and \
+        not hasattr(find_region(text), "full_name")
+
+
 def certifications_closed(names) -> list[str]:
     """Certifications with what they imply (a 小巨人 is a 专精特新中小企业), so both sides compare alike."""
     return sorted(close_certifications(frozenset(names)))

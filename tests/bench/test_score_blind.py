@@ -99,6 +99,15 @@ def test_phrases_are_scored_through_the_assistants_parser():
     assert scores["results"][1]["wrong"] == {"employees": {"want": 90, "got": 85}}
 
 
+def test_a_hedged_figure_is_right_when_the_writers_value_is_the_bound_the_parser_read():
+    scores = sb.score_phrases([
+        {"id": "a", "text": "员工不到八十人", "field": "employees", "value": 80, "approx": True},
+        {"id": "b", "text": "员工不到八十人", "field": "employees", "value": 80},           # not marked approximate
+        {"id": "c", "text": "员工不到八十人", "field": "employees", "value": 60, "approx": True},
+    ])
+    assert [r["right"] for r in scores["results"]] == [True, False, False]
+
+
 def test_recording_a_round_adds_one_row_per_round_and_commit(tmp_path, monkeypatch):
     readme = tmp_path / "README.md"
     readme.write_text("x\n<!-- blind-rounds:start -->\n| round | … |\n<!-- blind-rounds:end -->\ny\n", encoding="utf-8")
@@ -119,6 +128,8 @@ def test_a_place_written_with_or_without_its_city_is_the_same_place():
     assert sb._same_place("衢州市开化县", "衢州开化") and sb._same_place("丽水市云和县", "云和")
     assert sb._same_place("丽水市景宁畲族自治县", "景宁县")
     assert not sb._same_place("绍兴市上虞区", "虞城") and not sb._same_place("金华市东阳市", "义乌")
+    # The assistant's name for any place outside Zhejiang is right only for a place the writer puts there.
+    assert sb._same_place("浙江省外", "安徽省合肥市") and not sb._same_place("浙江省外", "杭州市滨江区")
 
 
 def test_an_entity_type_finer_than_the_one_written_is_the_same_type():
