@@ -125,6 +125,11 @@ class Run:
         self.ranges: dict[str, tuple[float | None, float | None] | None] = (
             {name: (tuple(bounds) if bounds is not None else None) for name, bounds in approximate.items()}
             if isinstance(approximate, Mapping) else dict.fromkeys(approximate))
+        if facts.get("rd_expense") is None and facts.get("revenue") and "rd_ratio" in self.ranges:
+            # The R&D expense derived from a hedged ratio is as hedged as the ratio.
+            bounds, revenue = self.ranges["rd_ratio"], float(facts["revenue"])
+            self.ranges["rd_expense"] = None if bounds is None else tuple(
+                None if b is None else b * revenue for b in bounds)
         confirmed = facts.get("confirmed") or ()
         self.confirmed = frozenset([confirmed] if isinstance(confirmed, str) else confirmed)
         self.values: dict[str, Any] | None = None

@@ -27,6 +27,7 @@ from kb.eligibility.profile import (
     GENERIC_INDUSTRY_WORDS,
     INDUSTRY_WORDS,
     OWNERSHIP_WORDS,
+    TITLE_WORD_NOT_BEFORE,
     Extraction,
     best_word,
     close_certifications,
@@ -214,6 +215,9 @@ _RANK_AT = r"(?P<which>第|前)\s*(?P<rank>[一二两三四五六七八九十]{1
 _RANK = re.compile(rf"(?:(?P<world>全球|世界|国际)|(?P<home>全国|国内|中国|省内|全省))[^，,。；;]{{0,10}}?{_RANK_AT}")
 _BARE_RANK = re.compile(_RANK_AT)
 _RANK_WORDS = re.compile(r"排|名|占有率|份额|市场|全球|世界")
+# "排十名开外", "排在20名以后": behind that rank, at home or anywhere, so behind it in the world too.
+_BEHIND_RANK = re.compile(r"排(?:名)?\s*(?:在)?\s*(?:第)?(?P<rank>[一二两三四五六七八九十]{1,3}|\d{1,3})\s*(?:名|位)?\s*"
+                          r"(?:开外|以外|之外|以后|之后|往后)")
 
 
 def _market_rank(prepared: str, found: _Found, asked: str | None) -> str:
@@ -224,6 +228,12 @@ def _market_rank(prepared: str, found: _Found, asked: str | None) -> str:
     """
     for clause in re.split(r"[，,。；;！!？?\n]", prepared):
         if not (_RANK_WORDS.search(clause) or asked == "market_rank"):
+            continue
+        behind = _BEHIND_RANK.search(clause)
+        if behind and cn_number(behind["rank"]):
+            rank = int(cn_number(behind["rank"])) + 1
+            found.put("market_rank", Quantity(rank, rank, None, True, 0, 0, "位"), rank)
+            prepared = prepared.replace(behind.group(), " " * len(behind.group()), 1)
             continue
         match = _RANK.search(clause) or (_BARE_RANK.search(clause) if asked == "market_rank" else None)
         if match is None or re.match(r"\s*[批档年次条个]", clause[match.end():]):
@@ -280,7 +290,7 @@ def _first_said(text: str, table: dict[str, list[str]]) -> str | None:
 
 _HELD = re.compile(r"已|拿到|拿了|拿的|评上|评了|获得|获评|通过|认定|入库|证书|是|有|属于|挂牌")
 # A title wanted or asked about ("高企研发占比要求多少"), not held.
-_INTENT = re.compile(r"想|申请|申报|准备|打算|能不能|能否|可不可以|能评|能报|吗|有戏|够不够|条件|要求|标准|门槛|多少|"
+_INTENT = re.compile(r"想|申请|申报|准备|打算|能不能|能否|可不可以|能评|能报|吗|有没有|是不是|算不算|有戏|够不够|条件|要求|标准|门槛|多少|"
                      r"几个点|怎么|如何|什么|啥|\?")
 _LAPSED = re.compile(r"过期|到期了|已到期|已经到期|[去前]年到期|失效|被取消|撤销|没通过|没评上|没去复审|没复审|未复审|摘牌")
 _PENDING = re.compile(r"在等|等结果|公示中|还没下来|还没批|在审|评审中|正在|申请中|申报中|在申请|在申报|准备中|"
@@ -288,23 +298,33 @@ _PENDING = re.compile(r"在等|等结果|公示中|还没下来|还没批|在审
 _DENIED = re.compile(r"(?:没有|没|无|不是|未|不再|并非|非)\S{0,3}$")
 
 
+def _title_word_at(clause: str, word: str) -> int:
+    """Where a title's word stands in the clause, not counting it where it names a place or a product (高新区)."""
+    at = clause.find(word)
+    not_before = TITLE_WORD_NOT_BEFORE.get(word)
+    while at >= 0 and not_before is not None and not_before.match(clause, at + len(word)):
+        at = clause.find(word, at + 1)
+    return at
+
+
 def _certifications(text: str) -> set[str]:
     """Titles the firm holds: not denied, not lapsed, and not merely wanted ("想申请专精特新")."""
     found: set[str] = set()
     for sentence in re.split(r"[。；;！!\n]", text):
         lapsed = _LAPSED.search(sentence)
-        for comma_clause in re.split(r"[，,、]", sentence):
-            # A wish or a question ("科小还有戏吗") is judged on the whole clause, before "和/还有" split it.
+        for comma_clause in re.split(r"[，,]", sentence):
+            # A wish or a question ("科小还有戏吗", "想问高新、专精特新有没有戏") is judged on the whole clause,
+            # before a list or "和/还有" split it.
             if _INTENT.search(comma_clause) and not _HELD.search(_INTENT.sub("", comma_clause)):
                 continue
-            for clause in re.split(r"和|与|及|还有", comma_clause):
+            for clause in re.split(r"、|和|与|及|还有", comma_clause):
                 if re.match(r"\s*(?:没有|没|无|不是|未|不再)", clause) or lapsed:
                     continue
                 if _INTENT.search(clause) and not _HELD.search(_INTENT.sub("", clause)) or _PENDING.search(clause):
                     continue
                 for standard, words in CERTIFICATION_WORDS.items():
                     for word in words:
-                        at = clause.find(word)
+                        at = _title_word_at(clause, word)
                         if at >= 0 and not _DENIED.search(clause[:at]):  # "我们不是高企"
                             found.add(standard)
                             break
@@ -323,12 +343,18 @@ def _without_places(text: str) -> str:
     return text
 
 
+_CORRECTED = re.compile(r"[的啊呀吧]?\s*[，,。]?\s*(?:不对|不是|说错了|搞错了|记错了|应该是|更正)")
+
+
 def _region(raw: str, found: _Found) -> None:
     region = find_region(raw)
-    while isinstance(region, RegionMatch) and raw[max(0, region.start - 2):region.start] == "不是":
-        # "不是遂昌是云和": the county after 不是 is taken back
-        raw = raw[:region.start] + "　" * (region.end - region.start) + raw[region.end:]
-        region = find_region(raw)
+    while isinstance(region, RegionMatch) and (
+            raw[max(0, region.start - 2):region.start] == "不是" or _CORRECTED.match(raw, region.end)):
+        # "不是遂昌是云和", "余杭，不对，是临平": the county taken back gives way to the one said after it
+        blanked = raw[:region.start] + "　" * (region.end - region.start) + raw[region.end:]
+        if not isinstance(find_region(blanked), RegionMatch):
+            break
+        raw, region = blanked, find_region(blanked)
     if isinstance(region, RegionMatch):
         found.put("region", None, region.full_name)
         return
@@ -397,7 +423,7 @@ def _figures(clause: str, today: dt.date, asked: str | None, found: _Found, last
     extra_staff = re.match(r"\s*(?:另外|另有|还有|外加|加上)", clause) and "employees" in found.facts
     for q in figures:
         name = _label_for(q, labels, clause)
-        if extra_staff and q.unit == "人":
+        if extra_staff and (q.unit == "人" or q.unit in ("个", "") and re.search(r"派遣|临时工|外包|工人|员工", clause)):
             found.put("employees", None, int(found.facts["employees"] + q.value), found.priority.get("employees", 1))
             continue
         if q.unit == "人" and name == "tech_staff_ratio":
@@ -536,7 +562,7 @@ def _founded(clause: str, today: dt.date) -> tuple[int, Quantity | None] | None:
     full = re.search(r"(?<!\d)((?:19|20)\d{2})\s*年?", text)
     if full and re.search(r"(?:19|20)\d{2}\s*年", text):
         return int(full.group(1)), None
-    short = re.search(r"(?<![\d.])(\d{2})\s*年(?=[^\d]{0,3}(?:成立|注册|创办|开办|办|开|建))", text)
+    short = re.search(r"(?<![\d.])(\d{2})\s*年(?=[^\d]{0,3}(?:成立|注册|创办|开办|办|开|建|就有|起家))", text)
     if short:  # "零六年开的厂": a two-digit year, this century unless that would be in the future
         year = 2000 + int(short.group(1))
         return (year if year <= today.year else year - 100), None

@@ -164,7 +164,7 @@ GENERIC_INDUSTRY_WORDS = {"制造", "工厂", "加工厂", "厂", "服务"}
 
 OWNERSHIP_WORDS = {
     "民营": ("民营", "民企", "私营", "私企", "私人企业", "民间资本", "私人的", "家族企业", "民资控股"),
-    "国有": ("国企", "国有", "央企", "国营", "国资控股"),
+    "国有": ("国企", "国有", "央企", "国营", "国资控股", "国资委", "国资平台", "国资公司"),
     "外资": ("外资", "外企", "外商", "合资", "港资", "台资", "独资外企", "日资", "美资", "韩资", "德资", "欧资",
            "日本母公司", "外国母公司", "境外母公司", "外方控股"),
     "集体": ("集体企业", "集体所有制", "村集体", "乡镇集体"),
@@ -178,7 +178,7 @@ OWNERSHIP_WORDS["外资"] += tuple(f"{owner}{link}{place}" for owner in vocabula
                                  for place in vocabulary()["foreign_owners"]["places"])
 
 CERTIFICATION_WORDS = {
-    "高新技术企业": ("高新技术企业", "高新企业", "高企", "国高", "国家高新"),
+    "高新技术企业": ("高新技术企业", "高新企业", "高企", "国高", "国家高新", "高新"),
     "专精特新小巨人企业": ("小巨人",),
     "专精特新中小企业": ("专精特新",),
     "科技型中小企业": ("科技型中小企业", "科技型中小", "科技型企业", "科小"),
@@ -186,10 +186,12 @@ CERTIFICATION_WORDS = {
     "省首台（套）产品": ("首台套", "首台(套)"),
     "制造业单项冠军": ("单项冠军",),  # text is NFKC-normalised: （套） arrives as (套)
 }
+# A title word that names something else when these follow it: 高新区, 高新技术产品 (a place, a product).
+TITLE_WORD_NOT_BEFORE = {"高新": re.compile(r"区|园|技术产[业品]|产品|开发|产业|收入|技术领域")}
 # A 小巨人 must already be a 专精特新中小企业 (firm_categories.yaml FC-XJR: prerequisite).
+_IMPLIED_CERTIFICATIONS = {"专精特新小巨人企业": ("专精特新中小企业",)}
 # Titles a firm can hold though this year's figures fail their conditions (held for a term): kb/rules/facts.yaml.
 TITLES_KEPT_FOR_A_TERM = tuple(t for t in CERTIFICATIONS if t not in set(vocabulary().get("titles_judged_yearly") or ()))
-_IMPLIED_CERTIFICATIONS = {"专精特新小巨人企业": ("专精特新中小企业",)}
 
 
 @dataclass(frozen=True)
@@ -459,12 +461,15 @@ def parse(field_name: str, text: str, *, today: dt.date | None = None) -> Parsed
 
 
 def derive(facts: dict[str, Any]) -> dict[str, Any]:
-    """Facts plus what follows from them: the R&D ratio from R&D expense and revenue; implied certifications."""
+    """Facts plus what follows from them: R&D ratio or expense from the other and revenue; implied titles."""
     derived = dict(facts)
     if derived.get("rd_ratio") is None and derived.get("rd_expense") is not None and derived.get("revenue"):
         derived["rd_ratio"] = round(float(derived["rd_expense"]) / float(derived["revenue"]), 6)
     elif derived.get("rd_ratio") is None and derived.get("rd_expense") == 0:
         derived["rd_ratio"] = 0.0  # no R&D at all is no share of any revenue
+    elif derived.get("rd_expense") is None and derived.get("rd_ratio") is not None and derived.get("revenue"):
+        # "营收三千万，研发占5%": the expense is that share of revenue (hedged as the ratio was: see Run)
+        derived["rd_expense"] = round(float(derived["rd_ratio"]) * float(derived["revenue"]), 6)
     if derived.get("certifications") is not None:
         derived["certifications"] = close_certifications(frozenset(derived["certifications"]))
     if derived.get("ownership") is None and derived.get("entity_type") in OWNERSHIP_OF_TYPE:

@@ -43,7 +43,11 @@ def prepare(text: str) -> str:
     text = re.sub(r"(?<![\d一二两三四五六七八九十])个把(?=[万亿])", "一", text)  # 个把亿
     text = re.sub(rf"([{NUMERAL_CHARS}\d]+)个半(?=[万亿])", lambda m: f"{_as_number(m.group(1))}.5", text)  # 一个半亿
     text = re.sub(r"([\d.]+|[一二两三四五六七八九十]+)个半点", lambda m: f"{_as_number(m.group(1))}.5%", text)  # 三个半点
+    text = re.sub(r"([\d.]+|[一二两三四五六七八九十]+)个多点", lambda m: f"{_as_number(m.group(1))}多%", text)  # 三个多点
     text = re.sub(r"([\d.]+|[一二两三四五六七八九十]+)个点", lambda m: f"{_as_number(m.group(1))}%", text)  # 三个点
+    # Shorthand of chat: 3kw = 3千万, 300w = 300万 (k 千, w 万)
+    text = re.sub(r"(\d+(?:\.\d+)?)\s*[kK][wW](?![a-zA-Z])", lambda m: f"{m.group(1)}千万", text)
+    text = re.sub(r"(\d+(?:\.\d+)?)\s*[wW](?![a-zA-Z])", lambda m: f"{m.group(1)}万", text)
     text = re.sub(r"百分之([\d.一二两三四五六七八九十点零〇]+)", lambda m: f"{_as_number(m.group(1))}%", text)
     text = re.sub(r"(?<=[占的])一半", "50%", text)  # 占收入的一半
     text = re.sub(r"(?<=[占的约概是有近比例多入收额])([一二两三四五六七八九])成([一二三四五六七八九](?![十百千万亿]))?(?![立功本员果交绩])",

@@ -109,3 +109,12 @@ def test_a_figure_just_under_a_threshold_said_with_duo_fails_it():
     found = extract("做注塑件的，去年主营一千九百多万", today=ON)
     rule = {"field": "revenue", "op": "ge", "value": 2000}
     assert evaluate(rule, found.facts, on=ON, approximate=found.ranges).status is Status.NOT_ELIGIBLE
+
+
+def test_the_rd_expense_follows_from_revenue_and_ratio_and_is_as_hedged_as_the_ratio():
+    spend = {"field": "rd_expense", "op": "ge", "value": 100}
+    assert evaluate(spend, {"revenue": 4000, "rd_ratio": 0.05}, on=ON).status is Status.ELIGIBLE   # 200万
+    assert evaluate(spend, {"revenue": 4000, "rd_ratio": 0.02}, on=ON).status is Status.NOT_ELIGIBLE  # 80万
+    # "研发占2.6%左右" of 4000万 is 94–114万: it does not decide a 100万 floor.
+    hedged = evaluate(spend, {"revenue": 4000, "rd_ratio": 0.026}, on=ON, approximate={"rd_ratio": (0.0234, 0.0286)})
+    assert hedged.status is Status.UNKNOWN

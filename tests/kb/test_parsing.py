@@ -399,3 +399,34 @@ def test_a_foreign_owner_named_after_its_role_makes_the_firm_foreign_owned_not_l
 @pytest.mark.parametrize("text, employees", [("设备合同价九百万", None), ("员工1.5万人左右", 15000), ("三千多人", 3000)])
 def test_a_money_amount_is_never_a_head_count_and_wan_people_are_people(text, employees):
     assert facts(text, asked="employees").facts.get("employees") == employees
+
+
+@pytest.mark.parametrize("text, field, value", [
+    ("研发投入大约占销售的四个多点", "rd_ratio", 0.04),         # 个多点: percentage points, never people
+    ("今年营收冲到6kw", "revenue", 6000.0),                      # kw = 千万, w = 万
+    ("利润去年120w左右", "taxable_income", 120.0),
+    ("公司零三年就有了", "founded_year", 2003),                  # a two-digit year before 就有
+    ("市国资委下面的公司", "ownership", "国有"),
+    ("我们是新三板挂牌企业", "entity_type", "股份有限公司"),
+    ("在萧山，不对，是滨江那边", "region", "杭州市滨江区"),     # the county taken back gives way
+    ("在编员工200，另外外包工人40个", "employees", 240),
+])
+def test_more_colloquial_facts(text, field, value):
+    got = facts(text).facts[field]
+    assert got == (pytest.approx(value) if isinstance(value, float) else value)
+
+
+def test_a_rank_behind_some_place_is_a_market_rank_not_a_head_count():
+    found = facts("行业里大概排二十名往后")
+    assert "employees" not in found.facts and found.ranges["market_rank"] == (21, None)
+
+
+@pytest.mark.parametrize("text, held", [
+    ("去年评上了高新", {"高新技术企业"}),
+    ("想了解下高新、科小这两个能不能评", None),     # asked about, not held: a list inherits the question
+    ("厂子就在高新区里面", None),                  # a place
+    ("高新技术产品收入占六成", None),              # a product
+])
+def test_the_short_name_of_a_title_is_read_only_where_it_is_held(text, held):
+    got = facts(text).facts.get("certifications")
+    assert (set(got) if got is not None else None) == held
