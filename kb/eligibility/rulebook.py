@@ -32,7 +32,7 @@ from typing import Any
 import yaml
 
 from kb.eligibility.profile import CERTIFICATIONS, FIELDS, INDUSTRIES, OWNERSHIPS
-from kb.eligibility.regions import REGIONS
+from kb.eligibility.regions import OUTSIDE, REGIONS
 from kb.errors import SeedError, ValidationFailed
 from kb.paths import RULES_DIR
 
@@ -129,7 +129,8 @@ def _is_number(value: Any) -> bool:
 
 
 def _known_values(kind: str) -> tuple[str, ...] | None:
-    return {"region": tuple(REGIONS), "industry": INDUSTRIES, "ownership": OWNERSHIPS,
+    # 浙江省外: a firm registered in another province, which a rule of a provincial measure can exclude.
+    return {"region": (*REGIONS, OUTSIDE), "industry": INDUSTRIES, "ownership": OWNERSHIPS,
             "certifications": CERTIFICATIONS}.get(kind)
 
 
