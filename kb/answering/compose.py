@@ -276,6 +276,8 @@ def detail_lines(chosen: list[Candidate], question: Question, snapshot: Snapshot
         unit = candidate.unit
         if unit.kind == "figure" and unit.text in shown:
             continue  # the lead already gives it
+        if sentence and sentence.rstrip("…。") in unit.text:
+            lines = [line for line in lines if line.values.get("text") != sentence]  # said below, under its label
         if unit.kind == "list":
             lines.append(Line("utter_line_labelled", {"label": unit.label, "value": "、".join(unit.items)}))
         else:

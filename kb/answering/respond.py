@@ -265,6 +265,12 @@ def _choose(question: Question, candidates: list[Candidate], snap: Snapshot) -> 
             return [Candidate(filled, main.score, main.coverage)], [Line("utter_line_gap", {
                 "missing": missing.short_name or missing.title, "label": main.unit.label, "edition": filled.edition})]
     chosen = [main]
+    if "channel" in wanted and main.unit.kind == "procedure":
+        # "去哪报": the platform first, when the measure names one, then how the application goes.
+        platform = next((c for c in candidates if c.unit.kind == "channel" and _same_topic(main, c)
+                         and c.score >= 0.3 * main.score), None)
+        if platform is not None:
+            chosen = [platform, main]
     if "definition" in wanted and main.unit.kind not in RESTATING and main.unit.measure_id:
         # "所得税怎么优惠，执行到哪年": what the measure gives first, then the field also asked for.
         whole = snap.unit(f"m:{main.unit.measure_id}")

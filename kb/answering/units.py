@@ -240,7 +240,10 @@ def _window_text(window: dict | None) -> str:
     if not window or not (window.get("from") or window.get("until")):
         return ""
     days = [format_date(as_date(d)) if as_date(d) else str(d or "") for d in (window.get("from"), window.get("until"))]
-    return "至".join(filter(None, days)) + (f"（{window['call']}）" if window.get("call") else "")
+    # The hour of the deadline, when the note gives one ("17:30截止"): the last day alone can mislead.
+    hour = re.search(r"\d{1,2}[:：]\d{2}[^；;，,。]*", str(window.get("note") or ""))
+    extra = "；".join(filter(None, (window.get("call"), hour.group() if hour else "")))
+    return "至".join(filter(None, days)) + (f"（{extra}）" if extra else "")
 
 
 def build_units(documents: Mapping[str, DocumentRecord], measures: Mapping[str, MeasureRecord],

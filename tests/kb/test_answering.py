@@ -600,3 +600,17 @@ def test_two_relative_years_compared_in_a_follow_up_are_editions(seeded):
     with seeded() as session:
         *_, (said, _) = conversation(session, "浙江8+4在2024年给了多少省级财政资金", "2025年那版呢", "这么看来去年比前年多出多少")
     assert said.startswith("2025年比2024年多19.2亿元")
+
+
+def test_asked_where_to_apply_the_platform_comes_first_and_how_to_apply_is_said_once(seeded):
+    with seeded() as session:
+        said = ask(session, "海岛县的企业牵头领雁项目，材料往哪个系统交", intent="ask_how_to_apply")
+    first, *rest = said.split("\n")
+    assert "pm.kjt.zj.gov.cn" in first
+    assert sum(line.count("审核推荐") for line in rest) == 1
+
+
+def test_a_window_gives_the_hour_its_last_day_closes_at(seeded):
+    with seeded() as session:
+        said = ask(session, "26年度领雁第二批网上填报哪天开始哪天结束", intent="ask_measure")
+    assert "2025年10月4日至2025年10月28日" in said and "17:30" in said
