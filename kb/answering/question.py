@@ -228,6 +228,9 @@ def _elsewhere(text: str) -> str | None:
     return found
 
 
+_WHICH_YEAR_MORE = re.compile(r"哪(?:一)?(?:年|版|个年份)(?:的)?(?:更|最|比较)?(?:多|少|高|低|大|小)")
+
+
 def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
     """Parse a message once: everything answering needs to know about it."""
     words = snapshot.vocabulary
@@ -241,6 +244,8 @@ def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
     wanted = frozenset(kind for kind, cues in words.wanted.items() if any(cue in matched_cues for cue in cues))
     if "definition" in wanted and any(noun in text for noun in words.list_nouns):
         wanted |= {"list"}  # "那4张清单是啥": what a list is, is its items
+    if _WHICH_YEAR_MORE.search(text):
+        wanted = (wanted - {"date"}) | {"difference"}  # "哪年多": which year's figure is larger, not a date
     documents = snapshot.all_named_documents(text)
     stripped = lowered.strip(" ？?。.!！")
     # "这项…" anywhere points back too ("until when is this policy valid" is glossed to one).

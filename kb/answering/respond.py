@@ -251,8 +251,9 @@ def _choose(question: Question, candidates: list[Candidate], snap: Snapshot) -> 
         if history is not None:
             return [history], []
         # The figure asked for ("省财政给的钱涨了还是降了"), year by year: the best unit of a kind wanted.
-        kinds = preferred_kinds(question.wanted - {"changes", "difference"}) or preferred_kinds(
-            question.wanted & {"difference"})  # "差多少": a figure, even without a figure word
+        # "差多少", "哪年多": a figure, even without a figure word or beside a comparison
+        kinds = preferred_kinds(question.wanted & {"difference"}) or preferred_kinds(
+            question.wanted - {"changes", "difference"})
         main = next((c for c in candidates if c.unit.kind in kinds), candidates[0])
         over_editions = _over_editions(main, snap)
         if over_editions:
@@ -313,6 +314,9 @@ def _main_of_topic(question: Question, candidates: list[Candidate], snap: Snapsh
         best = next((c for c in candidates if c.unit.kind != "history"), best)
     topic = [c for c in candidates if _topic_key(c.unit) == _topic_key(best.unit)]
     kinds = preferred_kinds(question.wanted)
+    if best.unit.kind not in ("measure", "overview") and best.unit.kind not in kinds and not best.unit.measure_id \
+            and any(len(alias) >= 3 and alias in question.text for alias in (best.unit.label, *best.unit.aliases)):
+        return best  # a document's own entry named in full ("谁开的发布会"): that entry, not the document in general
     wanted = next((c for c in topic if c.unit.kind in kinds), None)
     if wanted is not None:
         return wanted

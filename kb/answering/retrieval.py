@@ -84,7 +84,13 @@ class Candidate:
 
 
 def preferred_kinds(wanted: Iterable[str]) -> frozenset[str]:
-    """The unit kinds that answer the kinds of answer wanted."""
+    """The unit kinds that answer the kinds of answer wanted.
+
+    A list asked for is what the question defines ("八个政策包都是啥"): the list, not a measure explaining it.
+    """
+    wanted = set(wanted)
+    if "list" in wanted:
+        wanted.discard("definition")
     return frozenset(kind for asked in wanted for kind in PREFERRED.get(asked, ()))
 
 

@@ -614,3 +614,21 @@ def test_a_window_gives_the_hour_its_last_day_closes_at(seeded):
     with seeded() as session:
         said = ask(session, "26年度领雁第二批网上填报哪天开始哪天结束", intent="ask_measure")
     assert "2025年10月4日至2025年10月28日" in said and "17:30" in said
+
+
+def test_the_named_list_of_a_document_answers_what_its_items_are(seeded):
+    with seeded() as session:
+        said = ask(session, "2023年那版8+4，八个政策包分别叫啥", intent="ask_list")
+    assert "扩大有效投资" in said and "保障和改善民生" in said
+
+
+def test_a_documents_own_entry_named_in_full_is_answered_rather_than_the_document(seeded):
+    with seeded() as session:
+        said = ask(session, "民营经济32条的新闻发布会是哪家办的", intent="ask_measure")
+    assert "新闻办" in said.split("\n")[0]
+
+
+def test_which_of_two_years_had_more_is_answered_with_the_difference(seeded):
+    with seeded() as session:
+        said = ask(session, "24年和25年的8+4，省级财政资金哪一年更多", intent="ask_changes")
+    assert said.startswith("2025年比2024年多19.2亿元")
