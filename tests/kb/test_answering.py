@@ -632,3 +632,16 @@ def test_which_of_two_years_had_more_is_answered_with_the_difference(seeded):
     with seeded() as session:
         said = ask(session, "24年和25年的8+4，省级财政资金哪一年更多", intent="ask_changes")
     assert said.startswith("2025年比2024年多19.2亿元")
+
+
+def test_the_official_english_name_of_a_title_is_understood(seeded):
+    with seeded() as session:
+        said = ask(session, "Is the income tax rate for a high and new technology enterprise lower?", intent="ask_measure")
+    assert "15%" in said.split("\n")[0]
+
+
+@pytest.mark.parametrize("text", ["我自己的个税年度汇算在哪里办", "赡养老人的专项附加扣除怎么填"])
+def test_a_persons_own_income_tax_is_out_of_scope(seeded, text):
+    with seeded() as session:
+        said = ask(session, text, intent="ask_measure")
+    assert "不在我的范围" in said
