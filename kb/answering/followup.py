@@ -102,12 +102,17 @@ def _new_subject(question: Question, merged: Question, context: dict[str, Any], 
     qualifier_words = qualifiers.all_words(snapshot)
     known = [t for t in dict.fromkeys(question.topic) if index.known(t) and t not in qualifier_words]
     own = [t for t in known if not any(t != other and t in other for other in known)]
+    scoped = dataclasses.replace(merged, tokens=question.tokens, topic=question.topic)
+    earlier = snapshot.unit(context["unit"]) if context.get("unit") else None
+    documents = set(scoped.documents) or ({earlier.document_id} if earlier is not None else set())
+    if len(own) == 1 and _names_a_list_of(question.text, documents, index):
+        # "4张清单呢" after the packages: a list of the same document, named as the document names it
+        return dataclasses.replace(scoped, documents=tuple(sorted(documents)))
     if len(own) < 2:
         return None
     together = index.score(merged.tokens, label_weight=1.0, evidence=merged.topic)
     if not len(together.score) or any(t in index.units[int(together.score.argmax())].label for t in own):
         return None
-    scoped = dataclasses.replace(merged, tokens=question.tokens, topic=question.topic)
     alone = index.score(scoped.tokens, label_weight=1.0, evidence=scoped.topic)
     documents = set(scoped.documents)
     best = max((p for p in np.flatnonzero(alone.coverage) if not documents or index.units[p].document_id in documents),
@@ -115,6 +120,13 @@ def _new_subject(question: Question, merged: Question, context: dict[str, Any], 
     if best is None or sum(t in index.units[best].label for t in own) < 2:
         return None
     return scoped
+
+
+def _names_a_list_of(text: str, documents: set[str], index) -> bool:
+    """Whether the text says the name or an alias (three characters or more) of a list of one of `documents`."""
+    return bool(documents) and any(
+        unit.document_id in documents and unit.kind == "list"
+        and any(len(name) >= 3 and name in text for name in (unit.label, *unit.aliases)) for unit in index.units)
 
 
 def with_document_names(question: Question, snapshot: Snapshot) -> Question:

@@ -645,3 +645,27 @@ def test_a_persons_own_income_tax_is_out_of_scope(seeded, text):
     with seeded() as session:
         said = ask(session, text, intent="ask_measure")
     assert "不在我的范围" in said
+
+
+def test_what_a_family_is_asked_in_passing_wording_gets_its_current_overview(seeded):
+    with seeded() as session:
+        said = ask(session, "民营经济32条究竟是个什么东西", intent="ask_family_overview")
+    assert said.startswith("民营经济32条") and "32条" in said.split("\n")[0]
+
+
+def test_a_follow_up_naming_another_list_of_the_same_document_gets_that_list(seeded):
+    with seeded() as session:
+        *_, (said, _) = conversation(session, "2023年版8+4的几个政策包列一下", "那要素保障清单呢")
+    assert "财政金融" in said and "自然资源" in said
+
+
+def test_what_came_before_a_family_is_its_predecessor(seeded):
+    with seeded() as session:
+        said = ask(session, "在8+4之前叫什么", intent="ask_family_overview")
+    assert "5+4" in said
+
+
+def test_money_a_firm_pays_itself_is_the_self_funding_ratio(seeded):
+    with seeded() as session:
+        said = ask(session, "牵头领雁项目企业自己出钱要占多少", intent="ask_measure")
+    assert "80%" in said
