@@ -228,6 +228,7 @@ def _elsewhere(text: str) -> str | None:
     return found
 
 
+_YEAR_CLAUSE_ELLIPSIS = re.compile(r"(?:那)?(?:今年|去年|前年|明年|\d{2,4}\s*年|[一二两三四五六七八九零〇]{2,4}年)(?:度)?(?:的|版|那版)?呢\s*[？?，,。！!]")
 _WHICH_YEAR_MORE = re.compile(r"哪(?:一)?(?:年|版|个年份)(?:的)?(?:更|最|比较)?(?:多|少|高|低|大|小)")
 
 
@@ -249,8 +250,9 @@ def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
     documents = snapshot.all_named_documents(text)
     stripped = lowered.strip(" ？?。.!！")
     # "这项…" anywhere points back too ("until when is this policy valid" is glossed to one).
+    # "今年的呢？有新东西吗": a clause naming only a year and ending in 呢 leaves its subject out too.
     elliptical = stripped.endswith("呢") or stripped.startswith(_ELLIPTICAL_START) or " 呢 " in f" {text} " \
-        or "这项" in text
+        or "这项" in text or bool(_YEAR_CLAUSE_ELLIPSIS.match(stripped))
     # "去年那版8+4" names an edition; "去年应纳税所得额150万" names the firm's year: only a document named
     # (or 版) makes 去年/今年 an edition, or a follow-up without a figure ("那前年的呢" after an edition's figure).
     # So does a question whether something is out yet ("明年的出来了吗"): only an edition comes out.

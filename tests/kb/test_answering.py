@@ -669,3 +669,9 @@ def test_money_a_firm_pays_itself_is_the_self_funding_ratio(seeded):
     with seeded() as session:
         said = ask(session, "牵头领雁项目企业自己出钱要占多少", intent="ask_measure")
     assert "80%" in said
+
+
+def test_a_clause_naming_only_a_year_keeps_the_topic_and_news_asked_of_it_is_its_history(seeded):
+    with seeded() as session:
+        *_, (said, _) = conversation(session, "民营经济32条的三个70%指哪些要素", "那2026年的呢？有啥新变化没有")
+    assert "80%" in said and "10%" in said
