@@ -7,6 +7,7 @@ and, for a list, its items. A question with a subject of its own is never treate
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 import numpy as np
@@ -27,9 +28,16 @@ def context_of(question: Question, unit_id: str | None, items: tuple[str, ...] =
             "unit": unit_id, "items": list(items)}
 
 
+_YEAR_BEFORE = re.compile(r"(?:前|上)一年|再往前一年|往前一年|前一版|上一版")
+_YEAR_AFTER = re.compile(r"(?:后|下)一年|再往后一年|往后一年|后一版|下一版")
+
+
 def _merged(question: Question, context: dict[str, Any], extra: tuple[str, ...] = ()) -> Question:
     earlier = tuple(t for t in context.get("topic") or () if t not in question.topic)
     year = question.year or context.get("year")
+    if not question.year and context.get("year"):
+        # "那前一年的呢" after 2025: the year before the one talked about, not before today
+        year += -1 if _YEAR_BEFORE.search(question.text) else 1 if _YEAR_AFTER.search(question.text) else 0
     return dataclasses.replace(
         question,
         tokens=(*question.tokens, *extra, *earlier),
@@ -74,7 +82,11 @@ def resolve(question: Question, context: dict[str, Any] | None, snapshot: Snapsh
         merged = _merged(question, context)
         return _new_subject(question, merged, context, snapshot) or merged, True
     if not question.topic:
-        return _merged(question, context), True
+        # "那24年呢" after a document's 文号: the same entry of that year's document, not the document in general
+        earlier = snapshot.unit(context["unit"]) if context.get("unit") else None
+        same_entry = tuple(snapshot.index.tokenize(earlier.label)) if earlier is not None and earlier.kind not in (
+            "measure", "overview") and not earlier.measure_id and earlier.label and not question.wanted else ()
+        return _merged(question, context, same_entry), True
     # A short question with words of its own ("营收要多少"): continue the topic only where the previous
     # topic's knowledge also speaks of those words; otherwise it is a question of its own.
     merged = _merged(question, context)

@@ -239,6 +239,8 @@ def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
     normalized = normalize(raw)
     unwrapped = strip_noise(normalized)
     cleaned = arabic_years(arabic_article_counts(question_in(unwrapped)))
+    if _CORRECTION.search(cleaned):  # "不是，我是说23年那版": the no is about the last answer, not the subject
+        cleaned = re.sub(r"^\s*(?:不是|不对|错了|搞错了)\s*[，,。！!]?\s*", "", cleaned)
     lowered = cleaned.lower()
     text = words.plain(index.correct(_glossed(cleaned, words.glossary)))
     matched_cues = _cues_said(words, lowered, text)

@@ -133,3 +133,9 @@ def test_an_estimate_near_a_threshold_is_not_asked_again_and_a_correction_beside
     assert facts["revenue"] == 2300 and facts["entity_type"] == "股份有限公司"
     assert asked.count("revenue") <= 1 and len(asked) == len(set(asked))
     assert all(m["response"] != "utter_fact_problem" for turn in replies for m in turn)
+
+
+def test_an_open_question_in_casual_words_starts_the_profile_dialogue():
+    messages, slots = run(tracker_for("我们在宁波做注塑件的，看看能拿到啥补贴", "ask_eligibility"))
+    assert slots.get("eligibility_scope") == "all"
+    assert messages and messages[-1]["response"] == "utter_ask_fact"

@@ -675,3 +675,15 @@ def test_a_clause_naming_only_a_year_keeps_the_topic_and_news_asked_of_it_is_its
     with seeded() as session:
         *_, (said, _) = conversation(session, "民营经济32条的三个70%指哪些要素", "那2026年的呢？有啥新变化没有")
     assert "80%" in said and "10%" in said
+
+
+def test_the_year_before_the_one_talked_about_is_counted_from_it(seeded):
+    with seeded() as session:
+        *_, (said, _) = conversation(session, "2025年版8+4的省级财政资金", "那它前一年的呢")
+    assert "1023.6亿元" in said.split("\n")[0]
+
+
+def test_a_bare_follow_up_after_a_documents_entry_asks_that_entry_of_the_other_year(seeded):
+    with seeded() as session:
+        *_, (second, _), (third, _) = conversation(session, "2026年版8+4的文号", "那2024年的呢", "不对，我说的是2023年的")
+    assert "浙政发〔2024〕4号" in second.split("\n")[0] and "浙政发〔2023〕2号" in third.split("\n")[0]
