@@ -687,3 +687,9 @@ def test_a_bare_follow_up_after_a_documents_entry_asks_that_entry_of_the_other_y
     with seeded() as session:
         *_, (second, _), (third, _) = conversation(session, "2026年版8+4的文号", "那2024年的呢", "不对，我说的是2023年的")
     assert "浙政发〔2024〕4号" in second.split("\n")[0] and "浙政发〔2023〕2号" in third.split("\n")[0]
+
+
+def test_a_short_name_picks_its_figure_in_a_follow_up(seeded):
+    with seeded() as session:
+        *_, (said, _) = conversation(session, "三个到位行动计划里2027年小巨人的目标是多少家", "那高企的呢")
+    assert "5.3万家" in said.split("\n")[0]
