@@ -60,6 +60,7 @@ class _Found:
     priority: dict[str, int] = field(default_factory=dict)
     margin: Quantity | None = None  # a profit margin (%): taxable income once revenue is known
     tech_staff: float | None = None  # a head count of S&T staff: a ratio once employees are known
+    loss_said: bool = False  # "亏的，两百万左右": a loss said before its figure, in a clause of its own
 
     def put(self, name: str, quantity: Quantity | None, value: Any, priority: int = 1) -> None:
         if name in self.facts and self.priority.get(name, 1) > priority:
@@ -171,15 +172,20 @@ def _extract(text: str, today: dt.date, asked: str | None, found: _Found) -> Non
         found.put("certifications", None, frozenset())
 
 
+_UNSURE = re.compile(r"(?:不太?清楚|不知道|不确定|搞不清|记不清|说不准|不记得)[^，,。；;]*(?:还是|或者|啥的|什么的)")
+
+
 def _words(raw: str, found: _Found, asked: str | None) -> None:
     vocab = vocabulary()
     ownership = best_word(_ECONOMY_TERMS.sub(" ", raw), OWNERSHIP_WORDS)
     if ownership:
         found.put("ownership", None, ownership)
+    # "不太清楚注册的是个体还是啥": a type the firm is unsure of is no fact.
+    sure = "，".join(c for c in _CLAUSE_END.split(raw) if not _UNSURE.search(c))
     for name, table in (("entity_type", vocab["entity_types"]), ("taxpayer_type", vocab["taxpayer_types"]),
                         ("tax_collection", vocab["tax_collection"]),
                         ("digital_project", vocab["digital_projects"])):
-        value = _first_said(raw, table)
+        value = _first_said(sure, table)
         if value:
             found.put(name, None, value)
     # "首台套是零部件类的": the kind of a recognised 首台（套）, said in a clause about it (or when asked).
@@ -404,7 +410,9 @@ def _figures(clause: str, today: dt.date, asked: str | None, found: _Found, last
     labels = _label_spans(clause)
     priority = 2 if any(w in clause for w in vocab["last_year_words"]) else (
         0 if any(w in clause for w in vocab["forecast_words"]) else 1)
-    loss = any(w in clause for w in vocab["loss_words"])
+    said_loss = any(w in clause for w in vocab["loss_words"])
+    loss = said_loss or found.loss_said and last_label == "taxable_income"
+    found.loss_said = said_loss and not figures
     margin = re.search(r"利润率|净利率|毛利率", clause)
     ratio_clause = _is_ratio_clause(clause)
     per_head = "人均" in clause

@@ -39,6 +39,7 @@ _HEADED_PAIR = re.compile(r"([一二两三四五六七八九]+[百千])([一二�
 def prepare(text: str) -> str:
     """Text with the colloquial figure forms (两个多亿, 一个半亿, 三个点, 百分之五, 一成五) written plainly."""
     text = normalise(text)
+    text = re.sub(r"(?<=\d)\s+(?=[万亿])", "", text)                 # "0.8 亿"
     text = re.sub(r"个多(?=[万亿])", "多", text)                      # 两个多亿
     text = re.sub(r"(?<![\d一二两三四五六七八九十])个把(?=[万亿])", "一", text)  # 个把亿
     text = re.sub(rf"([{NUMERAL_CHARS}\d]+)个半(?=[万亿])", lambda m: f"{_as_number(m.group(1))}.5", text)  # 一个半亿
@@ -139,7 +140,9 @@ def quantities(text: str) -> list[Quantity]:
         if after in ("多", "余"):  # "300多" is more than 300 and less than 400
             step = place_step(core)
             low, high, approximate = value + EPSILON * max(value, 1), value + step - EPSILON * max(value, 1), True
-        elif after == "来":
+        elif after == "来":  # "一千九百来万": about 1900, within the last written place (never 2000)
+            step = place_step(core)
+            low, high = max(value * 0.9, value - step), min(value * 1.1, value + step - EPSILON * max(value, 1))
             approximate = True
         value, low, high = value * scale, scaled(low, scale), scaled(high, scale)
         rest = text[end:end + 4]

@@ -430,3 +430,27 @@ def test_a_rank_behind_some_place_is_a_market_rank_not_a_head_count():
 def test_the_short_name_of_a_title_is_read_only_where_it_is_held(text, held):
     got = facts(text).facts.get("certifications")
     assert (set(got) if got is not None else None) == held
+
+
+@pytest.mark.parametrize("text, field, value", [
+    ("营业额大约1.5 亿", "revenue", 15000.0),                       # a space before 亿
+    ("利润是负的，亏了差不多八十万", "taxable_income", -80.0),
+    ("今年是亏的，大概一百万吧", "taxable_income", -100.0),          # the loss said in a clause before its figure
+    ("厂房和设备合计九百来万", "total_assets", 900.0),
+    ("研发一分钱没花", "rd_expense", 0.0),
+    ("做摩托车配件的", "industry", "汽车制造"),
+    ("digital upgrade cost about 12 million", "digital_investment", 1200.0),
+])
+def test_yet_more_colloquial_facts(text, field, value):
+    got = facts(text).facts[field]
+    assert got == (pytest.approx(value) if isinstance(value, float) else value)
+
+
+def test_lai_stays_within_the_last_written_place():
+    low, high = facts("去年营收两千九百来万").ranges["revenue"]
+    assert 2800 <= low and high < 3000  # never reaches 3000
+
+
+def test_a_type_the_firm_is_unsure_of_is_no_fact():
+    found = facts("开了家小饭店，记不清办的是个体还是公司").facts
+    assert "entity_type" not in found
