@@ -74,7 +74,9 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
     question, followed = resolve(question, context, snap)
     previous = snap.unit(str(context["unit"])) if context and context.get("unit") else None  # the last answer
     # "第三个具体讲什么": the item is asked about, not the list it was read from.
-    item_of = context.get("unit") if followed and question.ordinal and context else None
+    items = (context or {}).get("items") or []
+    # "第三个具体讲什么" after a list of at least three: the item; a larger ordinal names no item of it.
+    item_of = context.get("unit") if followed and context and 0 < (question.ordinal or 0) <= len(items) else None
     if question.article:
         found = _article(question, snap, today=today, staff=staff)
         if found is not None:
@@ -135,7 +137,7 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
         prefix = [difference, *prefix]
     if item_of:
         prefix = [Line("utter_line_item", {"ordinal": question.ordinal,
-                                            "item": context["items"][question.ordinal - 1]}), *prefix]
+                                            "item": items[question.ordinal - 1]}), *prefix]
     message = compose.answer_message(chosen, question, snap, today=today, staff=staff, prefix=prefix)
     if extra:
         message = Say(message.response, {**message.values, "details": [*message.values["details"], *extra]})

@@ -693,3 +693,9 @@ def test_a_short_name_picks_its_figure_in_a_follow_up(seeded):
     with seeded() as session:
         *_, (said, _) = conversation(session, "三个到位行动计划里2027年小巨人的目标是多少家", "那高企的呢")
     assert "5.3万家" in said.split("\n")[0]
+
+
+def test_a_batch_named_by_its_number_after_an_answer_without_a_list_is_no_item_of_it(seeded):
+    with seeded() as session:
+        *_, (said, _) = conversation(session, "领雁项目企业要自筹多少", "在哪个平台报", "那第二批的平台呢")
+    assert "pm.kjt.zj.gov.cn" in said  # "第二批" is a batch, not the second item of a list never shown
