@@ -229,6 +229,7 @@ def _elsewhere(text: str) -> str | None:
 
 
 _YEAR_CLAUSE_ELLIPSIS = re.compile(r"(?:那)?(?:今年|去年|前年|明年|\d{2,4}\s*年|[一二两三四五六七八九零〇]{2,4}年)(?:度)?(?:的|版|那版)?呢\s*[？?，,。！!]")
+_BEFORE_IT = re.compile(r"(?:之前|以前|此前)[^，,。？?]{0,8}(?:是啥|是什么|叫啥|叫什么)")
 _WHICH_YEAR_MORE = re.compile(r"哪(?:一)?(?:年|版|个年份)(?:的)?(?:更|最|比较)?(?:多|少|高|低|大|小)")
 
 
@@ -247,6 +248,8 @@ def parse_question(raw: str, *, snapshot: Snapshot, today: dt.date) -> Question:
     wanted = frozenset(kind for kind, cues in words.wanted.items() if any(cue in matched_cues for cue in cues))
     if "definition" in wanted and any(noun in text for noun in words.list_nouns):
         wanted |= {"list"}  # "那4张清单是啥": what a list is, is its items
+    if _BEFORE_IT.search(text):
+        wanted |= {"origin"}  # "8+4之前浙江搞的是啥": what came before it
     if _WHICH_YEAR_MORE.search(text):
         wanted = (wanted - {"date"}) | {"difference"}  # "哪年多": which year's figure is larger, not a date
     documents = snapshot.all_named_documents(text)

@@ -103,8 +103,9 @@ def answer(question: Question, snap: Snapshot, *, today: dt.date, context: dict[
     # So is a question wrapped in noise: the classifier read the fake system prompt or the SQL, not the question.
     off_topic_intent = intent == "out_of_scope" and not followed and not question.wrapped
     least = params.min_coverage_out_of_scope if off_topic_intent else params.min_coverage
-    if "contact" in question.wanted and not followed and not question.documents and \
-            not _words(t for t in question.topic if t in snap.index.idf):
+    if "contact" in question.wanted and not followed and not question.documents and (
+            not _words(t for t in question.topic if t in snap.index.idf)
+            or any(word in question.text for word in vocabulary().general_lines)):
         # "有电话能咨询吗": nothing the knowledge base knows is named, so the line anyone can call.
         return Reply((Say("utter_contact_general"),), answered=True)
     if not candidates or (candidates[0].coverage < least and not question.documents):

@@ -48,6 +48,7 @@ class Parameters:
 
 
 PARAMETERS = Parameters()
+_DRAFT_ASKED = re.compile(r"征求意见|草案|意见稿|draft", re.I)
 SHORTLIST = 400  # units weighed after the text score (the seed makes about 900 units in all)
 
 # The kinds of unit each wanted kind of answer prefers (kinds: kb.answering.units and vocabulary.yaml).
@@ -165,6 +166,13 @@ def rank(question: Question, snapshot: Snapshot, *, today: dt.date, params: Para
         if unit.kind == "note":
             value *= params.note
         ranked.append(Candidate(unit, value, float(scores.coverage[position])))
+    if not _DRAFT_ASKED.search(question.text):
+        # A consultation draft whose final text is in the KB answers only when asked about, or when only the
+        # draft speaks of the question's words: never as if in force.
+        final = [c for c in ranked if not snapshot.draft_replaced(c.unit.document_id)]
+        drafted = max((c.coverage for c in ranked if c not in final), default=0.0)
+        if final and max(c.coverage for c in final) >= drafted:
+            ranked = final
     # Ties go to the newer edition (the family's current one), then by id for a stable order.
     ranked.sort(key=lambda c: (-round(c.score, 9), -c.coverage, _newest_first(c.unit.edition), c.unit.id))
     return ranked[:limit]

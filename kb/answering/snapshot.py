@@ -172,6 +172,14 @@ class Snapshot:
             return True  # a measure is replaced by its family's newer edition as a whole
         return any(edition > unit.edition for edition in self._editions_of_key.get((unit.family, unit.key), ()))
 
+    def draft_replaced(self, document_id: str) -> bool:
+        """Whether the document is a consultation draft the family's final text issued after it replaces."""
+        draft = self.documents.get(document_id)
+        return draft is not None and draft.status == DRAFT and any(
+            d.family == draft.family and d.status != DRAFT and d.edition > draft.edition
+            and (d.published is None or draft.published is None or d.published > draft.published)
+            for d in self.documents.values())
+
     def documents_of_family(self, family: str) -> list[DocumentRecord]:
         """The family's documents in force or once in force (consultation drafts left out), oldest edition first."""
         return sorted((d for d in self.documents.values() if d.family == family and d.status != DRAFT),

@@ -60,6 +60,7 @@ class Vocabulary:
     together: tuple[str, ...] = ()  # asking for two benefits at once ("能一起拿吗", "可以叠加吗")
     exclusive: tuple[str, ...] = ()  # a rule that only one of them is had ("只能选一项", "不得重复享受")
     open_eligibility: tuple[str, ...] = ()  # "能享受什么": starts the full eligibility dialogue
+    general_lines: tuple[str, ...] = ()  # "政务服务热线是多少": the line anyone can call, whatever else is named
     asking: tuple[str, ...] = ()  # marks the clause that asks ("…能评专精特新吗")
     handoff_words: tuple[str, ...] = ()  # a message asking for a person has one of these
     self_words: tuple[str, ...] = ()  # a firm speaking of itself ("我司…")
@@ -141,6 +142,7 @@ def read_vocabulary(path: Path = VOCABULARY_FILE) -> Vocabulary:
         exclusive=tuple(str(w) for w in data.get("exclusive") or ()),
         department_short_names=tuple((str(k), str(v)) for k, v in (data.get("department_short_names") or {}).items()),
         open_eligibility=tuple(str(w) for w in data.get("open_eligibility") or ()),
+        general_lines=tuple(str(w) for w in data.get("general_lines") or ()),
         asking=tuple(str(w) for w in data.get("asking") or ()),
         handoff_words=tuple(str(w).lower() for w in data.get("handoff_words") or ()),
         self_words=tuple(str(w).lower() for w in data.get("self_words") or ()),

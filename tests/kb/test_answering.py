@@ -699,3 +699,29 @@ def test_a_batch_named_by_its_number_after_an_answer_without_a_list_is_no_item_o
     with seeded() as session:
         *_, (said, _) = conversation(session, "领雁项目企业要自筹多少", "在哪个平台报", "那第二批的平台呢")
     assert "pm.kjt.zj.gov.cn" in said  # "第二批" is a batch, not the second item of a list never shown
+
+
+def test_what_came_before_said_apart_from_its_question_word_is_the_predecessor(seeded):
+    with seeded() as session:
+        said = ask(session, "在8+4之前省里用的是什么政策框架", intent="ask_family_overview")
+    assert "5+4" in said
+
+
+def test_the_issuing_body_of_a_document_is_its_issuer(seeded):
+    with seeded() as session:
+        said = ask(session, "2025年8+4那个综合文件是哪个机关印发的", intent="ask_measure")
+    assert "浙江省人民政府" in said.split("\n")[0]
+
+
+def test_a_consultation_draft_replaced_by_its_final_text_does_not_answer_for_it(seeded):
+    with seeded() as session:
+        final = ask(session, "民企参股核电、海上风电这类项目有最低比例吗", intent="ask_measure")
+        draft = ask(session, "8+4征求意见稿里海上风电民资参股比例写的多少", intent="ask_measure")
+    assert "10%" in final.split("\n")[0] and "征求意见稿" not in final.split("\n")[0]
+    assert "15%" in draft
+
+
+def test_the_public_service_line_asked_for_by_name_is_given(seeded):
+    with seeded() as session:
+        said = ask(session, "请问政务服务热线打多少", intent="ask_contact")
+    assert "12345" in said
