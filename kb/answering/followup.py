@@ -117,8 +117,11 @@ def _new_subject(question: Question, merged: Question, context: dict[str, Any], 
     scoped = dataclasses.replace(merged, tokens=question.tokens, topic=question.topic)
     earlier = snapshot.unit(context["unit"]) if context.get("unit") else None
     documents = set(scoped.documents) or ({earlier.document_id} if earlier is not None else set())
-    if len(own) == 1 and _names_a_list_of(question.text, documents, index):
-        # "4张清单呢" after the packages: a list of the same document, named as the document names it
+    if len(own) == 1 and (_names_a_list_of(question.text, documents, index) or (
+            earlier is not None and not any(own[0] in text for text in (earlier.label, *earlier.body))
+            and _labels_a_measure_of(own[0], documents, index))):
+        # "4张清单呢" after the packages: a list of the same document, named as the document names it;
+        # "交通那块呢" after its tech-loan figure: the measure of that document whose name says 交通
         return dataclasses.replace(scoped, documents=tuple(sorted(documents)))
     if len(own) < 2:
         return None
@@ -139,6 +142,12 @@ def _names_a_list_of(text: str, documents: set[str], index) -> bool:
     return bool(documents) and any(
         unit.document_id in documents and unit.kind == "list"
         and any(len(name) >= 3 and name in text for name in (unit.label, *unit.aliases)) for unit in index.units)
+
+
+def _labels_a_measure_of(word: str, documents: set[str], index) -> bool:
+    """Whether a measure of one of `documents` has the word in its name."""
+    return bool(documents) and any(unit.kind == "measure" and unit.document_id in documents and word in unit.label
+                                   for unit in index.units)
 
 
 def with_document_names(question: Question, snapshot: Snapshot) -> Question:

@@ -725,3 +725,9 @@ def test_the_public_service_line_asked_for_by_name_is_given(seeded):
     with seeded() as session:
         said = ask(session, "请问政务服务热线打多少", intent="ask_contact")
     assert "12345" in said
+
+
+def test_a_one_word_follow_up_naming_another_measure_of_the_same_document_answers_it(seeded):
+    with seeded() as session:
+        *_, (said, _) = conversation(session, "2026年8+4里科技贷款余额的目标", "那交通方面呢")
+    assert "3500亿元" in said.split("\n")[0]
