@@ -729,5 +729,5 @@ def test_the_public_service_line_asked_for_by_name_is_given(seeded):
 
 def test_a_one_word_follow_up_naming_another_measure_of_the_same_document_answers_it(seeded):
     with seeded() as session:
-        *_, (said, _) = conversation(session, "2026年8+4里科技贷款余额的目标", "那交通方面呢")
+        *_, (said, _) = conversation(session, "2026年8+4里科技贷款余额的目标", "交通这块呢")
     assert "3500亿元" in said.split("\n")[0]
