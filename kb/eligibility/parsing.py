@@ -408,8 +408,9 @@ def _figures(clause: str, today: dt.date, asked: str | None, found: _Found, last
             figures = [q for q in figures if q.unit in ("万", "%", "人")
                        or re.match(r"\s*(?:员工|职工|工人|名|位)", clause[q.end:])]
     labels = _label_spans(clause)
+    # Last year's figure first; a forecast, or a year before last ("前年研发一千一百五十万"), never replaces it.
     priority = 2 if any(w in clause for w in vocab["last_year_words"]) else (
-        0 if any(w in clause for w in vocab["forecast_words"]) else 1)
+        0 if any(w in clause for w in (*vocab["forecast_words"], *vocab.get("earlier_year_words", ()))) else 1)
     said_loss = any(w in clause for w in vocab["loss_words"])
     loss = said_loss or found.loss_said and last_label == "taxable_income"
     found.loss_said = said_loss and not figures

@@ -41,6 +41,7 @@ def prepare(text: str) -> str:
     text = normalise(text)
     text = re.sub(r"(?<=\d)\s+(?=[万亿])", "", text)                 # "0.8 亿"
     text = re.sub(r"个多(?=[万亿])", "多", text)                      # 两个多亿
+    text = re.sub(r"(?<=[一二两三四五六七八九十\d])亿多(?![万千百十\d一二两三四五六七八九])", "多亿", text)  # 两亿多
     text = re.sub(r"(?<![\d一二两三四五六七八九十])个把(?=[万亿])", "一", text)  # 个把亿
     text = re.sub(rf"([{NUMERAL_CHARS}\d]+)个半(?=[万亿])", lambda m: f"{_as_number(m.group(1))}.5", text)  # 一个半亿
     text = re.sub(r"([\d.]+|[一二两三四五六七八九十]+)个半点", lambda m: f"{_as_number(m.group(1))}.5%", text)  # 三个半点

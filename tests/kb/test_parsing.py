@@ -454,3 +454,18 @@ def test_lai_stays_within_the_last_written_place():
 def test_a_type_the_firm_is_unsure_of_is_no_fact():
     found = facts("开了家小饭店，记不清办的是个体还是公司").facts
     assert "entity_type" not in found
+
+
+def test_a_year_before_last_never_replaces_last_years_figure():
+    found = facts("上年营收九千万，研发四百万；前年研发三百五十万")
+    assert found.facts["rd_expense"] == 400.0
+
+
+def test_yi_duo_is_more_than_that_many_yi():
+    low, high = facts("营收三亿多").ranges["revenue"]
+    assert 30000 < low and high < 40000
+
+
+@pytest.mark.parametrize("text, industry", [("做水表和燃气表的", "仪器仪表"), ("主要做果汁饮品", "酒饮料和精制茶制造")])
+def test_more_products_name_their_industry(text, industry):
+    assert facts(text).facts["industry"] == industry
